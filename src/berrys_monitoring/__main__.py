@@ -1,0 +1,3 @@
+from berrys_monitoring.cli import main
+
+raise SystemExit(main())

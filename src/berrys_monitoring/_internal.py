@@ -1,0 +1,186 @@
+"""Never break the host application: one place that turns internal failures into a log
+line (once per kind) and a count, instead of an exception in user code.
+
+Two kinds of failure go through here:
+
+* *operational* ones (a dead collector, a full disk, a refused connection) are expected in
+  production. Call :func:`report_internal_error` with ``expected=True``: always swallowed.
+* *bugs* (a ``TypeError`` in our own code). :func:`guard` swallows them in production, but
+  when ``BERRYS_MONITORING_STRICT=1`` (the test suite sets it) they are re-raised so that
+  they surface in tests instead of hiding behind a log line.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+__all__ = [
+    "count_event",
+    "event_counts",
+    "guard",
+    "guarded",
+    "internal_error_counts",
+    "is_strict",
+    "report_internal_error",
+    "reset_internal_errors",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Internal errors are logged through a plain stdlib logger that the package never
+# configures with its own handlers, so a failing handler of ours cannot recurse here.
+_log = logging.getLogger("berrys_monitoring.internal")
+
+_lock = threading.Lock()
+_seen: set[tuple[str, str]] = set()
+_errors: dict[str, int] = {}
+_events: dict[tuple[str, str], int] = {}
+
+
+def is_strict() -> bool:
+    """True when internal bugs should be re-raised (the test suite sets this)."""
+    return os.environ.get("BERRYS_MONITORING_STRICT", "") not in ("", "0", "false")
+
+
+def report_internal_error(
+    component: str,
+    exc: BaseException | None = None,
+    message: str | None = None,
+    *,
+    key: str | None = None,
+) -> None:
+    """Count an internal failure of ``component`` and log it the first time it is seen.
+
+    ``key`` names the kind of failure for de-duplication (default: the exception type), so
+    a collector that stays down for an hour logs one line, not one per export.
+
+    Example::
+
+        try:
+            sock.sendto(payload, addr)
+        except OSError as exc:
+            report_internal_error("statsd", exc, "cannot send to the StatsD host")
+    """
+    kind = key or (type(exc).__name__ if exc is not None else (message or "error"))
+    with _lock:
+        _errors[component] = _errors.get(component, 0) + 1
+        first = (component, kind) not in _seen
+        if first:
+            _seen.add((component, kind))
+    if first:
+        text = message or "internal error"
+        try:
+            if exc is not None:
+                _log.warning(
+                    "berrys_monitoring %s: %s: %s: %s (logged once; further ones are counted)",
+                    component,
+                    text,
+                    type(exc).__name__,
+                    exc,
+                )
+            else:
+                _log.warning(
+                    "berrys_monitoring %s: %s (logged once; further ones are counted)",
+                    component,
+                    text,
+                )
+        except Exception:  # noqa: BLE001 - the last line of defence must not raise
+            pass
+
+
+def count_event(component: str, event: str, n: int = 1) -> None:
+    """Count a self-monitoring event such as a dropped span or a folded label set.
+
+    Example::
+
+        count_event("statsd", "dropped_queue_full")
+    """
+    with _lock:
+        k = (component, event)
+        _events[k] = _events.get(k, 0) + n
+
+
+def internal_error_counts() -> dict[str, int]:
+    """A copy of the internal error counts per component.
+
+    Example::
+
+        >>> from berrys_monitoring import internal_error_counts
+        >>> isinstance(internal_error_counts(), dict)
+        True
+    """
+    with _lock:
+        return dict(_errors)
+
+
+def event_counts() -> dict[tuple[str, str], int]:
+    """A copy of the self-monitoring event counts, keyed ``(component, event)``."""
+    with _lock:
+        return dict(_events)
+
+
+def reset_internal_errors() -> None:
+    """Forget counts and the de-duplication memory (for tests).
+
+    Example::
+
+        >>> from berrys_monitoring import reset_internal_errors
+        >>> reset_internal_errors()
+    """
+    with _lock:
+        _seen.clear()
+        _errors.clear()
+        _events.clear()
+
+
+@contextmanager
+def guard(component: str, message: str | None = None) -> Iterator[None]:
+    """Swallow (log once and count) any exception raised in the block; re-raise in strict mode.
+
+    Example::
+
+        with guard("metrics", "cannot record histogram"):
+            child.observe(value)
+    """
+    try:
+        yield
+    except Exception as exc:
+        report_internal_error(component, exc, message)
+        if is_strict():
+            raise
+
+
+def guarded(component: str, default: Any = None) -> Callable[[F], F]:
+    """Decorator form of :func:`guard`; the wrapped function returns ``default`` on failure.
+
+    Example::
+
+        @guarded("logging")
+        def emit(record): ...
+    """
+
+    def deco(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                report_internal_error(component, exc, f"{fn.__qualname__} failed")
+                if is_strict():
+                    raise
+                return default
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
+
+
+def running_under_pytest() -> bool:
+    return "pytest" in sys.modules

@@ -1,0 +1,56 @@
+"""The ``berrys-monitoring`` command (also ``python -m berrys_monitoring``).
+
+Each subcommand lives in its own module exposing ``configure_parser(parser)`` and
+``run(args) -> int``; this file only dispatches.
+
+Example::
+
+    $ berrys-monitoring --version
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from berrys_monitoring._version import __version__
+
+__all__ = ["main"]
+
+# name -> (module, one-line help). Modules are imported when the parser is built; they
+# must not import a web framework at import time.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="berrys-monitoring",
+        description="Monitoring and observability for Python web services.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure_parser(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code.
+
+    Example::
+
+        >>> from berrys_monitoring.cli import main
+        >>> main(["--help"])  # doctest: +SKIP
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "_run", None)
+    if run is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(run(args))
