@@ -40,21 +40,27 @@ def main(argv: list[str] | None = None) -> int:
         mod = importlib.import_module(f"benchmarks.{path.stem}")
         rows.extend(mod.run(quick=args.quick))
 
-    print(f"\nberrys-monitoring benchmarks — {time.strftime('%Y-%m-%d')} — "
-          f"Python {platform.python_version()} on {platform.machine()}, "
-          f"{__import__('os').cpu_count()} cores\n")
+    print(
+        f"\nberrys-monitoring benchmarks — {time.strftime('%Y-%m-%d')} — "
+        f"Python {platform.python_version()} on {platform.machine()}, "
+        f"{__import__('os').cpu_count()} cores\n"
+    )
     header = f"{'benchmark':<58} {'ours':>12} {'anchor':>12} {'ratio':>7} {'target':>8}  ok"
     print(header)
     print("-" * len(header))
     for r in rows:
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
-        target = "-" if r.target is None else ("≥" if r.higher_is_better else "≤") + f"{r.target:g}x"
+        target = (
+            "-" if r.target is None else ("≥" if r.higher_is_better else "≤") + f"{r.target:g}x"
+        )
         ok = {True: "yes", False: "NO", None: ""}[r.met]
         label = f"{r.component}: {r.name}"
         if r.anchor_name:
             label += f" vs {r.anchor_name}"
-        print(f"{label[:58]:<58} {_fmt(r.ours, r.unit):>12} {_fmt(r.anchor, r.unit):>12} "
-              f"{ratio:>7} {target:>8}  {ok}")
+        print(
+            f"{label[:58]:<58} {_fmt(r.ours, r.unit):>12} {_fmt(r.anchor, r.unit):>12} "
+            f"{ratio:>7} {target:>8}  {ok}"
+        )
         if r.note:
             print(f"    {r.note}")
     if args.json:

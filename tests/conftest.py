@@ -11,8 +11,9 @@ import pytest
 # any subprocess starts so the servers the tests launch inherit it.
 os.environ.setdefault("BERRYS_MONITORING_STRICT", "1")
 
-from berrys_monitoring import reset_internal_errors  # noqa: E402
-from tests.support.servers import require_tcp  # noqa: E402
+from tests.support.servers import require_tcp
+
+from berrys_monitoring import reset_internal_errors
 
 POSTGRES_URL = os.environ.get(
     "BERRYS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

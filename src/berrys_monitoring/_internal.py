@@ -91,7 +91,7 @@ def report_internal_error(
                     component,
                     text,
                 )
-        except Exception:  # noqa: BLE001 - the last line of defence must not raise
+        except Exception:
             pass
 
 

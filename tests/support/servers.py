@@ -36,9 +36,7 @@ def missing(what: str, hint: str) -> None:
 
 def require_binary(name: str, hint: str | None = None) -> str:
     """Path of an executable, or skip/fail naming how to install it."""
-    path = shutil.which(name) or (
-        str(VENV_BIN / name) if (VENV_BIN / name).exists() else None
-    )
+    path = shutil.which(name) or (str(VENV_BIN / name) if (VENV_BIN / name).exists() else None)
     if path is None:
         missing(name, hint or f"apt-get install {name}")
     assert path is not None
@@ -73,7 +71,7 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - polling a server that is starting
+        except Exception as exc:
             last_exc = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}: {last_exc!r}")
@@ -133,9 +131,7 @@ def run_server(
         full_env.update(env)
     log = Path(tempfile.mkstemp(prefix="server-", suffix=".log")[1])
     fh = open(log, "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        list(cmd), env=full_env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT
-    )
+    proc = subprocess.Popen(list(cmd), env=full_env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
     server = ServerProcess(proc, log)
     try:
         deadline = time.monotonic() + timeout
