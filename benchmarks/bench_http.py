@@ -1,0 +1,345 @@
+"""HTTP throughput: a hello-world FastAPI app (uvicorn, 1 worker, h11) and Flask app (gunicorn,
+1 gthread worker), each bare, with our ``setup_monitoring`` (every request traced and exported
+over OTLP/HTTP to a local sink), with ours at ``sample_rate=0.1``, and with the usual
+combination (prometheus-fastapi-instrumentator / prometheus_client hooks + OpenTelemetry's
+instrumentor exporting to the same sink). Load from ``wrk --latency`` on loopback.
+
+All servers run side by side during the whole benchmark; variants are measured in turn,
+round after round (ABCD ABCD …), and each figure is the median over rounds, so drift of the
+shared 2-core machine hits every variant alike.
+
+Run alone: ``python -m benchmarks.bench_http [--quick]`` (prints the markdown table for
+benchmarks/README.md), or with the rest: ``python -m benchmarks --only http``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks._harness import Comparison
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+WRK_THREADS = 2
+WRK_CONNECTIONS = 32
+PATH = "/hello"
+VARIANTS = ("bare", "ours", "ours10", "combo")
+LABELS = {
+    "bare": "bare",
+    "ours": "ours (100% sampled)",
+    "ours10": "ours (10% sampled)",
+    "combo": "instrumentator+OTel",
+}
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int = 0
+
+
+@dataclass
+class Server:
+    framework: str
+    variant: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    runs: list[WrkResult] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{PATH}"
+
+    def median(self) -> WrkResult:
+        return WrkResult(
+            rps=statistics.median(r.rps for r in self.runs),
+            p50_ms=statistics.median(r.p50_ms for r in self.runs),
+            p99_ms=statistics.median(r.p99_ms for r in self.runs),
+            errors=sum(r.errors for r in self.runs),
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1.0) as r:
+                r.read()
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready in {timeout}s")
+
+
+def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as fh:
+        # A new session per server so stopping it also stops the worker gunicorn forks.
+        return subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def _server_cmd(framework: str, port: int) -> list[str]:
+    if framework == "fastapi":
+        # No uvicorn access log in any variant: ours writes its own structured one instead.
+        return [
+            PYTHON, "-m", "uvicorn", "benchmarks.http_apps.fastapi_app:app",
+            "--host", "127.0.0.1", "--port", str(port), "--http", "h11",
+            "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+    return [
+        PYTHON, "-m", "gunicorn", "benchmarks.http_apps.flask_app:app",
+        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread",
+        "--threads", "4", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+_DURATION = re.compile(r"([\d.]+)(us|ms|s|m)\b")
+
+
+def _ms(text: str) -> float:
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"cannot parse wrk duration {text!r}")
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Requests/s, p50 and p99 latency (ms) and error count from ``wrk --latency`` output."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    if not (rps and p50 and p99):
+        raise ValueError(f"unexpected wrk output:\n{output}")
+    errors = 0
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    sock = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if sock:
+        errors += sum(int(x) for x in sock.groups())
+    return WrkResult(float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), errors)
+
+
+def wrk(url: str, seconds: float) -> WrkResult:
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
+    out = subprocess.run(
+        [*cmd, "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    return parse_wrk(out)
+
+
+def _sink_stats(port: int) -> dict[str, int]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=2) as r:
+            data: dict[str, int] = json.loads(r.read())
+            return data
+    except OSError:
+        return {"requests": -1, "bytes": -1}
+
+
+@contextlib.contextmanager
+def _servers(variants: list[tuple[str, str]], workdir: Path) -> Iterator[tuple[list[Server], int]]:
+    sink_port = _free_port()
+    sink = _spawn(
+        [PYTHON, "-m", "benchmarks.http_apps.otlp_sink", "--port", str(sink_port)],
+        dict(os.environ),
+        workdir / "sink.log",
+    )
+    servers: list[Server] = []
+    try:
+        _wait_http(f"http://127.0.0.1:{sink_port}/stats", sink)
+        for framework, variant in variants:
+            port = _free_port()
+            env = dict(os.environ)
+            env.pop("BERRYS_MONITORING_STRICT", None)  # measure the production configuration
+            env.update(
+                BENCH_VARIANT=variant,
+                BENCH_OTLP_ENDPOINT=f"http://127.0.0.1:{sink_port}",
+                BENCH_ACCESS_LOG=str(workdir / f"{framework}-{variant}-access.log"),
+                PYTHONPATH=str(REPO),
+            )
+            log = workdir / f"{framework}-{variant}.log"
+            proc = _spawn(_server_cmd(framework, port), env, log)
+            server = Server(framework, variant, port, proc, log)
+            servers.append(server)
+            try:
+                _wait_http(server.url, proc)
+            except RuntimeError as exc:
+                tail = log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{framework}/{variant} server failed: {exc}\n{tail}") from exc
+        yield servers, sink_port
+    finally:
+        for s in servers:
+            _stop(s.proc)
+        _stop(sink)
+
+
+def _ours_available() -> bool:
+    try:
+        return all(
+            importlib.util.find_spec(f"berrys_monitoring.middleware.{fw}") is not None
+            for fw in ("fastapi", "flask")
+        )
+    except ModuleNotFoundError:
+        return False
+
+
+def measure(quick: bool) -> tuple[list[Server], dict[str, int]]:
+    """Start every variant, then run wrk against each in turn for a few rounds."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed: apt-get install wrk")
+    variants = [v for v in VARIANTS if _ours_available() or not v.startswith("ours")]
+    pairs = [(fw, v) for fw in ("fastapi", "flask") for v in variants]
+    rounds, seconds, warmup = (1, 3.0, 1.0) if quick else (3, 6.0, 2.0)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
+        _servers(pairs, Path(tmp)) as (servers, sink_port),
+    ):
+        for s in servers:
+            wrk(s.url, warmup)
+        for _ in range(rounds):
+            for s in servers:
+                time.sleep(0.5)  # let the previous variant's exporter drain its queue
+                s.runs.append(wrk(s.url, seconds))
+        stats = _sink_stats(sink_port)
+        for s in servers:
+            access = Path(tmp) / f"{s.framework}-{s.variant}-access.log"
+            if s.variant.startswith("ours") and access.exists():
+                stats[f"{s.framework}-{s.variant}-access-lines"] = sum(1 for _ in access.open("rb"))
+    return servers, stats
+
+
+def _note(ours: WrkResult, anchor: WrkResult, anchor_label: str) -> str:
+    text = (
+        f"ours p50 {ours.p50_ms:.2f} ms p99 {ours.p99_ms:.2f} ms; "
+        f"{anchor_label} p50 {anchor.p50_ms:.2f} ms p99 {anchor.p99_ms:.2f} ms"
+    )
+    if ours.errors or anchor.errors:
+        text += f"; errors ours {ours.errors} / {anchor_label} {anchor.errors}"
+    return text
+
+
+def comparisons(servers: list[Server]) -> list[Comparison]:
+    by = {(s.framework, s.variant): s.median() for s in servers}
+    # (framework, ours variant, anchor variant, target): targets from issue 4.
+    plan = [
+        ("fastapi", "ours", "bare", 0.75),
+        ("fastapi", "ours", "combo", 2.0),
+        ("fastapi", "ours10", "bare", 0.85),
+        ("fastapi", "combo", "bare", None),
+        ("flask", "ours", "bare", 0.80),
+        ("flask", "ours10", "bare", None),
+        ("flask", "ours", "combo", None),
+        ("flask", "combo", "bare", None),
+    ]
+    rows: list[Comparison] = []
+    for fw, mine, other, target in plan:
+        if (fw, mine) not in by or (fw, other) not in by:
+            continue
+        a, b = by[(fw, mine)], by[(fw, other)]
+        rows.append(
+            Comparison(
+                component="http",
+                name=f"{fw} {LABELS[mine]}",
+                ours=a.rps,
+                anchor_name=f"{fw} {LABELS[other]}",
+                anchor=b.rps,
+                target=target,
+                unit="req/s",
+                higher_is_better=True,
+                note=_note(a, b, LABELS[other]),
+            )
+        )
+    return rows
+
+
+def run(quick: bool) -> list[Comparison]:
+    servers, _ = measure(quick)
+    return comparisons(servers)
+
+
+def markdown(servers: list[Server], stats: dict[str, int], quick: bool) -> str:
+    """The results as the markdown tables kept in benchmarks/README.md."""
+    import platform
+
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores shared by server and load "
+        f"generator; wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} --latency, GET {PATH}, "
+        f"{len(servers[0].runs)} interleaved round(s) of {'3' if quick else '6'} s, medians. "
+        f"OTLP sink received {stats.get('requests', 0)} export requests "
+        f"({stats.get('bytes', 0) / 1e6:.1f} MB).",
+        "",
+        "| app | variant | req/s | p50 ms | p99 ms | x bare | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in servers:
+        m = s.median()
+        bare = next(x.median() for x in servers if x.framework == s.framework)
+        lines.append(
+            f"| {s.framework} | {LABELS[s.variant]} | {m.rps:,.0f} | {m.p50_ms:.2f} | "
+            f"{m.p99_ms:.2f} | {m.rps / bare.rps:.2f} | {m.errors} |"
+        )
+    lines += ["", "| target | ratio | met |", "|---|---:|---|"]
+    for c in comparisons(servers):
+        if c.target is not None:
+            lines.append(
+                f"| {c.name} ≥ {c.target:g}x {c.anchor_name} | {c.ratio:.2f}x | "
+                f"{'yes' if c.met else 'NO'} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    q = "--quick" in sys.argv
+    srv, st = measure(q)
+    print(markdown(srv, st, q))
+    print("\n" + json.dumps(st))
