@@ -21,7 +21,12 @@ __all__ = ["main"]
 
 # name -> (module, one-line help). Modules are imported when the parser is built; they
 # must not import a web framework at import time.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "berrys_monitoring.demo",
+        "start the example services, drive traffic, show a live summary",
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,242 @@
+"""``berrys-monitoring demo``: start the example services, drive traffic, show a summary."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+
+from berrys_monitoring.demo._logs import LogTail
+from berrys_monitoring.demo._processes import (
+    Service,
+    find_examples_dir,
+    free_port,
+    gateway_command,
+    start_service,
+    stop_service,
+    users_command,
+    wait_ready,
+)
+from berrys_monitoring.demo._scrape import MetricsWindow
+from berrys_monitoring.demo._traffic import TrafficDriver
+from berrys_monitoring.demo._view import ServiceView, Summary, render_plain, render_rich
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Options of ``berrys-monitoring demo``."""
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=5.0, help="requests per second sent to the gateway"
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.05,
+        help="fraction of user-service requests answered 500 (EXAMPLE_ERROR_RATE)",
+    )
+    parser.add_argument(
+        "--examples-dir", default=None, help="folder holding fastapi_gateway.py and flask_users.py"
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="periodic plain-text summary even on a terminal (the default without one)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of the subcommand; returns the exit code."""
+    return run_demo(
+        duration=args.duration,
+        rate=args.rate,
+        error_rate=args.error_rate,
+        examples_dir=args.examples_dir,
+        plain=args.plain,
+    )
+
+
+def _probe_health(client: httpx.Client, service: Service) -> tuple[str, int | None]:
+    try:
+        response = client.get(service.health_url, timeout=3.0)
+    except httpx.HTTPError:
+        return "down", None
+    try:
+        status = response.json().get("status")
+    except (ValueError, AttributeError):
+        status = None
+    if not isinstance(status, str):
+        status = "pass" if response.status_code < 500 else "fail"
+    return status, response.status_code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """``kill <demo>`` cleans up exactly like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_demo(
+    duration: float | None = None,
+    *,
+    rate: float = 5.0,
+    error_rate: float = 0.05,
+    examples_dir: str | None = None,
+    plain: bool = False,
+    console: Console | None = None,
+    refresh: float = 1.0,
+    plain_every: float = 2.0,
+) -> int:
+    """Run the demo: two example services, traffic, a live summary; returns an exit code.
+
+    Everything it starts is stopped when ``duration`` seconds have passed, on Ctrl-C and on
+    ``SIGTERM``.
+
+    Example::
+
+        from berrys_monitoring.demo import run_demo
+
+        run_demo(duration=10)  # the same as `berrys-monitoring demo --duration 10`
+    """
+    console = console or Console()
+    try:
+        examples = find_examples_dir(examples_dir)
+    except FileNotFoundError as exc:
+        console.print(f"[red]demo:[/red] {exc}")
+        return 2
+    live_view = console.is_terminal and not plain
+    services: list[Service] = []
+    driver: TrafficDriver | None = None
+    with tempfile.TemporaryDirectory(prefix="berrys-demo-") as tmp, _sigterm_as_interrupt():
+        workdir = Path(tmp)
+        try:
+            users_port, gateway_port = free_port(), free_port()
+            users = start_service(
+                "users",
+                users_command(examples, users_port),
+                users_port,
+                {"EXAMPLE_ERROR_RATE": str(error_rate)},
+                workdir / "users.log",
+                examples,
+            )
+            services.append(users)
+            gateway = start_service(
+                "gateway",
+                gateway_command(examples, gateway_port),
+                gateway_port,
+                {"USERS_SERVICE_URL": users.base_url},
+                workdir / "gateway.log",
+                examples,
+            )
+            services.insert(0, gateway)
+            for service in services:
+                wait_ready(service)
+            console.print(
+                "demo: services up — "
+                + ", ".join(f"{s.name} {s.base_url} (pid {s.proc.pid})" for s in services)
+            )
+            driver = TrafficDriver(gateway.base_url, rate=rate)
+            driver.start()
+            return _watch(services, driver, console, duration, live_view, refresh, plain_every)
+        except RuntimeError as exc:
+            console.print(f"[red]demo: cannot start the example services:[/red] {exc}")
+            return 1
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            if driver is not None:
+                driver.stop()
+            for service in services:
+                stop_service(service)
+            if services:
+                console.print(
+                    "demo: stopped " + ", ".join(f"{s.name} (pid {s.proc.pid})" for s in services)
+                )
+
+
+def _watch(
+    services: list[Service],
+    driver: TrafficDriver,
+    console: Console,
+    duration: float | None,
+    live_view: bool,
+    refresh: float,
+    plain_every: float,
+) -> int:
+    windows = {s.name: MetricsWindow(s.metrics_url) for s in services}
+    tail = LogTail(keep=8)
+    for s in services:
+        tail.add(s.name, s.log_path)
+    started = time.monotonic()
+    summary: Summary | None = None
+
+    def snapshot(client: httpx.Client) -> Summary:
+        views = []
+        for s in services:
+            windows[s.name].scrape(client)
+            health, code = _probe_health(client, s)
+            views.append(ServiceView(s.name, s.base_url, windows[s.name].stats(), health, code))
+        tail.poll()
+        return Summary(
+            elapsed=time.monotonic() - started,
+            services=views,
+            shared_trace=tail.shared_trace([s.name for s in services]),
+            logs=tail.recent(),
+            sent=driver.stats.sent,
+            by_status=dict(driver.stats.by_status),
+        )
+
+    def done() -> bool:
+        return duration is not None and time.monotonic() - started >= duration
+
+    with httpx.Client() as client:
+        try:
+            if live_view:
+                with Live(console=console, refresh_per_second=4, transient=False) as live:
+                    while not done():
+                        summary = snapshot(client)
+                        live.update(render_rich(summary))
+                        time.sleep(refresh)
+            else:
+                last_print = 0.0
+                while not done():
+                    summary = snapshot(client)
+                    if summary.elapsed - last_print >= plain_every:
+                        console.print(render_plain(summary), markup=False, highlight=False)
+                        last_print = summary.elapsed
+                    time.sleep(refresh)
+            summary = snapshot(client)
+        except KeyboardInterrupt:
+            pass
+        if summary is not None:
+            console.print("\nfinal summary:", markup=False)
+            console.print(render_plain(summary, with_logs=True), markup=False, highlight=False)
+    sys.stdout.flush()
+    return 0
