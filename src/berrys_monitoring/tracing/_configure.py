@@ -1,0 +1,243 @@
+"""configure_tracing / force_flush / shutdown_tracing: the lifecycle of the SDK pipeline."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry import trace as trace_api
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+
+from berrys_monitoring._internal import count_event, report_internal_error
+from berrys_monitoring.tracing._export import (
+    COMPONENT,
+    EXPORTER_NAMES,
+    CountingBatchSpanProcessor,
+    SafeExporter,
+    console_exporter_factory,
+    otlp_exporter_factory,
+    resolve_traces_endpoint,
+)
+from berrys_monitoring.tracing._switch import (
+    STATE,
+    SWITCH,
+    ListenerFanout,
+    SwitchableTracerProvider,
+    set_provider,
+)
+
+_log = logging.getLogger("berrys_monitoring.tracing")
+_lock = threading.RLock()
+# Bound on how long a reconfiguration waits for the previous pipeline to drain.
+_RECONFIGURE_FLUSH_S = 5.0
+
+
+def configure_tracing(
+    service_name: str,
+    exporter: str | SpanExporter = "otlp",
+    endpoint: str | None = None,
+    sample_rate: float = 1.0,
+    environment: str | None = None,
+    version: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+    resource_attributes: Mapping[str, Any] | None = None,
+    max_queue_size: int = 2048,
+    max_export_batch_size: int = 512,
+    schedule_delay_millis: float = 5000,
+    set_global: bool = True,
+) -> None:
+    """Configure OpenTelemetry tracing for this process (callable again to reconfigure).
+
+    * ``exporter``: ``"otlp"`` (OTLP/HTTP protobuf, the ``otlp`` extra), ``"console"``
+      (spans as JSON on stdout), ``"none"`` (spans are created, so ids propagate and
+      logs carry them, but nothing is exported) or any SDK ``SpanExporter``.
+    * ``endpoint``: the collector's base URL (``/v1/traces`` is appended) or the full
+      traces URL. Default ``http://127.0.0.1:4318``, or the standard
+      ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` when set.
+    * ``sample_rate``: fraction of *new* traces kept (``ParentBased(TraceIdRatioBased)``:
+      a request that arrives with a sampling decision keeps it, so traces stay whole).
+    * ``environment``/``version``: the ``deployment.environment`` and ``service.version``
+      resource attributes; ``resource_attributes`` adds more (``OTEL_RESOURCE_ATTRIBUTES``
+      is honoured too).
+
+    Spans are batched (bounded queue, worker thread); a full queue or an unreachable
+    collector drops spans and counts them (``berrys_monitoring_events_total``), never
+    raises into the application. A bad argument raises here, at configuration time.
+
+    Example::
+
+        configure_tracing("checkout", exporter="console", sample_rate=0.25,
+                          environment="staging", version="1.4.2")
+    """
+    if not isinstance(service_name, str) or not service_name.strip():
+        raise ValueError("service_name must be a non-empty string")
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)):
+        raise TypeError(f"sample_rate must be a number in [0, 1], got {sample_rate!r}")
+    if not 0.0 <= float(sample_rate) <= 1.0:
+        raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate!r}")
+    if timeout <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout!r}")
+    if max_queue_size < 1 or max_export_batch_size < 1 or max_export_batch_size > max_queue_size:
+        raise ValueError("need 1 <= max_export_batch_size <= max_queue_size")
+
+    factory, target = _exporter_factory(exporter, endpoint, headers, timeout)
+    attrs: dict[str, Any] = {"service.name": service_name}
+    if version:
+        attrs["service.version"] = version
+    if environment:
+        # Both spellings: the long-standing one and the semconv >= 1.27 one.
+        attrs["deployment.environment"] = environment
+        attrs["deployment.environment.name"] = environment
+    attrs.update(resource_attributes or {})
+    resource = Resource.create(attrs)
+
+    provider = SDKTracerProvider(
+        resource=resource,
+        sampler=make_sampler(float(sample_rate)),
+        shutdown_on_exit=False,  # our own atexit hook shuts the *current* one down
+    )
+    processors: list[SpanProcessor] = [ListenerFanout()]
+    if factory is not None:
+        processors.append(
+            CountingBatchSpanProcessor(
+                SafeExporter(factory, target),
+                max_queue_size=max_queue_size,
+                max_export_batch_size=max_export_batch_size,
+                schedule_delay_millis=schedule_delay_millis,
+            )
+        )
+    for p in processors:
+        provider.add_span_processor(p)
+
+    with _lock:
+        old = STATE.processors
+        set_provider(provider, processors)
+        STATE.temporary = False
+    _shutdown_processors(old, _RECONFIGURE_FLUSH_S)
+    if set_global:
+        _install_global()
+
+
+def make_sampler(rate: float) -> Sampler:
+    return ParentBased(TraceIdRatioBased(rate))
+
+
+def _exporter_factory(
+    exporter: str | SpanExporter,
+    endpoint: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+) -> tuple[Callable[[], SpanExporter] | None, str]:
+    if isinstance(exporter, SpanExporter):
+        instance = exporter
+        return (lambda: instance), type(exporter).__name__
+    if exporter == "otlp":
+        url = resolve_traces_endpoint(endpoint)
+        return otlp_exporter_factory(endpoint, headers, timeout), url or "the OTLP endpoint"
+    if endpoint is not None:
+        resolve_traces_endpoint(endpoint)  # still reject a malformed URL early
+    if exporter == "console":
+        return console_exporter_factory(), "stdout"
+    if exporter == "none":
+        return None, "nowhere"
+    raise ValueError(
+        f"unknown exporter {exporter!r}: use one of {', '.join(EXPORTER_NAMES)} "
+        "or a SpanExporter instance"
+    )
+
+
+def _install_global() -> None:
+    current = trace_api.get_tracer_provider()
+    if isinstance(current, SwitchableTracerProvider):
+        return
+    if isinstance(current, trace_api.ProxyTracerProvider):
+        trace_api.set_tracer_provider(SWITCH)
+        return
+    # Someone else owns the global provider (opentelemetry-instrument, another library).
+    # Our `tracer` and @trace still use our configuration; say so once.
+    count_event(COMPONENT, "foreign_global_provider")
+    report_internal_error(
+        COMPONENT,
+        message=(
+            f"a global tracer provider ({type(current).__name__}) is already set; "
+            "berrys_monitoring's tracer uses its own configuration, other instrumentation "
+            "keeps using that provider"
+        ),
+        key="foreign_global_provider",
+    )
+
+
+def force_flush(timeout: float = 10.0) -> bool:
+    """Export every span ended so far; returns False if that did not finish in ``timeout`` s.
+
+    Call it before a short-lived process exits or at the end of a batch job.
+
+    Example::
+
+        configure_tracing("nightly-job", exporter="none")
+        force_flush(timeout=5)
+    """
+    with _lock:
+        processors = list(STATE.processors)
+    if not processors:
+        return True
+    # The SDK's BatchSpanProcessor.force_flush ignores its timeout (an export to a dead
+    # collector retries for up to the exporter timeout), so bound it from outside.
+    done = threading.Event()
+    ok: list[bool] = []
+
+    def flush() -> None:
+        try:
+            ok.append(all(p.force_flush(int(timeout * 1000)) for p in processors))
+        except Exception as exc:
+            report_internal_error(COMPONENT, exc, "force_flush failed")
+            ok.append(False)
+        finally:
+            done.set()
+
+    threading.Thread(target=flush, name="berrys-tracing-flush", daemon=True).start()
+    return done.wait(timeout) and all(ok)
+
+
+def shutdown_tracing(timeout: float = 10.0) -> None:
+    """Flush and stop the tracing pipeline; ``tracer`` becomes a no-op until reconfigured.
+
+    Runs automatically at interpreter exit. Under gunicorn call it from the
+    ``worker_exit`` hook so each worker drains its own queue.
+
+    Example::
+
+        configure_tracing("checkout", exporter="none")
+        shutdown_tracing(timeout=5)
+    """
+    with _lock:
+        old = STATE.processors
+        set_provider(None, [])
+        STATE.temporary = False
+    _shutdown_processors(old, timeout)
+
+
+def _shutdown_processors(processors: list[SpanProcessor], timeout: float) -> None:
+    for p in processors:
+        try:
+            if isinstance(p, CountingBatchSpanProcessor):
+                p.shutdown_within(timeout)
+            else:
+                p.shutdown()
+        except Exception as exc:
+            report_internal_error(COMPONENT, exc, "span processor shutdown failed")
+
+
+@atexit.register
+def _shutdown_at_exit() -> None:
+    if STATE.processors:
+        shutdown_tracing(timeout=10.0)

@@ -1,0 +1,172 @@
+"""The export path: exporters built from a name, wrapped so that a failing collector is
+counted instead of raised, and a batch processor that counts what its full queue drops.
+
+Everything here runs on the batch processor's worker thread, never on the caller's, so a
+slow or dead collector costs the application nothing but the spans it drops.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+    SpanExportResult,
+)
+
+from berrys_monitoring._internal import count_event, report_internal_error
+
+COMPONENT = "tracing"
+DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
+EXPORTER_NAMES = ("otlp", "console", "none")
+
+
+def resolve_traces_endpoint(endpoint: str | None) -> str | None:
+    """The full ``/v1/traces`` URL, or None to let the OTLP exporter read its env vars.
+
+    A base URL gets the signal path appended (the OTLP spec's rule for
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``); a URL that already ends in ``/v1/traces`` is kept.
+    """
+    if endpoint is None:
+        if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ):
+            return None
+        endpoint = DEFAULT_ENDPOINT
+    if not isinstance(endpoint, str):
+        raise TypeError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"endpoint must be an http(s) URL such as {DEFAULT_ENDPOINT!r}, got {endpoint!r}"
+        )
+    if parts.path.rstrip("/").endswith("/v1/traces"):
+        return endpoint
+    return endpoint.rstrip("/") + "/v1/traces"
+
+
+def otlp_exporter_factory(
+    endpoint: str | None, headers: Mapping[str, str] | None, timeout: float
+) -> Callable[[], SpanExporter]:
+    """A factory for the OTLP/HTTP exporter; raises a clear ImportError without the extra."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:  # pragma: no cover - the extra is installed in the test env
+        raise ImportError(
+            "exporter='otlp' needs the OTLP exporter: pip install 'berrys-monitoring[otlp]'"
+        ) from exc
+    url = resolve_traces_endpoint(endpoint)
+    hdrs = dict(headers) if headers else None
+
+    def make() -> SpanExporter:
+        return OTLPSpanExporter(endpoint=url, headers=hdrs, timeout=timeout)
+
+    return make
+
+
+def console_exporter_factory() -> Callable[[], SpanExporter]:
+    def make() -> SpanExporter:
+        # Resolved at creation, not import, so pytest's capsys and redirected stdout work.
+        return ConsoleSpanExporter(out=sys.stdout)
+
+    return make
+
+
+class SafeExporter(SpanExporter):
+    """Wraps an exporter: failures are counted and logged once, never raised.
+
+    The wrapped exporter is re-created in a forked child, because its HTTP connection pool
+    (sockets shared with the parent) must not be used by two processes.
+    """
+
+    def __init__(self, factory: Callable[[], SpanExporter], target: str) -> None:
+        self._factory = factory
+        self._target = target
+        self._inner = factory()
+        if hasattr(os, "register_at_fork"):
+            ref = weakref.WeakMethod(self._after_fork)
+
+            def _child() -> None:
+                method = ref()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=_child)
+
+    @property
+    def inner(self) -> SpanExporter:
+        return self._inner
+
+    def _after_fork(self) -> None:
+        try:
+            self._inner = self._factory()
+        except Exception as exc:  # keep the parent's exporter rather than none at all
+            report_internal_error(COMPONENT, exc, "cannot re-create the exporter after fork")
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self._inner.export(spans)
+        except Exception as exc:
+            report_internal_error(COMPONENT, exc, f"span exporter to {self._target} raised")
+            result = SpanExportResult.FAILURE
+        if result is SpanExportResult.SUCCESS:
+            count_event(COMPONENT, "spans_exported", len(spans))
+        else:
+            count_event(COMPONENT, "spans_dropped_export_failed", len(spans))
+            report_internal_error(
+                COMPONENT,
+                message=f"cannot export spans to {self._target}; they are dropped",
+                key="export_failed",
+            )
+        return result
+
+    def shutdown(self) -> None:
+        try:
+            self._inner.shutdown()
+        except Exception as exc:
+            report_internal_error(COMPONENT, exc, "span exporter shutdown failed")
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        try:
+            return bool(self._inner.force_flush(timeout_millis))
+        except Exception as exc:
+            report_internal_error(COMPONENT, exc, "span exporter flush failed")
+            return False
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's BatchSpanProcessor, plus a count of the spans a full queue drops and a
+    shutdown that honours a timeout."""
+
+    def __init__(self, exporter: SpanExporter, **kwargs: Any) -> None:
+        super().__init__(exporter, **kwargs)
+        # The SDK drops silently (a log line) when its queue is full; peek at the bounded
+        # deque so the drop shows up in berrys_monitoring_events_total instead.
+        inner = getattr(self, "_batch_processor", None)
+        queue = getattr(inner, "_queue", None)
+        self._bm_queue = queue
+        self._bm_max = getattr(queue, "maxlen", None) or 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        queue = self._bm_queue
+        if queue is not None and len(queue) >= self._bm_max:
+            ctx = span.context
+            if ctx is not None and ctx.trace_flags.sampled:
+                count_event(COMPONENT, "spans_dropped_queue_full")
+        super().on_end(span)
+
+    def shutdown_within(self, timeout: float) -> None:
+        inner = getattr(self, "_batch_processor", None)
+        shutdown: Callable[..., None] | None = getattr(inner, "shutdown", None)
+        if shutdown is None:  # an SDK without the timed BatchProcessor
+            self.shutdown()  # type: ignore[no-untyped-call]
+            return
+        shutdown(timeout_millis=int(timeout * 1000))
