@@ -1,0 +1,64 @@
+"""Keep credentials out of health results: a URL's password never reaches a result or a log."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+__all__ = ["mask_url", "scrub"]
+
+MASK = "***"
+_SECRET_PARAMS = {"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "key"}
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (and secret-looking query parameters) replaced by ``***``.
+
+    Example::
+
+        >>> from berrys_monitoring.health import mask_url
+        >>> mask_url("postgresql://app:s3cret@db:5432/app?sslmode=require&password=x")
+        'postgresql://app:***@db:5432/app?sslmode=require&password=%2A%2A%2A'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        # Unparseable: fall back to a regex that blanks anything between ':' and '@'.
+        return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:" + MASK + "@", url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        if ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:{MASK}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
+            query = urlencode([(k, MASK if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def secrets_of(url: str) -> list[str]:
+    """The secret strings in ``url`` (raw and percent-decoded) to scrub from any text."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            found.append(parts.password)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True):
+            if k.lower() in _SECRET_PARAMS and v:
+                found.append(v)
+    except ValueError:
+        return []
+    more = [unquote(s) for s in found] + [quote(s, safe="") for s in found]
+    # Longest first so a secret containing another is replaced whole; skip trivially short
+    # ones that would shred ordinary words (a 1-2 character password is masked in URLs only).
+    return sorted({s for s in found + more if len(s) >= 3}, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret replaced by ``***`` (driver messages may echo a DSN)."""
+    for s in secrets:
+        text = text.replace(s, MASK)
+    return text

@@ -1,0 +1,103 @@
+"""Running one check: call it, coerce what it returned, time it, stamp it, scrub it."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from berrys_monitoring.health._masking import scrub
+from berrys_monitoring.health._result import CheckResult, coerce_outcome, utcnow
+from berrys_monitoring.health._spec import CheckSpec
+from berrys_monitoring.health._status import HealthStatus
+
+__all__ = ["failure", "finalize", "run_async", "run_sync", "timeout_result"]
+
+
+def failure(exc: BaseException) -> CheckResult:
+    """A raising check is an unhealthy one; the exception becomes the message."""
+    text = str(exc) or type(exc).__name__
+    msg = text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
+    return CheckResult(
+        status=HealthStatus.UNHEALTHY, message=msg, details={"error": type(exc).__name__}
+    )
+
+
+def _scrub_any(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, Mapping):
+        return {k: _scrub_any(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub_any(v, secrets) for v in value]
+    return value
+
+
+def finalize(spec: CheckSpec, res: CheckResult, duration: float) -> CheckResult:
+    """Fill what the check left out (name, timing, criticality, observed value)."""
+    observed, unit = res.observed_value, res.observed_unit
+    if observed is None and spec.measurement == "responseTime":
+        observed, unit = round(duration * 1000.0, 3), "ms"
+    message = res.message or ("ok" if res.status is HealthStatus.HEALTHY else "check failed")
+    details: Mapping[str, Any] = res.details
+    if spec.secrets:
+        message = scrub(message, spec.secrets)
+        details = _scrub_any(details, spec.secrets)
+    return res.with_(
+        name=spec.name,
+        message=message,
+        details=details,
+        duration=duration,
+        timestamp=utcnow(),
+        critical=spec.critical,
+        component_type=res.component_type or spec.component_type,
+        measurement=spec.measurement,
+        observed_value=observed,
+        observed_unit=unit,
+        cached=False,
+    )
+
+
+def timeout_result(spec: CheckSpec) -> CheckResult:
+    res = CheckResult(
+        status=HealthStatus.UNHEALTHY,
+        message=f"timed out after {spec.timeout:g}s",
+        details={"timeout": spec.timeout},
+        timed_out=True,
+    )
+    return finalize(spec, res, spec.timeout)
+
+
+def run_sync(spec: CheckSpec) -> CheckResult:
+    """Run a sync check on the current (worker) thread."""
+    t0 = time.perf_counter()
+    try:
+        value = spec.func()
+        if inspect.isawaitable(value):
+            # A plain function that returned a coroutine: give it a loop of its own here.
+            value = asyncio.run(_await(value))
+        res = coerce_outcome(value)
+    except Exception as exc:
+        res = failure(exc)
+    return finalize(spec, res, time.perf_counter() - t0)
+
+
+async def _await(value: Any) -> Any:
+    return await value
+
+
+async def run_async(spec: CheckSpec) -> CheckResult:
+    """Run an async check on the current loop, cancelled at its timeout."""
+    t0 = time.perf_counter()
+    try:
+        value = spec.func()
+        if inspect.isawaitable(value):
+            value = await asyncio.wait_for(value, spec.timeout)
+        res = coerce_outcome(value)
+    except asyncio.TimeoutError:
+        return timeout_result(spec)
+    except Exception as exc:
+        res = failure(exc)
+    return finalize(spec, res, time.perf_counter() - t0)
