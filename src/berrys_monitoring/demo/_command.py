@@ -55,6 +55,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--examples-dir", default=None, help="folder holding fastapi_gateway.py and flask_users.py"
     )
     parser.add_argument(
+        "--log-dir",
+        default=None,
+        help="keep each service's output (JSON log lines) in this folder "
+        "(default: a temporary folder removed at the end)",
+    )
+    parser.add_argument(
         "--plain",
         action="store_true",
         help="periodic plain-text summary even on a terminal (the default without one)",
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         rate=args.rate,
         error_rate=args.error_rate,
         examples_dir=args.examples_dir,
+        log_dir=args.log_dir,
         plain=args.plain,
     )
 
@@ -103,12 +110,26 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A second Ctrl-C while stopping would leave orphans behind: finish the cleanup first."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_demo(
     duration: float | None = None,
     *,
     rate: float = 5.0,
     error_rate: float = 0.05,
     examples_dir: str | None = None,
+    log_dir: str | None = None,
     plain: bool = False,
     console: Console | None = None,
     refresh: float = 1.0,
@@ -125,7 +146,7 @@ def run_demo(
 
         run_demo(duration=10)  # the same as `berrys-monitoring demo --duration 10`
     """
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     try:
         examples = find_examples_dir(examples_dir)
     except FileNotFoundError as exc:
@@ -135,7 +156,8 @@ def run_demo(
     services: list[Service] = []
     driver: TrafficDriver | None = None
     with tempfile.TemporaryDirectory(prefix="berrys-demo-") as tmp, _sigterm_as_interrupt():
-        workdir = Path(tmp)
+        workdir = Path(log_dir) if log_dir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         try:
             users_port, gateway_port = free_port(), free_port()
             users = start_service(
@@ -171,10 +193,11 @@ def run_demo(
         except KeyboardInterrupt:
             return 0
         finally:
-            if driver is not None:
-                driver.stop()
-            for service in services:
-                stop_service(service)
+            with _sigint_ignored():
+                if driver is not None:
+                    driver.stop()
+                for service in services:
+                    stop_service(service)
             if services:
                 console.print(
                     "demo: stopped " + ", ".join(f"{s.name} (pid {s.proc.pid})" for s in services)
@@ -191,7 +214,7 @@ def _watch(
     plain_every: float,
 ) -> int:
     windows = {s.name: MetricsWindow(s.metrics_url) for s in services}
-    tail = LogTail(keep=8)
+    tail = LogTail(keep=4)
     for s in services:
         tail.add(s.name, s.log_path)
     started = time.monotonic()
@@ -229,7 +252,9 @@ def _watch(
                 while not done():
                     summary = snapshot(client)
                     if summary.elapsed - last_print >= plain_every:
-                        console.print(render_plain(summary), markup=False, highlight=False)
+                        console.print(
+                            render_plain(summary), markup=False, highlight=False, soft_wrap=True
+                        )
                         last_print = summary.elapsed
                     time.sleep(refresh)
             summary = snapshot(client)
@@ -237,6 +262,8 @@ def _watch(
             pass
         if summary is not None:
             console.print("\nfinal summary:", markup=False)
-            console.print(render_plain(summary, with_logs=True), markup=False, highlight=False)
+            console.print(
+                render_plain(summary, with_logs=True), markup=False, highlight=False, soft_wrap=True
+            )
     sys.stdout.flush()
     return 0

@@ -30,15 +30,19 @@ class LogLine:
 class LogTail:
     """Incremental reader of the log files of all services."""
 
-    def __init__(self, keep: int = 8) -> None:
+    def __init__(self, keep: int = 4) -> None:
+        self._keep = keep
         self._files: dict[str, tuple[Path, int, bytes]] = {}
-        self._lines: deque[LogLine] = deque(maxlen=keep)
+        # Per service, so a chatty gateway cannot push the user service out of view.
+        self._lines: dict[str, deque[tuple[int, LogLine]]] = {}
+        self._seq = 0
         self._traces: dict[str, OrderedDict[str, None]] = {}
         self._lock = threading.Lock()
 
     def add(self, service: str, path: Path) -> None:
         self._files[service] = (path, 0, b"")
         self._traces[service] = OrderedDict()
+        self._lines[service] = deque(maxlen=self._keep)
 
     def poll(self) -> None:
         """Read whatever the services wrote since the last call."""
@@ -66,7 +70,8 @@ class LogTail:
             pass
         line = LogLine(service, raw.decode("utf-8", "replace").rstrip(), record)
         with self._lock:
-            self._lines.append(line)
+            self._seq += 1
+            self._lines[service].append((self._seq, line))
             trace_id = record.get("trace_id") if record else None
             if isinstance(trace_id, str) and trace_id.strip("0"):
                 traces = self._traces[service]
@@ -76,8 +81,10 @@ class LogTail:
                     traces.popitem(last=False)
 
     def recent(self) -> list[LogLine]:
+        """The last ``keep`` lines of each service, oldest first."""
         with self._lock:
-            return list(self._lines)
+            merged = sorted(item for lines in self._lines.values() for item in lines)
+        return [line for _, line in merged]
 
     def trace_ids(self, service: str) -> list[str]:
         with self._lock:

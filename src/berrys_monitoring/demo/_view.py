@@ -59,6 +59,8 @@ def _log_text(line: LogLine) -> str:
             value = r[key]
             if key == "trace_id":
                 value = str(value)[:8] + "…"
+            elif isinstance(value, float):
+                value = f"{value:.1f}"
             parts.append(f"{key}={value}")
     return " ".join(parts)[:160]
 

@@ -1,0 +1,49 @@
+"""The traffic mix is read from a real FastAPI app's OpenAPI document."""
+
+from __future__ import annotations
+
+import random
+
+from fastapi import FastAPI
+
+from berrys_monitoring.demo._traffic import classify, fill, routes_from_openapi
+
+
+def test_routes_come_from_get_operations_without_probes_and_docs():
+    app = FastAPI()
+
+    @app.get("/users/{user_id}")
+    def user(user_id: int) -> dict[str, int]:
+        return {"id": user_id}
+
+    @app.get("/slow")
+    def slow() -> None: ...
+
+    @app.get("/error")
+    def error() -> None: ...
+
+    @app.post("/users")
+    def create() -> None: ...
+
+    @app.get("/health")
+    def health() -> None: ...
+
+    @app.get("/health/ready")
+    def ready() -> None: ...
+
+    routes = {r.template: r.kind for r in routes_from_openapi(app.openapi())}
+    assert routes == {"/users/{user_id}": "fast", "/slow": "slow", "/error": "failing"}
+
+
+def test_path_parameters_are_filled_with_ids_some_of_which_do_not_exist():
+    rng = random.Random(1)
+    filled = {fill("/users/{user_id}/orders/{order_id}", rng) for _ in range(200)}
+    assert all("{" not in p for p in filled)
+    assert any("999999" in p for p in filled)
+    assert any(p == "/users/1/orders/2" for p in filled)
+
+
+def test_classify_names_slow_and_failing_routes():
+    assert classify("/api/slow-report") == "slow"
+    assert classify("/orders/{id}/fail") == "failing"
+    assert classify("/users/{id}") == "fast"
