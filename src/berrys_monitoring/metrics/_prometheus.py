@@ -1,0 +1,343 @@
+"""The PROMETHEUS backend: facade calls become prometheus_client metrics, created on first use.
+
+Hot path: one dict lookup keyed by ``(name, tuple(tags.items()))`` gives the bound child;
+everything else (naming, tag merging, label mapping, the cardinality cap) runs once per new
+label set in :meth:`PrometheusBackend._resolve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.trace import get_current_span
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from berrys_monitoring._internal import count_event, is_strict, report_internal_error
+from berrys_monitoring.metrics._names import (
+    COUNTER,
+    GAUGE,
+    HISTOGRAM,
+    TIMER,
+    label_name,
+    metric_name,
+)
+from berrys_monitoring.metrics._selfmetrics import ensure_self_metrics
+
+__all__ = ["OVERFLOW_VALUE", "Family", "PrometheusBackend", "families_of", "forget_families"]
+
+_log = logging.getLogger("berrys_monitoring.metrics")
+
+OVERFLOW_VALUE = "__overflow__"
+BYTES_BUCKETS = (100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, float("inf"))
+_CACHE_LIMIT = 100_000
+
+
+class Family:
+    """One exposed metric and what the facade knows about it."""
+
+    __slots__ = ("index", "kind", "labelnames", "metric", "name", "overflow", "seen", "warned")
+
+    def __init__(self, kind: str, name: str, metric: Any, labelnames: tuple[str, ...]) -> None:
+        self.kind = kind
+        self.name = name
+        self.metric = metric
+        self.labelnames = labelnames
+        self.index: dict[object, int | None] = {}
+        self.seen: set[tuple[str, ...]] = set()
+        self.overflow: Any = None
+        self.warned: set[str] = set()
+
+
+class _Null:
+    """Stands in for a metric that could not be created (already reported once)."""
+
+    def inc(self, amount: float = 1, exemplar: Any = None) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def observe(self, amount: float, exemplar: Any = None) -> None:
+        pass
+
+
+_NULL = _Null()
+
+# Metrics live as long as their registry: a second backend on the same registry (after
+# configure_metrics is called again) reuses them instead of colliding with them.
+_families: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Family]] = (
+    weakref.WeakKeyDictionary()
+)
+_families_lock = threading.RLock()
+
+
+def families_of(registry: CollectorRegistry) -> dict[str, Family]:
+    with _families_lock:
+        fams = _families.get(registry)
+        if fams is None:
+            fams = _families[registry] = {}
+        return fams
+
+
+def forget_families(registry: CollectorRegistry) -> None:
+    """Unregister every facade metric from ``registry`` (for reset_metrics)."""
+    with _families_lock:
+        for fam in _families.pop(registry, {}).values():
+            try:
+                registry.unregister(fam.metric)
+            except KeyError:
+                pass
+
+
+class PrometheusBackend:
+    """Facade metrics on a prometheus_client registry."""
+
+    name = "prometheus"
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        prefix: str = "",
+        default_tags: Mapping[str, object] | None = None,
+        *,
+        max_label_sets: int = 1000,
+        buckets: Mapping[str, Sequence[float]] | None = None,
+        default_buckets: Sequence[float] | None = None,
+        exemplars: bool = True,
+        gauge_mode: str = "livesum",
+        multiprocess: bool = False,
+    ) -> None:
+        self.registry = registry
+        self.prefix = prefix
+        self.default_tags = {str(k): v for k, v in (default_tags or {}).items()}
+        self.max_label_sets = max_label_sets
+        self.buckets = dict(buckets or {})
+        self.default_buckets = tuple(default_buckets) if default_buckets else None
+        # prometheus_client cannot keep exemplars in multiprocess mode.
+        self.exemplars = exemplars and not multiprocess
+        self.gauge_mode = gauge_mode
+        self._lock = threading.RLock()
+        self._by_user: dict[tuple[str, str], Family | None] = {}
+        self._counters: dict[object, Any] = {}
+        self._gauges: dict[object, Any] = {}
+        self._histograms: dict[object, Any] = {}
+        self._timers: dict[object, Any] = {}
+        ensure_self_metrics(registry)
+
+    # -- hot path ---------------------------------------------------------------------
+    def increment(self, name: str, tags: Mapping[str, object] | None, value: float) -> None:
+        try:
+            key = (name, tuple(tags.items())) if tags else name
+            child = self._counters.get(key)
+            if child is None:
+                child = self._resolve(COUNTER, name, tags, key, self._counters)
+            child.inc(value)
+        except Exception as exc:
+            _failed(exc, "cannot increment counter")
+
+    def gauge(self, name: str, tags: Mapping[str, object] | None, value: float) -> None:
+        try:
+            key = (name, tuple(tags.items())) if tags else name
+            child = self._gauges.get(key)
+            if child is None:
+                child = self._resolve(GAUGE, name, tags, key, self._gauges)
+            child.set(value)
+        except Exception as exc:
+            _failed(exc, "cannot set gauge")
+
+    def observe(self, name: str, tags: Mapping[str, object] | None, value: float) -> None:
+        try:
+            key = (name, tuple(tags.items())) if tags else name
+            child = self._histograms.get(key)
+            if child is None:
+                child = self._resolve(HISTOGRAM, name, tags, key, self._histograms)
+            self._observe(child, value)
+        except Exception as exc:
+            _failed(exc, "cannot observe histogram")
+
+    def timing(self, name: str, tags: Mapping[str, object] | None, seconds: float) -> None:
+        try:
+            key = (name, tuple(tags.items())) if tags else name
+            child = self._timers.get(key)
+            if child is None:
+                child = self._resolve(TIMER, name, tags, key, self._timers)
+            self._observe(child, seconds)
+        except Exception as exc:
+            _failed(exc, "cannot record timer")
+
+    def _observe(self, child: Any, value: float) -> None:
+        if self.exemplars:
+            ctx = get_current_span().get_span_context()
+            if ctx.is_valid:
+                child.observe(
+                    value,
+                    {
+                        "trace_id": format(ctx.trace_id, "032x"),
+                        "span_id": format(ctx.span_id, "016x"),
+                    },
+                )
+                return
+        child.observe(value)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    # -- slow path: once per new (name, tags) -----------------------------------------
+    def _resolve(
+        self,
+        kind: str,
+        name: str,
+        tags: Mapping[str, object] | None,
+        key: object,
+        cache: dict[object, Any],
+    ) -> Any:
+        with self._lock:
+            fam = self._family(kind, name, tags)
+            if fam is None:
+                cache[key] = _NULL
+                return _NULL
+            if not fam.labelnames:
+                cache[key] = fam.metric
+                return fam.metric
+            values = self._label_values(fam, tags)
+            if values not in fam.seen:
+                if len(fam.seen) >= self.max_label_sets:
+                    return self._fold(fam)
+                fam.seen.add(values)
+            child = fam.metric.labels(*values)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()  # bounded memory when callers vary dropped tag values
+            cache[key] = child
+            return child
+
+    def _fold(self, fam: Family) -> Any:
+        # Not cached: every folded observation passes here, so each one is counted.
+        count_event("metrics", "label_set_folded")
+        if fam.overflow is None:
+            _log.warning(
+                "metric %s reached its cap of %d label sets; new label sets are folded into "
+                "the series with every label = %r (raise max_label_sets in configure_metrics "
+                "if this is expected)",
+                fam.name,
+                self.max_label_sets,
+                OVERFLOW_VALUE,
+            )
+            fam.overflow = fam.metric.labels(*([OVERFLOW_VALUE] * len(fam.labelnames)))
+        return fam.overflow
+
+    def _label_values(self, fam: Family, tags: Mapping[str, object] | None) -> tuple[str, ...]:
+        merged = {**self.default_tags, **tags} if tags else self.default_tags
+        values = [""] * len(fam.labelnames)
+        for k, v in merged.items():
+            idx = fam.index.get(k, -1)
+            if idx == -1:
+                lname = label_name(k, fam.kind)
+                idx = fam.labelnames.index(lname) if lname in fam.labelnames else None
+                fam.index[k] = idx
+            if idx is None:
+                if str(k) not in fam.warned:
+                    fam.warned.add(str(k))
+                    _log.warning(
+                        "metric %s was first recorded with tags %s; tag %r is dropped "
+                        "(a metric keeps the tag keys of its first use)",
+                        fam.name,
+                        list(fam.labelnames),
+                        k,
+                    )
+                count_event("metrics", "unknown_tag_dropped")
+                continue
+            values[idx] = "" if v is None else str(v)
+        return tuple(values)
+
+    def _family(self, kind: str, name: str, tags: Mapping[str, object] | None) -> Family | None:
+        ukey = (kind, name)
+        if ukey in self._by_user:
+            return self._by_user[ukey]
+        fam: Family | None = None
+        try:
+            fam = self._create(kind, name, tags)
+        except ValueError as exc:
+            # A name clash (a counter and a gauge of one name, or a metric registered by
+            # other code): a usage problem, reported once, never raised into the caller.
+            report_internal_error(
+                "metrics", exc, f"cannot create {kind} {name!r}", key=f"{kind}:{name}"
+            )
+        self._by_user[ukey] = fam
+        return fam
+
+    def _create(self, kind: str, name: str, tags: Mapping[str, object] | None) -> Family:
+        full = metric_name(self.prefix, name, kind)
+        merged = {**self.default_tags, **(tags or {})}
+        labelnames: list[str] = []
+        for k in merged:
+            lname = label_name(k, kind)
+            if lname not in labelnames:
+                labelnames.append(lname)
+        fams = families_of(self.registry)
+        with _families_lock:
+            fam = fams.get(full)
+            if fam is not None:
+                if fam.kind != kind or fam.labelnames != tuple(labelnames):
+                    raise ValueError(
+                        f"{full} already exists as a {fam.kind} with labels {list(fam.labelnames)}"
+                    )
+                return fam
+            doc = f"{kind} {name}"
+            metric: Any
+            if kind == COUNTER:
+                metric = Counter(full, doc, labelnames, registry=self.registry)
+            elif kind == GAUGE:
+                metric = Gauge(
+                    full,
+                    doc,
+                    labelnames,
+                    registry=self.registry,
+                    multiprocess_mode=self.gauge_mode,  # type: ignore[arg-type]
+                )
+            else:
+                metric = Histogram(
+                    full,
+                    doc,
+                    labelnames,
+                    registry=self.registry,
+                    buckets=self._buckets_for(name, full, kind),
+                )
+            fam = Family(kind, full, metric, tuple(labelnames))
+            fams[full] = fam
+            return fam
+
+    def _buckets_for(self, name: str, full: str, kind: str) -> Sequence[float]:
+        for k in (name, full):
+            if k in self.buckets:
+                return tuple(self.buckets[k])
+        if self.default_buckets:
+            return self.default_buckets
+        if kind == HISTOGRAM and full.endswith("_bytes"):
+            return BYTES_BUCKETS
+        return Histogram.DEFAULT_BUCKETS
+
+    # -- reading ----------------------------------------------------------------------
+    def family_for(self, name: str) -> Family | None:
+        for kind in (COUNTER, GAUGE, HISTOGRAM, TIMER):
+            fam = self._by_user.get((kind, name))
+            if fam is not None:
+                return fam
+        fams = families_of(self.registry)
+        for kind in (COUNTER, GAUGE, HISTOGRAM, TIMER):
+            fam = fams.get(metric_name(self.prefix, name, kind))
+            if fam is not None and fam.kind == kind:
+                return fam
+        return None
+
+
+def _failed(exc: Exception, message: str) -> None:
+    report_internal_error("metrics", exc, message)
+    if is_strict():
+        raise exc
