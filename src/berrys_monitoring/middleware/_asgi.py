@@ -1,0 +1,173 @@
+"""The pure ASGI middleware: wraps ``send`` to see the status, never buffers a body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from berrys_monitoring.middleware._core import UNMATCHED_ROUTE, Observer
+from berrys_monitoring.middleware._endpoints import (
+    Answer,
+    health_answer_async,
+    method_not_allowed,
+    metrics_answer,
+)
+
+__all__ = ["MonitoringMiddleware", "route_template"]
+
+_PROPAGATION = frozenset((b"traceparent", b"tracestate", b"baggage"))
+
+
+def route_template(scope: Scope, root_path: str) -> str:
+    """The template of the route Starlette matched (``/users/{user_id}``), mounts included.
+
+    Starlette's router records the matched route in ``scope["route"]`` and extends
+    ``root_path`` for every mount it enters; the difference to the ``root_path`` we saw
+    on the way in is the mount prefix.
+    """
+    route = scope.get("route")
+    if route is None:
+        return UNMATCHED_ROUTE
+    prefix = scope.get("root_path", "")[len(root_path) :]
+    if hasattr(route, "routes") or type(route).__name__ == "Mount":
+        # A mounted app that is not a router (StaticFiles, a WSGI app): its own template.
+        return prefix + "/{path:path}" if prefix else getattr(route, "path_format", "/")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(template, str):
+        return UNMATCHED_ROUTE
+    return prefix + template if prefix else template
+
+
+class MonitoringMiddleware:
+    """Observe every HTTP request of an ASGI app; answer the health and metrics endpoints.
+
+    Installed by :func:`berrys_monitoring.middleware.fastapi.setup_monitoring`; use it
+    directly only for ASGI apps that are not Starlette/FastAPI (routes then count as
+    ``<unmatched>``). Websocket and lifespan traffic passes through untouched.
+
+    Example::
+
+        from berrys_monitoring.middleware.fastapi import MonitoringMiddleware
+
+        async def app(scope, receive, send): ...
+        app = MonitoringMiddleware(app, service_name="raw-asgi")
+    """
+
+    def __init__(
+        self, app: ASGIApp, holder: Any = None, *, service_name: str | None = None, **options: Any
+    ) -> None:
+        if holder is None:
+            if service_name is None:
+                raise TypeError("MonitoringMiddleware needs service_name=... (or a holder)")
+            from berrys_monitoring.middleware._setup import Holder, prepare
+
+            holder = Holder(prepare(service_name, options))
+        self.app = app
+        self.holder = holder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        observer: Observer = self.holder.observer
+        opts = observer.opts
+        path: str = scope["path"]
+        kind = opts.endpoints.get(path)
+        if kind is not None:
+            await self._endpoint(kind, scope, send)
+            return
+        if opts.is_excluded(path):
+            await self.app(scope, receive, send)
+            return
+
+        rid_header = opts.request_id_header_lower
+        request_id = carrier = host = agent = None
+        request_bytes = 0
+        for name, value in scope["headers"]:
+            if name == rid_header:
+                request_id = value.decode("latin-1")
+            elif name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"content-length":
+                try:
+                    request_bytes = int(value)
+                except ValueError:
+                    pass
+            elif name == b"user-agent":
+                agent = value.decode("latin-1")
+            elif name in _PROPAGATION:
+                if carrier is None:
+                    carrier = {}
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
+        client = scope.get("client")
+        st = observer.start(
+            scope["method"],
+            path,
+            scope.get("scheme", "http"),
+            client[0] if client else None,
+            request_id,
+            request_bytes,
+            carrier,
+            host,
+            agent,
+            scope.get("http_version"),
+        )
+        extra_headers = [(rid_header, st.request_id.encode("latin-1"))]
+        if st.trace_header is not None:
+            extra_headers.append((b"x-trace-id", st.trace_header.encode("latin-1")))
+
+        async def send_wrapper(message: Message) -> None:
+            mtype = message["type"]
+            if mtype == "http.response.body":
+                body = message.get("body")
+                if body:
+                    st.response_bytes += len(body)
+                if not message.get("more_body", False):
+                    st.response_done()
+            elif mtype == "http.response.start":
+                st.status = message["status"]
+                headers = message.get("headers")
+                if isinstance(headers, list):
+                    headers.extend(extra_headers)
+                else:
+                    message["headers"] = [*(headers or ()), *extra_headers]
+            await send(message)
+
+        root_path = scope.get("root_path", "")
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            st.exc = exc
+            if not st.status:
+                st.status = 500
+            raise
+        except BaseException:
+            # Cancelled: the client went away before an answer (nginx's 499).
+            if not st.status:
+                st.status = 499
+            raise
+        finally:
+            observer.finish(st, route_template(scope, root_path))
+
+    async def _endpoint(self, kind: str, scope: Scope, send: Send) -> None:
+        opts = self.holder.observer.opts
+        method = scope["method"]
+        answer: Answer
+        if method not in ("GET", "HEAD"):
+            answer = method_not_allowed()
+        elif kind == "metrics":
+            accept = authorization = None
+            for name, value in scope["headers"]:
+                if name == b"accept":
+                    accept = value.decode("latin-1")
+                elif name == b"authorization":
+                    authorization = value.decode("latin-1")
+            answer = metrics_answer(opts, accept, authorization)
+        else:
+            answer = await health_answer_async(opts, kind)
+        status, headers, body = answer
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

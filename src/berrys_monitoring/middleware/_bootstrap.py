@@ -1,0 +1,115 @@
+"""Defaults for a service that called ``setup_monitoring`` and nothing else.
+
+Whatever the user configured first is kept: we only fill in what is missing, so calling
+``configure_logging``/``configure_tracing`` yourself (before or after) always wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from opentelemetry import trace as otel_trace
+
+from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring.middleware._options import MonitoringOptions
+
+__all__ = ["configure_defaults", "silence_server_access_logs", "tracing_configured"]
+
+_OTLP_ENV = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def tracing_configured() -> bool:
+    """True when someone (us or the user) installed a real tracer provider."""
+    try:
+        from berrys_monitoring.tracing._switch import STATE, SwitchableTracerProvider
+
+        if STATE.provider is not None:
+            return True
+        glob = otel_trace.get_tracer_provider()
+        return not isinstance(
+            glob,
+            (
+                SwitchableTracerProvider,
+                otel_trace.ProxyTracerProvider,
+                otel_trace.NoOpTracerProvider,
+            ),
+        )
+    except ImportError:  # pragma: no cover - tracing is part of the core package
+        return False
+
+
+def logging_configured() -> bool:
+    """True when the process already has logging set up (root handlers exist)."""
+    try:
+        from berrys_monitoring import logging as blog
+
+        probe = getattr(blog, "is_configured", None)
+        if callable(probe):
+            return bool(probe())
+    except ImportError:  # pragma: no cover
+        pass
+    return bool(logging.getLogger().handlers)
+
+
+def default_exporter() -> str:
+    """OTLP when the standard OpenTelemetry endpoint variables say where; else "none".
+
+    Without a configured collector, spans are still created (trace ids reach the logs and
+    the ``X-Trace-Id`` header, and propagate to downstream services) but nothing is sent:
+    exporting by default to a collector that is not there would only cost CPU.
+    """
+    return "otlp" if any(os.environ.get(k) for k in _OTLP_ENV) else "none"
+
+
+def configure_defaults(opts: MonitoringOptions) -> None:
+    """Configure logging and tracing for ``opts.service_name`` unless already configured."""
+    if not logging_configured():
+        from berrys_monitoring.logging import configure_logging
+
+        kwargs: dict[str, Any] = {
+            "json_format": True,
+            "log_to_console": True,
+            "service_name": opts.service_name,
+        }
+        if opts.environment:
+            kwargs["environment"] = opts.environment
+        if opts.version:
+            kwargs["version"] = opts.version
+        configure_logging(**kwargs)
+    if opts.enable_tracing and not tracing_configured():
+        from berrys_monitoring.tracing import configure_tracing
+
+        configure_tracing(
+            opts.service_name,
+            exporter=default_exporter(),
+            sample_rate=1.0 if opts.sample_rate is None else opts.sample_rate,
+            environment=opts.environment,
+            version=opts.version,
+        )
+
+
+class _DropAccess(logging.Filter):
+    """Drops the servers' plain-text access lines: ours replace them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+_DROP = _DropAccess()
+
+
+def silence_server_access_logs() -> None:
+    """Keep uvicorn's and gunicorn's access lines out, so each request logs once.
+
+    A filter (not ``disabled``) survives uvicorn's own ``dictConfig`` when the app is
+    imported before the server configures logging.
+    """
+    try:
+        for name in ("uvicorn.access", "gunicorn.access"):
+            lg = logging.getLogger(name)
+            if _DROP not in lg.filters:
+                lg.addFilter(_DROP)
+    except Exception as exc:  # pragma: no cover - defensive
+        report_internal_error("middleware", exc, "cannot silence server access logs")

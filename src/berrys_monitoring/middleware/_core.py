@@ -1,0 +1,287 @@
+"""The framework-neutral life of one observed request: start, then finish.
+
+Both the ASGI and the WSGI middleware drive this. It is the hot path, so it keeps to
+plain attribute access, cached label children and one small object per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace as otel_trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from berrys_monitoring._internal import is_strict, report_internal_error
+from berrys_monitoring.middleware import _context
+from berrys_monitoring.middleware._instruments import HttpInstruments, normalize_method
+from berrys_monitoring.middleware._options import MonitoringOptions
+from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
+
+__all__ = ["ACCESS_LOGGER", "UNMATCHED_ROUTE", "Observer", "RequestState"]
+
+UNMATCHED_ROUTE = "<unmatched>"
+ACCESS_LOGGER = "berrys_monitoring.access"
+_COMPONENT = "middleware"
+_SCOPE = "berrys_monitoring.middleware"
+_INFO = logging.INFO
+_ERROR = logging.ERROR
+
+
+class RequestState:
+    """What one request carries from start to finish (one allocation per request)."""
+
+    __slots__ = (
+        "client_ip",
+        "ctx_token",
+        "end",
+        "exc",
+        "log_token",
+        "method",
+        "method_label",
+        "path",
+        "progress",
+        "request_bytes",
+        "request_id",
+        "response_bytes",
+        "span",
+        "start",
+        "status",
+        "trace_header",
+    )
+
+    def __init__(self) -> None:
+        self.method = ""
+        self.method_label = ""
+        self.path = ""
+        self.client_ip: str | None = None
+        self.request_bytes = 0
+        self.request_id = ""
+        self.start = 0.0
+        self.status = 0
+        self.response_bytes = 0
+        self.exc: BaseException | None = None
+        self.span: Any = None
+        self.ctx_token: Any = None
+        self.log_token: Any = None
+        self.progress: Any = None
+        self.trace_header: str | None = None
+        self.end = 0.0
+
+    def response_done(self) -> None:
+        """Mark the moment the last byte of the response was handed to the server."""
+        self.end = time.perf_counter()
+
+
+class Observer:
+    """Everything the middleware does around a request, for one app."""
+
+    def __init__(self, opts: MonitoringOptions, instruments: HttpInstruments | None) -> None:
+        self.opts = opts
+        self.instruments = instruments
+        self.access = logging.getLogger(ACCESS_LOGGER)
+        self._provider: Any = None
+        self._tracer: Any = None
+        # Flask logs unhandled exceptions (with their stack) itself; Starlette leaves it
+        # to the server, outside the request's context, so we log the stack there.
+        self.framework_logs_exceptions = False
+
+    def _get_tracer(self) -> Any:
+        provider = otel_trace.get_tracer_provider()
+        if provider is not self._provider:
+            from berrys_monitoring._version import __version__
+
+            self._tracer = provider.get_tracer(_SCOPE, __version__)
+            self._provider = provider
+        return self._tracer
+
+    def start(
+        self,
+        method: str,
+        path: str,
+        scheme: str,
+        client_ip: str | None,
+        request_id: str | None,
+        request_bytes: int,
+        carrier: dict[str, str] | None,
+        host: str | None,
+        user_agent: str | None,
+        protocol: str | None,
+    ) -> RequestState:
+        """Begin observing a request: request id, span, logging context, in-progress."""
+        st = RequestState()
+        st.method = method
+        st.method_label = normalize_method(method)
+        st.path = path
+        st.client_ip = client_ip
+        st.request_bytes = request_bytes
+        st.request_id = sane_request_id(request_id) if request_id else new_request_id()
+        st.start = time.perf_counter()
+        try:
+            parent = None
+            if self.opts.enable_tracing:
+                if carrier:
+                    from berrys_monitoring.tracing import extract_context_from_headers
+
+                    parent = extract_context_from_headers(carrier)
+                attrs: dict[str, Any] = {
+                    "http.request.method": method,
+                    "url.path": path,
+                    "url.scheme": scheme,
+                }
+                if client_ip:
+                    attrs["client.address"] = client_ip
+                if host:
+                    name, _, port = host.rpartition(":") if host[-1:] != "]" else (host, "", "")
+                    if name and port.isdigit():
+                        attrs["server.address"] = name
+                        attrs["server.port"] = int(port)
+                    else:
+                        attrs["server.address"] = host
+                if user_agent:
+                    attrs["user_agent.original"] = user_agent
+                if protocol:
+                    attrs["network.protocol.version"] = protocol
+                span = self._get_tracer().start_span(
+                    method, context=parent, kind=SpanKind.SERVER, attributes=attrs
+                )
+                st.span = span
+                st.ctx_token = otel_context.attach(otel_trace.set_span_in_context(span, parent))
+                if self.opts.trace_response_header:
+                    sc = span.get_span_context()
+                    if sc.is_valid:
+                        st.trace_header = f"{sc.trace_id:032x}"
+            st.log_token = _context.bind_request(st.request_id)
+            if self.instruments is not None:
+                st.progress = self.instruments.in_progress_child(st.method_label)
+                st.progress.inc()
+        except Exception as exc:
+            report_internal_error(_COMPONENT, exc, "cannot start observing a request")
+            if is_strict():
+                raise
+        return st
+
+    def finish(self, st: RequestState, route: str) -> None:
+        """Record metrics, end the span and write the access line (never raises).
+
+        Durations run to the end of the response (``response_done``), not to the end of
+        background work the framework runs after it.
+        """
+        end_ns: int | None = None
+        try:
+            status = st.status or 500
+            now = time.perf_counter()
+            if st.end:
+                elapsed = st.end - st.start
+                if st.span is not None:
+                    end_ns = time.time_ns() - int((now - st.end) * 1e9)
+            else:
+                elapsed = now - st.start
+            if self.instruments is not None:
+                if st.progress is not None:
+                    st.progress.dec()
+                self.instruments.observe(
+                    st.method_label,
+                    route,
+                    status,
+                    elapsed,
+                    st.request_bytes,
+                    st.response_bytes,
+                )
+            span = st.span
+            if span is not None and span.is_recording():
+                span.update_name(f"{st.method} {route}" if route != UNMATCHED_ROUTE else st.method)
+                if route != UNMATCHED_ROUTE:
+                    span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if st.exc is not None:
+                    span.record_exception(st.exc)
+                    span.set_attribute("error.type", type(st.exc).__qualname__)
+                    span.set_status(Status(StatusCode.ERROR, str(st.exc)[:200]))
+                elif status >= 500:
+                    span.set_attribute("error.type", str(status))
+                    span.set_status(Status(StatusCode.ERROR))
+            if self.opts.log_requests:
+                self._access_line(st, route, status, elapsed)
+        except Exception as exc:
+            report_internal_error(_COMPONENT, exc, "cannot finish observing a request")
+            if is_strict():
+                raise
+        finally:
+            self._end(st, end_ns)
+
+    def _access_line(self, st: RequestState, route: str, status: int, elapsed: float) -> None:
+        level = _ERROR if st.exc is not None else _INFO
+        log = self.access
+        if not log.isEnabledFor(level):
+            return
+        extra = {
+            "method": st.method,
+            "route": route,
+            "path": st.path,
+            "status": status,
+            "duration_ms": round(elapsed * 1000.0, 3),
+            "request_id": st.request_id,
+            "client_ip": st.client_ip,
+            "response_bytes": st.response_bytes,
+        }
+        exc = st.exc
+        try:
+            log.log(
+                level,
+                "%s %s %s",
+                st.method,
+                st.path,
+                status,
+                exc_info=(type(exc), exc, exc.__traceback__)
+                if exc is not None and not self.framework_logs_exceptions
+                else None,
+                extra=extra,
+            )
+        except Exception as err:
+            # A broken handler must never fail the request it describes.
+            report_internal_error(_COMPONENT, err, "access log handler failed", key="access-log")
+
+    def suspend(self, st: RequestState) -> None:
+        """Take the request's context off this thread (its span stays open).
+
+        WSGI servers iterate a streamed body after the app returned; between the two the
+        thread must not carry the request's trace and log context into other work.
+        """
+        try:
+            if st.log_token is not None:
+                _context.unbind_request(st.log_token)
+                st.log_token = None
+            if st.ctx_token is not None:
+                otel_context.detach(st.ctx_token)
+                st.ctx_token = None
+        except Exception as exc:
+            report_internal_error(_COMPONENT, exc, "cannot restore the request context")
+
+    def resume(self, st: RequestState) -> None:
+        """Put the request's context back (while a streamed body is generated)."""
+        try:
+            if st.span is not None and st.ctx_token is None:
+                st.ctx_token = otel_context.attach(otel_trace.set_span_in_context(st.span))
+            if st.log_token is None:
+                st.log_token = _context.bind_request(st.request_id)
+        except Exception as exc:
+            report_internal_error(_COMPONENT, exc, "cannot restore the request context")
+
+    def _end(self, st: RequestState, end_ns: int | None) -> None:
+        try:
+            if st.span is not None:
+                st.span.end(end_time=end_ns)
+        except Exception as exc:
+            report_internal_error(_COMPONENT, exc, "cannot end the server span")
+        try:
+            if st.log_token is not None:
+                _context.unbind_request(st.log_token)
+                st.log_token = None
+            if st.ctx_token is not None:
+                otel_context.detach(st.ctx_token)
+                st.ctx_token = None
+        except Exception as exc:
+            report_internal_error(_COMPONENT, exc, "cannot restore the request context")

@@ -1,0 +1,194 @@
+"""The options of ``setup_monitoring``, validated once at configuration time."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["MonitoringOptions", "build_options"]
+
+_HEADER_RE = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+@dataclass(frozen=True)
+class MonitoringOptions:
+    """Everything ``setup_monitoring`` can be told; all fields have working defaults.
+
+    ``excluded_paths`` entries match a path exactly, or as a prefix when they end with
+    ``*`` (``"/static/*"``). The health and metrics paths are always excluded: excluded
+    requests stay out of metrics, traces *and* access logs (one switch).
+
+    ``metrics_auth`` protects the metrics endpoint: a ``(user, password)`` pair asks for
+    HTTP Basic auth, a string for a bearer token.
+
+    ``sample_rate``: ``None`` defers to the tracer provider's sampler; a number between
+    0 and 1 samples that fraction of the requests that arrive without a sampled parent.
+
+    Example::
+
+        >>> from berrys_monitoring.middleware import MonitoringOptions
+        >>> MonitoringOptions(service_name="users").metrics_path
+        '/metrics'
+    """
+
+    service_name: str
+    health_path: str = "/health"
+    metrics_path: str = "/metrics"
+    excluded_paths: tuple[str, ...] = ()
+    enable_tracing: bool = True
+    enable_metrics: bool = True
+    sample_rate: float | None = None
+    log_requests: bool = True
+    request_id_header: str = "X-Request-ID"
+    metrics_auth: tuple[str, str] | str | None = field(default=None, repr=False)
+    trace_response_header: bool = True
+    configure_defaults: bool = True
+    environment: str | None = None
+    version: str | None = None
+    registry: Any = None
+
+    # Derived lookups, filled in by build_options so the hot path does set lookups only.
+    exact_excluded: frozenset[str] = field(default=frozenset(), repr=False)
+    prefix_excluded: tuple[str, ...] = field(default=(), repr=False)
+    request_id_header_lower: bytes = field(default=b"x-request-id", repr=False)
+    endpoints: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def is_excluded(self, path: str) -> bool:
+        """True when requests to ``path`` are kept out of metrics, traces and logs.
+
+        Example::
+
+            >>> from berrys_monitoring.middleware._options import build_options
+            >>> build_options("svc", {"excluded_paths": ["/static/*"]}).is_excluded("/static/a.css")
+            True
+        """
+        if path in self.exact_excluded:
+            return True
+        # str.startswith takes a tuple: one C-level call for every prefix.
+        return bool(self.prefix_excluded) and path.startswith(self.prefix_excluded)
+
+    def metrics_authorized(self, authorization: str | None) -> bool:
+        """Check an ``Authorization`` header value against ``metrics_auth``."""
+        auth = self.metrics_auth
+        if auth is None:
+            return True
+        if not authorization:
+            return False
+        scheme, _, value = authorization.partition(" ")
+        value = value.strip()
+        if isinstance(auth, str):
+            return scheme.lower() == "bearer" and hmac.compare_digest(value.encode(), auth.encode())
+        if scheme.lower() != "basic":
+            return False
+        expected = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        return hmac.compare_digest(value.encode(), expected.encode())
+
+    @property
+    def metrics_challenge(self) -> str:
+        """The ``WWW-Authenticate`` value sent with a 401 from the metrics endpoint."""
+        if isinstance(self.metrics_auth, str):
+            return 'Bearer realm="metrics"'
+        return 'Basic realm="metrics"'
+
+
+_KNOWN = {
+    "health_path",
+    "metrics_path",
+    "excluded_paths",
+    "enable_tracing",
+    "enable_metrics",
+    "sample_rate",
+    "log_requests",
+    "request_id_header",
+    "metrics_auth",
+    "trace_response_header",
+    "configure_defaults",
+    "environment",
+    "version",
+    "registry",
+}
+
+
+def _path(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or len(value) < 2:
+        raise ValueError(f"{name} must be a path starting with '/', got {value!r}")
+    return value.rstrip("/") or value
+
+
+def build_options(service_name: str, options: dict[str, Any]) -> MonitoringOptions:
+    """Validate ``setup_monitoring`` keyword options; raise ``ValueError``/``TypeError`` early."""
+    if not isinstance(service_name, str) or not service_name.strip():
+        raise ValueError("service_name must be a non-empty string")
+    unknown = set(options) - _KNOWN
+    if unknown:
+        raise TypeError(
+            f"setup_monitoring() got unknown option(s) {sorted(unknown)}; known: {sorted(_KNOWN)}"
+        )
+    opts = dict(options)
+    health = _path("health_path", opts.get("health_path", "/health"))
+    metrics = _path("metrics_path", opts.get("metrics_path", "/metrics"))
+    excluded_in = opts.get("excluded_paths") or ()
+    if isinstance(excluded_in, str):
+        raise TypeError("excluded_paths must be a list of paths, not a single string")
+    excluded = tuple(_check_excluded(excluded_in))
+    rate = opts.get("sample_rate")
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0
+    ):
+        raise ValueError(f"sample_rate must be a number between 0 and 1, got {rate!r}")
+    header = opts.get("request_id_header", "X-Request-ID")
+    if not isinstance(header, str) or not _HEADER_RE.match(header):
+        raise ValueError(f"request_id_header must be an HTTP header name, got {header!r}")
+    auth = opts.get("metrics_auth")
+    if auth is not None and not (
+        (isinstance(auth, str) and auth)
+        or (
+            isinstance(auth, tuple)
+            and len(auth) == 2
+            and all(isinstance(p, str) and p for p in auth)
+        )
+    ):
+        raise ValueError("metrics_auth must be a bearer token string or a (user, password) tuple")
+    exact = {health, health + "/live", health + "/ready", metrics}
+    prefixes = []
+    for entry in excluded:
+        if entry.endswith("*"):
+            prefixes.append(entry[:-1])
+        else:
+            exact.add(entry)
+            if entry != "/":
+                exact.add(entry + "/")
+    for p in list(exact):
+        if p != "/" and not p.endswith("/"):
+            exact.add(p + "/")
+    opts.update(
+        health_path=health,
+        metrics_path=metrics,
+        excluded_paths=excluded,
+        sample_rate=None if rate is None else float(rate),
+        request_id_header=header,
+    )
+    endpoints = {metrics: "metrics", health: "health"}
+    endpoints[health + "/live"] = "live"
+    endpoints[health + "/ready"] = "ready"
+    for p, kind in list(endpoints.items()):
+        endpoints[p + "/"] = kind
+    return MonitoringOptions(
+        service_name=service_name,
+        endpoints=endpoints,
+        exact_excluded=frozenset(exact),
+        prefix_excluded=tuple(prefixes),
+        request_id_header_lower=header.lower().encode("latin-1"),
+        **opts,
+    )
+
+
+def _check_excluded(paths: Iterable[Any]) -> Iterable[str]:
+    for p in paths:
+        if not isinstance(p, str) or not p.startswith("/"):
+            raise ValueError(f"excluded_paths entries must start with '/', got {p!r}")
+        yield p

@@ -1,0 +1,38 @@
+"""Request IDs: accept a sane incoming one, otherwise make a new one."""
+
+from __future__ import annotations
+
+import os
+import re
+
+__all__ = ["new_request_id", "sane_request_id"]
+
+# Letters, digits and a few separators, at most 128 characters: enough for UUIDs, ULIDs
+# and "<service>-<n>" styles, while keeping log injection and giant headers out.
+_SANE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+
+def new_request_id() -> str:
+    """A fresh random request id (32 lowercase hex characters, like a UUID4 without dashes).
+
+    Example::
+
+        >>> len(new_request_id())
+        32
+    """
+    return os.urandom(16).hex()
+
+
+def sane_request_id(value: str | None) -> str:
+    """``value`` when it is a usable request id, a new one otherwise.
+
+    Example::
+
+        >>> sane_request_id("abc-123")
+        'abc-123'
+        >>> sane_request_id("bad id\\n") != "bad id\\n"
+        True
+    """
+    if value and _SANE.match(value):
+        return value
+    return new_request_id()

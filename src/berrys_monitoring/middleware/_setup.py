@@ -1,0 +1,44 @@
+"""What both ``setup_monitoring`` functions share: options, defaults, one observer per app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from berrys_monitoring.middleware._bootstrap import configure_defaults, silence_server_access_logs
+from berrys_monitoring.middleware._core import Observer
+from berrys_monitoring.middleware._instruments import instruments_for
+from berrys_monitoring.middleware._options import MonitoringOptions, build_options
+
+__all__ = ["Holder", "prepare"]
+
+
+class Holder:
+    """The middleware reads its observer through this, so a second ``setup_monitoring``
+    on the same app swaps options instead of stacking a second middleware."""
+
+    __slots__ = ("observer",)
+
+    def __init__(self, observer: Observer) -> None:
+        self.observer = observer
+
+
+def prepare(service_name: str, options: dict[str, Any]) -> Observer:
+    """Validate options (raising now, not per request), configure defaults, build the observer."""
+    opts = build_options(service_name, options)
+    from berrys_monitoring.metrics import get_registry
+
+    registry = opts.registry if opts.registry is not None else get_registry()
+    if opts.registry is None:
+        opts = _with_registry(opts, registry)
+    if opts.configure_defaults:
+        configure_defaults(opts)
+    if opts.log_requests:
+        silence_server_access_logs()
+    instruments = instruments_for(registry) if opts.enable_metrics else None
+    return Observer(opts, instruments)
+
+
+def _with_registry(opts: MonitoringOptions, registry: Any) -> MonitoringOptions:
+    import dataclasses
+
+    return dataclasses.replace(opts, registry=registry)
