@@ -76,10 +76,14 @@ class Delivery:
         self._pid = os.getpid()
         self._closed = False
 
-    def _ensure_worker(self) -> None:
+    def _after_fork(self) -> None:
+        # Checked before taking the lock: the parent's lock may be held by a thread that
+        # does not exist in this child.
         if self._pid != os.getpid():
             self._cond = threading.Condition()
             self._reset()
+
+    def _ensure_worker(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(
                 target=self._run, name=f"berrys-alerts-{self.name}", daemon=True
@@ -90,6 +94,7 @@ class Delivery:
         """Queue ``notification``; False (and counted) when the queue is full or closed."""
         if notification.kind not in self.events:
             return False
+        self._after_fork()
         with self._cond:
             self._ensure_worker()
             if self._closed or len(self._items) >= self._queue_size:

@@ -3,7 +3,6 @@ rules run without user code calling ``.check()``."""
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,8 +18,9 @@ ValueSource = Callable[[str, "dict[str, str] | None"], "float | None"]
 
 def _metrics_value(name: str, tags: dict[str, str] | None) -> float | None:
     # Imported lazily: alerting must not pull the metrics package in unless it is used.
-    metrics = importlib.import_module("berrys_monitoring.metrics")
-    value = metrics.current_value(name, tags)
+    from berrys_monitoring.metrics import current_value
+
+    value = current_value(name, dict(tags) if tags else None)
     return None if value is None else float(value)
 
 

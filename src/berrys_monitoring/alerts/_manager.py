@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -119,7 +120,10 @@ class AlertManager:
         if not isinstance(title, str) or not title:
             raise ValueError("alert title must be a non-empty string")
         sev = coerce_severity(severity)
-        ctx = dict(context or {})
+        if context is not None and not isinstance(context, dict):
+            raise TypeError(f"alert context must be a dict, got {type(context).__name__}")
+        # Normalise to JSON values now, so what notifiers see equals what is stored.
+        ctx = json.loads(json.dumps(context or {}, default=str))
         fp = fingerprint(title, ctx)
         now = utc_from_ts(self.clock())
         kind = "triggered"
@@ -251,7 +255,8 @@ class AlertManager:
 
     def find_active(self, title: str, context: dict[str, Any] | None = None) -> Alert | None:
         """The active alert with this title and context, or None."""
-        return self.store.find_active(fingerprint(title, dict(context or {})))
+        ctx = json.loads(json.dumps(context or {}, default=str))
+        return self.store.find_active(fingerprint(title, ctx))
 
     def list(
         self,

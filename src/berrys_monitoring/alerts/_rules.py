@@ -37,7 +37,8 @@ class AlertRule:
       is *pending* until then), like Prometheus' ``for:``.
     * ``cooldown_period``: after firing, the rule does not fire again for this many
       seconds (a still-active alert is then re-triggered, which counts an occurrence).
-    * ``auto_resolve``: when the condition clears, the rule's active alert is resolved.
+    * ``auto_resolve``: when the condition clears, the active alert this rule created is
+      resolved (an alert created by another rule or by hand is left alone).
 
     ``alert_message`` may use ``{value}``, ``{metric}``, ``{rule}`` and ``{threshold}``
     (the condition's description). ``tags`` select the metric's labels when a
@@ -134,7 +135,9 @@ class AlertRule:
                 self._pending_since = None
                 if self.auto_resolve and self._may_have_alert:
                     active = manager.find_active(self.alert_title, self.context)
-                    if active is not None:
+                    # Only our own alert: a second rule sharing the title (a critical
+                    # tier escalating a warning one) must not resolve it when it clears.
+                    if active is not None and active.rule == self.name:
                         message = self.resolve_message or (
                             f"{self.name}: condition cleared ({self.metric_name}={value:g})"
                         )

@@ -96,6 +96,11 @@ class SQLiteAlertStore:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
+        if self._conn is not None and self.path is None:
+            # An in-memory store is private to the process; after fork the child keeps
+            # its copy of the data (_fork_check gave it a fresh lock).
+            self._pid = os.getpid()
+            return self._conn
         target = self.path or ":memory:"
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, timeout=10)
         if target != ":memory:":
@@ -106,9 +111,14 @@ class SQLiteAlertStore:
         self._conn, self._pid = conn, os.getpid()
         return conn
 
+    def _fork_check(self) -> None:
+        if self._pid != os.getpid():
+            self._lock = threading.RLock()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Serialise a read-modify-write across threads and processes."""
+        self._fork_check()
         with self._lock:
             conn = self._connect()
             if conn.in_transaction:  # nested: the outer transaction covers us
@@ -123,6 +133,7 @@ class SQLiteAlertStore:
             conn.execute("COMMIT")
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        self._fork_check()
         with self._lock:
             return self._connect().execute(sql, args).fetchall()
 
