@@ -1,0 +1,190 @@
+"""``configure_logging``: the root logger, our handlers, and the servers' own loggers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
+from berrys_monitoring.logging._formatters import ConsoleFormatter, JSONFormatter
+from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler
+from berrys_monitoring.logging._levels import LogLevel, parse_level
+from berrys_monitoring.logging._redact import DEFAULT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, Redactor
+from berrys_monitoring.logging._render import Settings, install
+
+__all__ = ["adopt_server_loggers", "configure_logging", "uvicorn_log_config"]
+
+SERVER_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "gunicorn",
+    "gunicorn.error",
+    "gunicorn.access",
+    "hypercorn.error",
+    "hypercorn.access",
+)
+
+# The handlers the last configure_logging() installed on the root logger; replaced on
+# the next call so reconfiguring never duplicates lines. Handlers added by others
+# (pytest's caplog, a user's own) are left alone.
+_installed: list[logging.Handler] = []
+
+
+def configure_logging(
+    level: LogLevel | int | str = LogLevel.INFO,
+    json_format: bool = True,
+    log_to_console: bool = True,
+    log_file: str | os.PathLike[str] | None = None,
+    service_name: str | None = None,
+    environment: str | None = None,
+    version: str | None = None,
+    *,
+    stream: IO[str] | None = None,
+    colour: bool | None = None,
+    max_bytes: int = 10 * 1024 * 1024,
+    backup_count: int = 5,
+    redact: bool = True,
+    redact_keys: Iterable[str] = (),
+    redact_patterns: Iterable[str | re.Pattern[str]] = (),
+    allow_keys: Iterable[str] = (),
+    levels: Mapping[str, LogLevel | int | str] | None = None,
+    static_fields: Mapping[str, Any] | None = None,
+    include_caller: bool = False,
+    adopt_servers: bool = True,
+    capture_warnings: bool = True,
+) -> None:
+    """Configure logging for the whole process (the stdlib root logger).
+
+    Every logger, ours and third-party ones, then writes the same format. Calling it
+    again replaces the previous configuration (no duplicated lines). Invalid settings
+    raise ``ValueError`` here, never later when logging.
+
+    * ``json_format``: JSON lines on the console (production); ``False`` prints a human
+      line, coloured when the stream is a terminal (``colour=`` forces it). Files are
+      always JSON lines: they are read by machines.
+    * ``log_file``: also append JSON lines to this file, rotated at ``max_bytes``
+      (``0``: never) keeping ``backup_count`` old files; reopened if removed.
+    * ``service_name`` (default ``$OTEL_SERVICE_NAME``), ``environment``, ``version``
+      and ``static_fields`` are written on every line.
+    * ``stream``: the console stream (default ``sys.stdout``).
+    * ``redact`` (on by default), ``redact_keys`` / ``redact_patterns`` (added to the
+      defaults), ``allow_keys`` (field names never redacted).
+    * ``levels``: per-logger levels, e.g. ``{"httpx": "warning"}``.
+    * ``include_caller``: add ``caller`` (module:function:line); costs a stack walk.
+    * ``adopt_servers``: route uvicorn/gunicorn loggers through this configuration.
+    * ``capture_warnings``: ``warnings.warn`` messages become log lines.
+
+    Example::
+
+        from berrys_monitoring.logging import configure_logging, LogLevel
+        configure_logging(level=LogLevel.INFO, json_format=True, service_name="api-gateway")
+    """
+    lvl = parse_level(level)
+    per_logger = {name: parse_level(v) for name, v in (levels or {}).items()}
+    if max_bytes < 0 or backup_count < 0:
+        raise ValueError("max_bytes and backup_count must be >= 0")
+    if stream is not None and not callable(getattr(stream, "write", None)):
+        raise ValueError(f"stream must be a writable text stream, got {stream!r}")
+    if isinstance(redact_keys, str) or isinstance(allow_keys, str):
+        raise ValueError("redact_keys and allow_keys take a list of names, not one string")
+    if isinstance(redact_patterns, (str, re.Pattern)):
+        redact_patterns = [redact_patterns]
+    redactor = Redactor(
+        keys=(*DEFAULT_REDACT_KEYS, *redact_keys),
+        patterns=redact_patterns,
+        allow_keys=(*DEFAULT_ALLOW_KEYS, *allow_keys),
+        enabled=redact,
+    )
+    static: dict[str, Any] = {
+        "service": service_name or os.environ.get("OTEL_SERVICE_NAME") or "unknown_service"
+    }
+    if environment:
+        static["environment"] = environment
+    if version:
+        static["version"] = version
+    for k, v in (static_fields or {}).items():
+        static.setdefault(k, v)
+    static = redactor.fields(static)
+
+    # Build every new handler before touching the old ones: a bad log_file leaves the
+    # previous configuration working.
+    handlers: list[logging.Handler] = []
+    if log_to_console:
+        out = stream if stream is not None else sys.stdout
+        console = SafeStreamHandler(out)
+        if json_format:
+            console.setFormatter(JSONFormatter())
+        else:
+            tty = colour if colour is not None else _isatty(out)
+            console.setFormatter(ConsoleFormatter(colour=tty))
+        handlers.append(console)
+    if log_file is not None:
+        fh = SafeFileHandler(log_file, max_bytes=max_bytes, backup_count=backup_count)
+        fh.setFormatter(JSONFormatter())
+        handlers.append(fh)
+
+    root = logging.getLogger()
+    for h in _installed:
+        root.removeHandler(h)
+        h.close()
+    _installed[:] = handlers
+    for h in handlers:
+        root.addHandler(h)
+    root.setLevel(lvl)
+    for name, v in per_logger.items():
+        logging.getLogger(name).setLevel(v)
+    install(Settings(static=static, redactor=redactor, include_caller=include_caller))
+    if adopt_servers:
+        adopt_server_loggers()
+    logging.captureWarnings(capture_warnings)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty()) and os.environ.get("NO_COLOR") is None
+    except Exception:
+        return False
+
+
+def adopt_server_loggers(*, access_log: bool = True) -> None:
+    """Make uvicorn/gunicorn/hypercorn loggers write through the root configuration.
+
+    Their own handlers are removed and they propagate to the root, so their lines come
+    out in the same format as the application's. ``access_log=False`` silences their
+    plain access lines (when the monitoring middleware writes its own).
+    Call it again if the server reconfigures its logging after your app is imported.
+
+    Example::
+
+        >>> from berrys_monitoring.logging import adopt_server_loggers
+        >>> adopt_server_loggers()
+    """
+    for name in SERVER_LOGGERS:
+        lg = logging.getLogger(name)
+        for h in list(lg.handlers):
+            lg.removeHandler(h)
+        lg.propagate = True
+        if name.endswith(".access"):
+            lg.disabled = not access_log
+
+
+def uvicorn_log_config(*, access_log: bool = True) -> dict[str, Any]:
+    """A ``log_config`` for uvicorn that installs no handlers of its own.
+
+    Example::
+
+        import uvicorn
+        from berrys_monitoring.logging import uvicorn_log_config
+        # uvicorn.run("app:app", log_config=uvicorn_log_config())
+    """
+    loggers: dict[str, Any] = {
+        name: {"handlers": [], "propagate": True}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    }
+    if not access_log:
+        loggers["uvicorn.access"]["level"] = "CRITICAL"
+    return {"version": 1, "disable_existing_loggers": False, "loggers": loggers}

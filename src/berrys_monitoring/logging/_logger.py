@@ -1,0 +1,346 @@
+"""``get_logger`` / ``get_request_logger``: stdlib loggers with a fast path and bound fields.
+
+A call on our logger still goes through the stdlib: the logger's level (cached by the
+stdlib and invalidated by it on every ``setLevel``), its filters, propagation and every
+handler on the way to the root. What the fast path skips is the costly part of building
+the ``LogRecord``: the caller lookup (``findCaller`` walks the stack) and the generic
+``LogRecord.__init__``. The record gets every standard attribute, so foreign handlers
+and formatters keep working; file/line/function are filled only with
+``include_caller=True`` (or ``stack_info=True``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from time import time as _time
+from typing import Any
+
+from berrys_monitoring.logging._context import EMPTY, Fields, current_fields, merge
+from berrys_monitoring.logging._render import current_trace, settings
+
+__all__ = ["Logger", "get_logger", "get_request_logger"]
+
+_DEBUG, _INFO, _WARNING, _ERROR, _CRITICAL = 10, 20, 30, 40, 50
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+}
+_NO_EXTRA: dict[str, Any] = {}
+_LogRecord = logging.LogRecord
+_new_record = logging.LogRecord.__new__
+_get_ident = threading.get_ident
+_current_thread = threading.current_thread
+_getLevelName = logging.getLevelName
+_start: float = logging._startTime  # type: ignore[attr-defined]
+_level_names = {n: logging.getLevelName(n) for n in (10, 20, 30, 40, 50)}
+_has_task_name = sys.version_info >= (3, 12)
+
+
+def _process_name() -> str | None:
+    mp = sys.modules.get("multiprocessing")
+    if mp is None:
+        return "MainProcess"
+    try:
+        return str(mp.current_process().name)
+    except Exception:
+        return None
+
+
+# pid and process name change only across fork: computed once per process.
+_proc: tuple[int, str | None] = (os.getpid(), _process_name())
+
+
+def _after_fork() -> None:
+    global _proc
+    _proc = (os.getpid(), _process_name())
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _task_name() -> str | None:
+    import asyncio
+
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return None
+    return task.get_name() if task is not None else None
+
+
+def _fast_record(name: str, level: int, msg: object, args: Any, exc_info: Any) -> logging.LogRecord:
+    now = _time()
+    if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+        args = args[0]  # the stdlib's "%(key)s" % {...} convention
+    rec = _new_record(_LogRecord)
+    pid, pname = _proc
+    rec.__dict__ = {
+        "name": name,
+        "msg": msg,
+        "args": args,
+        "levelname": _level_names.get(level) or _getLevelName(level),
+        "levelno": level,
+        "pathname": "",
+        "filename": "",
+        "module": "",
+        "exc_info": exc_info,
+        "exc_text": None,
+        "stack_info": None,
+        "lineno": 0,
+        "funcName": None,
+        "created": now,
+        "msecs": (now - int(now)) * 1000,
+        "relativeCreated": (now - _start) * 1000,
+        "thread": _get_ident(),
+        "threadName": _current_thread().name,
+        "processName": pname,
+        "process": pid,
+    }
+    if _has_task_name:  # pragma: no cover - Python 3.12+
+        rec.__dict__["taskName"] = _task_name()
+    return rec
+
+
+class Logger:
+    """A structured logger over a stdlib ``logging.Logger`` of the same name.
+
+    Methods take ``exc_info=``, ``extra=``, ``stack_info=``, ``stacklevel=`` like the
+    stdlib's, plus keyword fields (``logger.info("paid", amount=3)``). ``bind(**fields)``
+    returns a logger that adds fields to every line. Any other attribute (``setLevel``,
+    ``addHandler``, ``handlers``…) is the stdlib logger's.
+
+    Example::
+
+        >>> from berrys_monitoring.logging import get_logger
+        >>> log = get_logger("billing").bind(tenant="acme")
+        >>> log.info("invoice sent", extra={"invoice_id": 42})
+    """
+
+    __slots__ = ("_bound", "_std", "name")
+
+    def __init__(self, std: logging.Logger, bound: Fields = EMPTY) -> None:
+        self._std = std
+        self._bound = bound
+        self.name = std.name
+
+    def __repr__(self) -> str:
+        return f"<berrys_monitoring Logger {self.name!r} bound={dict(self._bound)!r}>"
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._std, item)
+
+    @property
+    def std(self) -> logging.Logger:
+        """The underlying stdlib logger."""
+        return self._std
+
+    def bind(self, **fields: Any) -> Logger:
+        """A logger that adds ``fields`` to every line (this one is unchanged)."""
+        return Logger(self._std, merge(self._bound, fields))
+
+    def isEnabledFor(self, level: int) -> bool:
+        return self._std.isEnabledFor(level)
+
+    def _log(
+        self,
+        level: int,
+        msg: object,
+        args: tuple[Any, ...],
+        exc_info: Any,
+        extra: Mapping[str, Any] | None,
+        stack_info: bool,
+        stacklevel: int,
+        fields: dict[str, Any],
+    ) -> None:
+        std = self._std
+        if exc_info:
+            if isinstance(exc_info, BaseException):
+                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+            elif not isinstance(exc_info, tuple):
+                exc_info = sys.exc_info()
+            if exc_info[0] is None:
+                exc_info = None
+        if (
+            stack_info
+            or settings().include_caller
+            or logging.getLogRecordFactory() is not _LogRecord
+        ):
+            # +2: this method and the level method sit between the caller and here.
+            fn, lno, func, sinfo = std.findCaller(stack_info, stacklevel + 2)
+            rec = std.makeRecord(std.name, level, fn, lno, msg, args, exc_info, func, None, sinfo)
+        else:
+            rec = _fast_record(std.name, level, msg, args, exc_info)
+        d = rec.__dict__
+        if extra or fields:
+            ex = {**extra, **fields} if extra and fields else dict(extra or fields)
+            d["_berrys_extra"] = ex
+            for k, v in ex.items():
+                # Also as attributes, as the stdlib does, for foreign formatters.
+                if k not in _RECORD_ATTRS and k not in d:
+                    d[k] = v
+        else:
+            d["_berrys_extra"] = _NO_EXTRA
+        d["_berrys_ctx"] = current_fields()
+        d["_berrys_bound"] = self._bound
+        d["_berrys_trace"] = current_trace()
+        std.handle(rec)
+
+    def debug(
+        self,
+        msg: object,
+        *args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Log at DEBUG."""
+        if self._std.isEnabledFor(_DEBUG):
+            self._log(_DEBUG, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+    def info(
+        self,
+        msg: object,
+        *args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Log at INFO."""
+        if self._std.isEnabledFor(_INFO):
+            self._log(_INFO, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+    def warning(
+        self,
+        msg: object,
+        *args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Log at WARNING."""
+        if self._std.isEnabledFor(_WARNING):
+            self._log(_WARNING, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+    warn = warning
+
+    def error(
+        self,
+        msg: object,
+        *args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Log at ERROR."""
+        if self._std.isEnabledFor(_ERROR):
+            self._log(_ERROR, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+    def exception(
+        self,
+        msg: object,
+        *args: Any,
+        exc_info: Any = True,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Log at ERROR with the exception being handled."""
+        if self._std.isEnabledFor(_ERROR):
+            self._log(_ERROR, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+    def critical(
+        self,
+        msg: object,
+        *args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Log at CRITICAL."""
+        if self._std.isEnabledFor(_CRITICAL):
+            self._log(_CRITICAL, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+    fatal = critical
+
+    def log(
+        self,
+        level: int,
+        msg: object,
+        *args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+        **fields: Any,
+    ) -> None:
+        """Log at any numeric level."""
+        if self._std.isEnabledFor(level):
+            self._log(int(level), msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+
+_loggers: dict[str, Logger] = {}
+
+
+def get_logger(name: str | None = None) -> Logger:
+    """The structured logger called ``name`` (the stdlib logger of that name underneath).
+
+    Example::
+
+        >>> from berrys_monitoring.logging import get_logger
+        >>> logger = get_logger(__name__)
+        >>> logger.info("Processing request", extra={"request_id": "123", "user_id": "456"})
+    """
+    key = name or ""
+    lg = _loggers.get(key)
+    if lg is None:
+        lg = _loggers.setdefault(key, Logger(logging.getLogger(name)))
+    return lg
+
+
+def get_request_logger(
+    request_id: str | None = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    ip_address: str | None = None,
+    *,
+    logger_name: str | None = None,
+    **more: Any,
+) -> Logger:
+    """A logger bound to a request: its ids are on every line it writes.
+
+    Fields left ``None`` are omitted. ``logger_name`` defaults to the caller's module.
+    To put the ids on lines written by *other* loggers too (libraries, helpers), bind
+    them to the context with :func:`bind_context` / :func:`bound_context` instead.
+
+    Example::
+
+        >>> from berrys_monitoring.logging import get_request_logger
+        >>> logger = get_request_logger(request_id="request-123", user_id="user-456")
+        >>> logger.info("Processing request")
+    """
+    fields = {
+        "request_id": request_id,
+        "user_id": user_id,
+        "session_id": session_id,
+        "ip_address": ip_address,
+        **more,
+    }
+    if logger_name is None:
+        logger_name = sys._getframe(1).f_globals.get("__name__", "request")
+    return get_logger(logger_name).bind(**{k: v for k, v in fields.items() if v is not None})

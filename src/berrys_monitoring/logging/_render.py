@@ -1,0 +1,288 @@
+"""From a ``LogRecord`` to the fields of one line (shared by the JSON and console formats)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace as otel_trace
+
+from berrys_monitoring.logging._context import Fields, current_fields
+from berrys_monitoring.logging._levels import level_name
+from berrys_monitoring.logging._redact import MASK, Redactor
+
+__all__ = ["RESERVED", "Settings", "current_trace", "dumps", "render", "render_json", "settings"]
+
+# Top-level names a context or extra field may not overwrite; such a field is written
+# as ``extra_<name>`` instead, so a caller can never forge the level or the service.
+RESERVED = frozenset(
+    {"timestamp", "level", "logger", "message", "service", "environment", "version"}
+    | {"trace_id", "span_id", "exception", "caller", "stack"}
+)
+
+# Attributes every LogRecord has; anything else on a foreign record came from ``extra=``.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+@dataclass
+class Settings:
+    """The active configuration the formatters read (replaced whole on reconfigure)."""
+
+    static: dict[str, Any] = field(default_factory=dict)
+    redactor: Redactor = field(default_factory=Redactor)
+    include_caller: bool = False
+    generation: int = 0
+    static_fragment: str = ""
+
+    def __post_init__(self) -> None:
+        body = orjson.dumps(self.static).decode()[1:-1]
+        self.static_fragment = "," + body if body else ""
+
+
+_settings = Settings()
+
+
+def settings() -> Settings:
+    return _settings
+
+
+def install(new: Settings) -> None:
+    global _settings
+    new.generation = _settings.generation + 1
+    _settings = new
+
+
+# -- timestamps -------------------------------------------------------------------------
+
+_ts_cache: tuple[int, str] = (-1, "")
+
+
+def format_timestamp(created: float) -> str:
+    """RFC 3339 UTC with milliseconds: ``2026-11-24T02:19:17.123Z``."""
+    global _ts_cache
+    sec = int(created)
+    ms = int((created - sec) * 1000)
+    cached = _ts_cache
+    if cached[0] != sec:
+        # strftime is the slow part; it runs once per second, not once per line.
+        cached = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+        _ts_cache = cached
+    return f"{cached[1]}.{ms:03d}Z"
+
+
+# -- trace correlation --------------------------------------------------------------------
+
+_SPAN_KEY: str | None
+try:  # the key under which the OpenTelemetry API stores the current span
+    from opentelemetry.trace.propagation import _SPAN_KEY
+except ImportError:  # pragma: no cover - very old or future API
+    _SPAN_KEY = None
+
+
+def current_trace() -> tuple[str, str] | None:
+    """``(trace_id, span_id)`` in lowercase hex of the active span, or None."""
+    if _SPAN_KEY is not None:
+        # Reading the key directly skips two calls of get_current_span(); an empty
+        # context (the common case outside a request) costs one dict lookup.
+        span: Any = otel_context.get_current().get(_SPAN_KEY)
+        if span is None:
+            return None
+    else:  # pragma: no cover
+        span = otel_trace.get_current_span()
+    sc = span.get_span_context()
+    if not sc.is_valid:
+        return None
+    return format(sc.trace_id, "032x"), format(sc.span_id, "016x")
+
+
+# -- the line -----------------------------------------------------------------------------
+
+
+def _rendered(fields: Fields, s: Settings) -> dict[str, Any]:
+    cached = fields._rendered
+    if cached is not None and cached[0] == s.generation:
+        return cached[1]
+    out = {(f"extra_{k}" if k in RESERVED else k): v for k, v in fields.items()}
+    out = s.redactor.fields(out)
+    fields._rendered = (s.generation, out)
+    return out
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:
+        # A bad format string in a caller's log call must not lose the line.
+        return f"{record.msg!s} (unformattable arguments: {record.args!r})"
+
+
+def exception_fields(record: logging.LogRecord, s: Settings) -> dict[str, Any] | None:
+    ei = record.exc_info
+    if not ei or ei[1] is None:
+        return None
+    exc = ei[1]
+    try:
+        msg = str(exc)
+    except Exception:
+        msg = f"<unprintable {type(exc).__name__}>"
+    stack = record.exc_text or "".join(traceback.format_exception(ei[0], exc, ei[2]))
+    red = s.redactor
+    return {"type": type(exc).__qualname__, "message": red.text(msg), "stack": red.text(stack)}
+
+
+def _extra_fields(extra: dict[str, Any], red: Redactor) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    enabled = red.enabled
+    key_memo = red._key_memo
+    text_memo = red._text_memo
+    for k, v in extra.items():
+        if type(k) is not str:
+            k = str(k)
+        if k in RESERVED:
+            k = f"extra_{k}"
+        if enabled:
+            secret = key_memo.get(k)
+            if secret is None:
+                secret = red.is_secret_key(k)
+            if secret:
+                out[k] = MASK
+                continue
+        t = type(v)
+        if t is str:
+            # Inline memo hit: constant strings are the common case.
+            out[k] = text_memo.get(v) or red.text(v)
+        elif t is int or t is float or t is bool or v is None:
+            out[k] = v
+        else:
+            out[k] = red.value(v)
+    return out
+
+
+def render(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields of one line, redacted, in their output order."""
+    s = _settings
+    red = s.redactor
+    d = record.__dict__
+    event: dict[str, Any] = {
+        "timestamp": format_timestamp(record.created),
+        "level": level_name(record.levelno),
+        "logger": record.name,
+        "message": red.text(_message(record)),
+    }
+    if s.static:
+        event.update(s.static)
+    trace = d["_berrys_trace"] if "_berrys_trace" in d else current_trace()
+    if trace is not None:
+        event["trace_id"], event["span_id"] = trace
+    ctx = d["_berrys_ctx"] if "_berrys_ctx" in d else current_fields()
+    if ctx:
+        event.update(_rendered(ctx, s))
+    bound = d.get("_berrys_bound")
+    if bound:
+        event.update(_rendered(bound, s))
+    extra = d.get("_berrys_extra")
+    if extra is None:
+        extra = {k: v for k, v in d.items() if k not in _RECORD_ATTRS and k[:8] != "_berrys_"}
+    if extra:
+        event.update(_extra_fields(extra, red))
+    if s.include_caller:
+        event["caller"] = f"{record.module}:{record.funcName}:{record.lineno}"
+    if record.exc_info:
+        exc = exception_fields(record, s)
+        if exc is not None:
+            event["exception"] = exc
+    if record.stack_info:
+        event["stack"] = red.text(record.stack_info)
+    return event
+
+
+# -- the JSON line, fast ------------------------------------------------------------------
+
+_OPTS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+
+
+def _default(v: Any) -> Any:
+    # orjson calls this for what it cannot encode; the value is redacted like a field.
+    return _settings.redactor.value(v)
+
+
+def dumps(event: dict[str, Any]) -> str:
+    """One JSON object as a str (no newline)."""
+    return orjson.dumps(event, default=_default, option=_OPTS).decode()
+
+
+def _fragment(fields: Fields, s: Settings) -> str:
+    """``,"k":v,…`` for a bound context, serialised once per bind and configuration."""
+    cached = fields._fragment
+    if cached is not None and cached[0] == s.generation:
+        return cached[1]
+    body = dumps(_rendered(fields, s))[1:-1]
+    frag = "," + body if body else ""
+    fields._fragment = (s.generation, frag)
+    return frag
+
+
+_heads: dict[tuple[str, int], str] = {}
+
+
+def _head(name: str, levelno: int) -> str:
+    key = (name, levelno)
+    h = _heads.get(key)
+    if h is None:
+        h = f',"level":"{level_name(levelno)}","logger":{orjson.dumps(name).decode()},"message":'
+        if len(_heads) > 10_000:
+            _heads.clear()
+        _heads[key] = h
+    return h
+
+
+def render_json(record: logging.LogRecord) -> str:
+    """The JSON line of a record: :func:`render` then ``dumps``, with a fast path.
+
+    For the common line (no exception, no stack, no caller, no key clash) the static
+    fields and the bound context are pre-serialised fragments, so only the timestamp,
+    the message and the extra fields are encoded per line.
+    """
+    s = _settings
+    d = record.__dict__
+    extra = d.get("_berrys_extra")
+    if extra is None or record.exc_info or record.stack_info or s.include_caller:
+        return dumps(render(record))
+    ctx = d["_berrys_ctx"]
+    bound = d["_berrys_bound"]
+    if (
+        extra and ((ctx and not ctx.keys().isdisjoint(extra)) or not bound.keys().isdisjoint(extra))
+    ) or (bound and ctx and not bound.keys().isdisjoint(ctx)):
+        return dumps(render(record))  # a field given twice: render() resolves precedence
+    red = s.redactor
+    parts = [
+        '{"timestamp":"',
+        format_timestamp(record.created),
+        '"',
+        _head(record.name, record.levelno),
+        orjson.dumps(red.text(_message(record))).decode(),
+        s.static_fragment,
+    ]
+    trace = d["_berrys_trace"]
+    if trace is not None:
+        parts.append(f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"')
+    if ctx:
+        parts.append(_fragment(ctx, s))
+    if bound:
+        parts.append(_fragment(bound, s))
+    if extra:
+        body = dumps(_extra_fields(extra, red))[1:-1]
+        if body:
+            parts.append(",")
+            parts.append(body)
+    parts.append("}")
+    return "".join(parts)
