@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -90,7 +91,8 @@ def configure_tracing(
         raise ValueError("need 1 <= max_export_batch_size <= max_queue_size")
 
     factory, target = _exporter_factory(exporter, endpoint, headers, timeout)
-    attrs: dict[str, Any] = {"service.name": service_name}
+    # process.pid tells gunicorn workers apart in a trace view; refreshed after fork below.
+    attrs: dict[str, Any] = {"service.name": service_name, "process.pid": os.getpid()}
     if version:
         attrs["service.version"] = version
     if environment:
@@ -235,6 +237,20 @@ def _shutdown_processors(processors: list[SpanProcessor], timeout: float) -> Non
                 p.shutdown()
         except Exception as exc:
             report_internal_error(COMPONENT, exc, "span processor shutdown failed")
+
+
+def _refresh_pid_after_fork() -> None:
+    provider = STATE.provider
+    update = getattr(provider, "_update_resource", None)  # the SDK's own at-fork path
+    if update is not None:
+        try:
+            update(Resource({"process.pid": os.getpid()}))
+        except Exception as exc:
+            report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_refresh_pid_after_fork)
 
 
 @atexit.register

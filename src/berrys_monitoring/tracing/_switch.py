@@ -92,6 +92,11 @@ class SwitchableTracer(trace_api.Tracer):
     Unconfigured, our public ``tracer`` follows the global provider (so it works under
     ``opentelemetry-instrument`` too); tracers handed out by the switch itself fall back to
     a no-op instead, since the global provider *is* the switch.
+
+    Example::
+
+        with tracer.start_as_current_span("operation_name", kind=SpanKind.SERVER) as span:
+            span.set_attribute("key", "value")
     """
 
     __slots__ = ("_args", "_fallback_to_global", "_gen", "_real")

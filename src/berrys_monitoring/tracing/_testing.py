@@ -17,7 +17,14 @@ _lock = threading.Lock()
 
 
 class CapturedSpans(list[ReadableSpan]):
-    """The finished spans, in the order they ended, with a few lookup helpers."""
+    """The finished spans, in the order they ended, with a few lookup helpers.
+
+    Example::
+
+        with capture_spans() as spans:
+            ...
+        assert spans.names() == ["child", "parent"]
+    """
 
     def names(self) -> list[str]:
         """Span names in end order."""

@@ -1,0 +1,201 @@
+"""configure_tracing: fail fast on bad arguments, reconfigurable, a no-op tracer before it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from opentelemetry import trace as trace_api
+from tests.support.servers import REPO
+from tests.tracing._receiver import OTLPReceiver
+
+from berrys_monitoring.tracing import (
+    capture_spans,
+    configure_tracing,
+    shutdown_tracing,
+    tracer,
+)
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"service_name": ""}, ValueError, "service_name"),
+        ({"service_name": "s", "exporter": "jaeger"}, ValueError, "unknown exporter 'jaeger'"),
+        ({"service_name": "s", "endpoint": "127.0.0.1:4318"}, ValueError, "http(s) URL"),
+        ({"service_name": "s", "endpoint": "ftp://x"}, ValueError, "http(s) URL"),
+        ({"service_name": "s", "exporter": "none", "endpoint": "nope"}, ValueError, "URL"),
+        ({"service_name": "s", "sample_rate": 1.5}, ValueError, "between 0 and 1"),
+        ({"service_name": "s", "sample_rate": -0.1}, ValueError, "between 0 and 1"),
+        ({"service_name": "s", "sample_rate": "all"}, TypeError, "sample_rate"),
+        ({"service_name": "s", "timeout": 0}, ValueError, "timeout"),
+        (
+            {"service_name": "s", "max_queue_size": 10, "max_export_batch_size": 20},
+            ValueError,
+            "batch",
+        ),
+    ],
+)
+def test_bad_configuration_raises_a_clear_error_at_configure_time(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as info:
+        configure_tracing(**kwargs)  # type: ignore[arg-type]
+    assert message in str(info.value)
+
+
+def test_a_failed_configure_keeps_the_previous_pipeline() -> None:
+    configure_tracing("first", exporter="none")
+    with pytest.raises(ValueError):
+        configure_tracing("second", exporter="zipkin")
+    with capture_spans() as spans, tracer.start_as_current_span("x"):
+        pass
+    assert spans[0].resource.attributes["service.name"] == "first"
+
+
+def test_configure_can_be_called_again_and_the_new_settings_apply(
+    receiver: OTLPReceiver,
+) -> None:
+    configure_tracing("old-name", exporter="none")
+    configure_tracing("new-name", endpoint=receiver.endpoint, version="2.0")
+    # The global provider is set once, to a switch that follows reconfiguration: a tracer
+    # obtained through the plain OpenTelemetry API follows too.
+    api_tracer = trace_api.get_tracer("some.library")
+    with api_tracer.start_as_current_span("from-api"):
+        pass
+    shutdown_tracing()
+    [span] = receiver.named("from-api")
+    assert span.resource["service.name"] == "new-name"
+    assert span.resource["service.version"] == "2.0"
+    assert span.scope == "some.library"
+
+
+def test_after_shutdown_the_tracer_is_a_no_op_until_reconfigured() -> None:
+    configure_tracing("svc", exporter="none")
+    shutdown_tracing()
+    with tracer.start_as_current_span("ignored") as span:
+        assert not span.is_recording()
+    configure_tracing("svc", exporter="none")
+    with tracer.start_as_current_span("recorded") as span:
+        assert span.is_recording()
+
+
+def test_tracer_is_a_harmless_no_op_before_any_configuration() -> None:
+    proc = run_python(
+        """
+        from berrys_monitoring.tracing import trace, tracer, SpanKind, inject_context_into_headers
+
+        @trace("f")
+        def f():
+            return 42
+
+        assert f() == 42
+        with tracer.start_as_current_span("op", kind=SpanKind.SERVER) as span:
+            span.set_attribute("key", "value")
+            assert not span.is_recording()
+            assert inject_context_into_headers({}) == {}
+        print("ok")
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_tracer_follows_a_provider_someone_else_installed_globally() -> None:
+    # e.g. `opentelemetry-instrument` configured the SDK before our code ran.
+    proc = run_python(
+        """
+        from opentelemetry import trace as api
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from berrys_monitoring.tracing import trace
+
+        @trace("early")          # decorated before the provider exists
+        def early():
+            pass
+
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        api.set_tracer_provider(provider)
+        early()
+        print([s.name for s in exporter.get_finished_spans()])
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['early']"
+
+
+def test_configure_with_a_foreign_global_provider_warns_once_and_still_traces() -> None:
+    proc = run_python(
+        """
+        import logging
+        logging.basicConfig()
+        from opentelemetry import trace as api
+        from opentelemetry.sdk.trace import TracerProvider
+        api.set_tracer_provider(TracerProvider())
+        from berrys_monitoring.tracing import configure_tracing, capture_spans, tracer
+        configure_tracing("mine", exporter="none")
+        with capture_spans() as spans, tracer.start_as_current_span("x"):
+            pass
+        print(spans[0].resource.attributes["service.name"])
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "mine"
+    assert "a global tracer provider (TracerProvider) is already set" in proc.stderr
+
+
+def test_missing_otlp_extra_names_the_pip_install() -> None:
+    proc = run_python(
+        """
+        import sys
+        sys.modules["opentelemetry.exporter.otlp.proto.http.trace_exporter"] = None
+        from berrys_monitoring.tracing import configure_tracing
+        try:
+            configure_tracing("svc")
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install 'berrys-monitoring[otlp]'" in proc.stdout
+
+
+def test_standard_otlp_environment_variables_choose_the_endpoint(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.endpoint + "/v1/traces")
+    configure_tracing("env-configured")
+    with tracer.start_as_current_span("via-env"):
+        pass
+    shutdown_tracing()
+    assert [s.name for s in receiver.spans] == ["via-env"]
+
+
+def test_capture_spans_in_an_unconfigured_process_lends_a_pipeline_and_removes_it() -> None:
+    proc = run_python(
+        """
+        from berrys_monitoring.tracing import capture_spans, tracer
+        with capture_spans() as spans:
+            with tracer.start_as_current_span("inside"):
+                pass
+        with tracer.start_as_current_span("after") as span:
+            print(spans.names(), span.is_recording())
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['inside'] False"
