@@ -17,6 +17,7 @@ import random
 import socket
 import threading
 import weakref
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,6 +60,21 @@ class StatsDBackend:
         self._init_state()
         _live.add(self)
 
+    def _resolve_numeric(self) -> None:
+        # An IP literal needs no DNS, so it is usable at once, even from the caller's thread.
+        try:
+            info = socket.getaddrinfo(
+                self.host, self.port, 0, socket.SOCK_DGRAM, 0, socket.AI_NUMERICHOST
+            )
+        except OSError:
+            return  # a host name: the flusher thread resolves it
+        self._open(info[0][0], info[0][4])
+
+    def _open(self, family: int, addr: Any) -> None:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        self._sock, self._addr = sock, addr
+
     def _init_state(self) -> None:
         # Also run in a forked child: a copied lock may be held and the thread is gone.
         self._lock = threading.Lock()
@@ -66,6 +82,8 @@ class StatsDBackend:
         self._size = 0
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Packets that filled up before the host was resolved; bounded, then dropped.
+        self._pending: deque[str] = deque()
         self._pid = os.getpid()
         if self._sock is not None:
             try:
@@ -74,6 +92,7 @@ class StatsDBackend:
                 pass
             self._sock = None
             self._addr = None
+        self._resolve_numeric()
 
     # -- hot path ---------------------------------------------------------------------
     def increment(self, name: str, tags: Mapping[str, object] | None, value: float) -> None:
@@ -129,7 +148,8 @@ class StatsDBackend:
             for k, v in merged.items()
         )
         head = statsd_name(self.prefix, name) + ":"
-        tail = f"|{kind}{self._rate}" + (f"|#{tagtext}" if tagtext else "")
+        rate = "" if kind == "g" else self._rate
+        tail = f"|{kind}{rate}" + (f"|#{tagtext}" if tagtext else "")
         extra = len((head + tail).encode()) - len(head + tail)  # non-ASCII bytes
         parts = (head, tail, extra)
         if len(self._cache) >= 50_000:
@@ -169,9 +189,21 @@ class StatsDBackend:
     def _send(self, packet: str) -> None:
         sock, addr = self._sock, self._addr
         if sock is None or addr is None:
-            count_event("metrics", "statsd_packets_dropped")
+            if len(self._pending) < 64:
+                self._pending.append(packet)
+            else:
+                count_event("metrics", "statsd_packets_dropped")
             self._wake.set()  # let the flusher (re)try resolving
             return
+        while self._pending:
+            try:
+                old = self._pending.popleft()
+            except IndexError:
+                break
+            self._sendto(sock, old, addr)
+        self._sendto(sock, packet, addr)
+
+    def _sendto(self, sock: socket.socket, packet: str, addr: Any) -> None:
         try:
             sock.sendto(packet.encode(), addr)
         except OSError as exc:
@@ -181,14 +213,31 @@ class StatsDBackend:
     def flush(self) -> None:
         """Send what is buffered now (the flusher and ``flush_metrics()`` call this)."""
         with self._lock:
-            if not self._buf:
-                return
-            packet = "\n".join(self._buf)
+            packet = "\n".join(self._buf) if self._buf else None
             self._buf = []
             self._size = 0
+        if packet is None and not self._pending:
+            return
         if self._addr is None and threading.current_thread() is not self._thread:
             self._resolve()  # an explicit flush may wait for DNS; the hot path never does
-        self._send(packet)
+        if self._addr is None:
+            dropped = len(self._pending) + (packet is not None)
+            self._pending.clear()
+            count_event("metrics", "statsd_packets_dropped", dropped)
+            return
+        if packet is not None:
+            self._send(packet)
+        else:
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        sock, addr = self._sock, self._addr
+        while self._pending and sock is not None:
+            try:
+                old = self._pending.popleft()
+            except IndexError:
+                break
+            self._sendto(sock, old, addr)
 
     def close(self) -> None:
         self.flush()

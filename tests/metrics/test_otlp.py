@@ -1,0 +1,122 @@
+"""The OTLP backend: the real OTLP/HTTP exporter against a real local HTTP receiver."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from tests.support.servers import free_port
+
+from berrys_monitoring import internal_error_counts
+from berrys_monitoring.metrics import (
+    MetricsBackend,
+    configure_metrics,
+    flush_metrics,
+    gauge,
+    histogram,
+    increment_counter,
+    record_timer,
+)
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], ExportMetricsServiceRequest]] = []
+        received = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                req = ExportMetricsServiceRequest()
+                req.ParseFromString(body)
+                received.append((self.path, dict(self.headers), req))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def metrics(self) -> dict[str, Any]:
+        out = {}
+        for _, _, req in self.requests:
+            for rm in req.resource_metrics:
+                for sm in rm.scope_metrics:
+                    for m in sm.metrics:
+                        out[m.name] = m
+        return out
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def attrs(point: Any) -> dict[str, str]:
+    return {a.key: a.value.string_value for a in point.attributes}
+
+
+def test_metrics_arrive_over_otlp_http_with_tags_as_attributes(receiver: Receiver) -> None:
+    configure_metrics(
+        MetricsBackend.OTLP,
+        prefix="berrys_agents",
+        default_tags={"service": "api-gateway"},
+        otlp_endpoint=receiver.url,
+        otlp_headers={"x-team": "core"},
+    )
+    increment_counter("api_requests_total", {"endpoint": "/users"}, 2)
+    gauge("active_connections", 42)
+    histogram("response_size_bytes", 1024)
+    with record_timer("work"):
+        pass
+    flush_metrics()
+    path, headers, req = receiver.requests[-1]
+    assert path == "/v1/metrics"
+    assert headers["x-team"] == "core"
+    resource = {a.key: a.value.string_value for a in req.resource_metrics[0].resource.attributes}
+    assert resource["service.name"] == "api-gateway"
+    m = receiver.metrics()
+    counter = m["berrys_agents_api_requests"]
+    assert counter.sum.is_monotonic
+    assert counter.sum.data_points[0].as_double == 2 or counter.sum.data_points[0].as_int == 2
+    assert attrs(counter.sum.data_points[0]) == {"service": "api-gateway", "endpoint": "/users"}
+    assert m["berrys_agents_active_connections"].gauge.data_points[0].as_int == 42
+    assert m["berrys_agents_response_size_bytes"].histogram.data_points[0].sum == 1024
+    timer = m["berrys_agents_work_seconds"]
+    assert timer.unit == "s"
+    assert timer.histogram.data_points[0].count == 1
+
+
+def test_otlp_endpoint_down_never_raises_and_counts_the_failure() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    configure_metrics(MetricsBackend.OTLP, otlp_endpoint=url, otlp_timeout=1.0)
+    increment_counter("lost_total")
+    histogram("lost_h", 1.0)
+    flush_metrics(timeout=2.0)
+    assert internal_error_counts()["metrics"] >= 1
+
+
+def test_missing_otlp_extra_names_the_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.http.metric_exporter", None)
+    with pytest.raises(ImportError, match=r"pip install 'berrys-monitoring\[otlp\]'"):
+        configure_metrics(MetricsBackend.OTLP)
