@@ -26,6 +26,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "berrys_monitoring.demo",
         "start the example services, drive traffic, show a live summary",
     ),
+    "verify": (
+        "berrys_monitoring.cicd._cli_verify",
+        "verify a deployment: health, metrics exposition, performance (exit 0/1/2)",
+    ),
+    "canary": (
+        "berrys_monitoring.cicd._cli_canary",
+        "compare a canary with production, metric by metric (exit 0/1/2)",
+    ),
 }
 
 

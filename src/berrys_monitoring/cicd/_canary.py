@@ -1,0 +1,244 @@
+"""``canary``: sample a canary and production side by side and judge every metric."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from berrys_monitoring.cicd._judge import MetricVerdict, judge_continuous, judge_rate
+from berrys_monitoring.cicd._load import Sample, paced_pairs, summarize
+from berrys_monitoring.cicd._progress import ProgressDisplay
+from berrys_monitoring.cicd._report import CheckResult, Report
+from berrys_monitoring.cicd._verify import validate_url
+
+__all__ = ["CANARY_METRICS", "DEFAULT_CANARY_METRICS", "judge_samples", "run_canary"]
+
+#: Metrics the canary can judge from its own samples.
+CANARY_METRICS = ("latency", "error_rate", "client_error_rate", "response_size")
+DEFAULT_CANARY_METRICS = ("latency", "error_rate")
+INSUFFICIENT_POLICIES = ("fail", "inconclusive")
+
+
+def _no_answer(metric: str, canary: list[Sample], prod: list[Sample]) -> MetricVerdict | None:
+    """No HTTP answer at all from a side is no data, whatever the metric; name the cause."""
+    sides = []
+    for name, samples in (("canary", canary), ("production", prod)):
+        if not any(s.status is not None for s in samples):
+            errs = sorted({s.error or "error" for s in samples})
+            cause = f" ({len(samples)} attempts failed: {', '.join(errs)})" if samples else ""
+            sides.append(name + cause)
+    if not sides:
+        return None
+    return MetricVerdict(
+        metric,
+        "no-data",
+        f"no responses from {' and '.join(sides)}",
+        n_canary=sum(s.status is not None for s in canary),
+        n_baseline=sum(s.status is not None for s in prod),
+    )
+
+
+def judge_samples(
+    canary: list[Sample],
+    production: list[Sample],
+    *,
+    metrics: Sequence[str] = DEFAULT_CANARY_METRICS,
+    threshold: float = 1.2,
+    alpha: float = 0.05,
+    min_samples: int = 20,
+    max_error_increase: float = 0.01,
+) -> list[MetricVerdict]:
+    """One verdict per metric for the samples collected so far.
+
+    Example::
+
+        >>> from berrys_monitoring.cicd import Sample
+        >>> same = [Sample("x", "/", 200, 10.0 + i % 7) for i in range(40)]
+        >>> [v.verdict for v in judge_samples(same, same)]
+        ['pass', 'pass']
+    """
+    out: list[MetricVerdict] = []
+    for metric in metrics:
+        missing = _no_answer(metric, canary, production)
+        if missing is not None:
+            out.append(missing)
+            continue
+        if metric in ("latency", "response_size"):
+            ok_c = [s for s in canary if s.status is not None and s.status < 500]
+            ok_p = [s for s in production if s.status is not None and s.status < 500]
+            if metric == "latency":
+                xs, ys, unit = [s.latency_ms for s in ok_c], [s.latency_ms for s in ok_p], " ms"
+            else:
+                xs, ys, unit = [float(s.size) for s in ok_c], [float(s.size) for s in ok_p], " B"
+            out.append(
+                judge_continuous(
+                    metric,
+                    xs,
+                    ys,
+                    threshold=threshold,
+                    alpha=alpha,
+                    min_samples=min_samples,
+                    unit=unit,
+                )
+            )
+        else:
+
+            def bad(s: Sample, metric: str = metric) -> bool:
+                if metric == "error_rate":
+                    return s.is_error
+                return s.status is not None and 400 <= s.status < 500
+
+            out.append(
+                judge_rate(
+                    metric,
+                    sum(map(bad, canary)),
+                    len(canary),
+                    sum(map(bad, production)),
+                    len(production),
+                    max_increase=max_error_increase,
+                    alpha=alpha,
+                    min_samples=min_samples,
+                )
+            )
+    return out
+
+
+def _side_summary(samples: list[Sample], wall: float) -> dict[str, Any]:
+    s = summarize(samples, wall)
+    return {k: v for k, v in vars(s).items() if k != "status_counts"} | {
+        "status_counts": s.status_counts
+    }
+
+
+def run_canary(
+    canary_url: str,
+    production_url: str,
+    *,
+    performance_threshold: float = 1.2,
+    monitor_duration: float = 300.0,
+    interval: float = 10.0,
+    rate: float = 10.0,
+    paths: Sequence[str] = ("/",),
+    metrics: Sequence[str] = DEFAULT_CANARY_METRICS,
+    alpha: float = 0.05,
+    min_samples: int = 20,
+    max_error_increase: float = 0.01,
+    on_insufficient_data: str = "fail",
+    early_stop: bool = True,
+    timeout: float = 10.0,
+    progress: ProgressDisplay | None = None,
+) -> Report:
+    """Compare a canary with production for ``monitor_duration`` seconds.
+
+    Both get ``rate`` GETs per second on the same ``paths``, interleaved; every ``interval``
+    seconds all metrics are judged on the samples so far, and a canary that is clearly
+    failing (99.8% confidence that the regression exceeds the threshold) stops early.
+    No data or too few samples is ``on_insufficient_data`` ("fail" or "inconclusive").
+
+    Example::
+
+        report = run_canary("http://canary:8000", "http://prod:8000",
+                            performance_threshold=1.2, monitor_duration=300)
+        raise SystemExit(report.exit_code)
+    """
+    c_url = validate_url(canary_url, "--canary-url")
+    p_url = validate_url(production_url, "--production-url")
+    unknown = [m for m in metrics if m not in CANARY_METRICS]
+    if unknown:
+        raise ValueError(
+            f"unknown --metric {unknown[0]!r}; choose from {', '.join(CANARY_METRICS)}"
+        )
+    if on_insufficient_data not in INSUFFICIENT_POLICIES:
+        raise ValueError("--on-insufficient-data must be fail or inconclusive")
+    if performance_threshold < 1:
+        raise ValueError("--performance-threshold is a ratio >= 1 (1.2 = 20% worse allowed)")
+    if monitor_duration <= 0 or interval <= 0 or rate <= 0:
+        raise ValueError("--monitor-duration, --interval and --rate must be positive")
+    if not 0 < alpha < 1 or min_samples < 2:
+        raise ValueError("--alpha must be within (0, 1) and --min-samples at least 2")
+    paths = [p if p.startswith("/") else "/" + p for p in paths] or ["/"]
+    metrics = list(dict.fromkeys(metrics))
+    display = progress or ProgressDisplay(enabled=False)
+    report = Report("canary", f"{c_url} vs {p_url}")
+    samples: dict[str, list[Sample]] = {"canary": [], "production": []}
+    rounds: list[dict[str, Any]] = []
+    state: dict[str, Any] = {"stop": False, "reason": ""}
+
+    def judge() -> list[MetricVerdict]:
+        return judge_samples(
+            samples["canary"],
+            samples["production"],
+            metrics=metrics,
+            threshold=performance_threshold,
+            alpha=alpha,
+            min_samples=min_samples,
+            max_error_increase=max_error_increase,
+        )
+
+    async def monitor(step: Any) -> float:
+        t0 = time.monotonic()
+        sampler = asyncio.ensure_future(
+            paced_pairs(
+                {"canary": c_url, "production": p_url},
+                paths,
+                rate=rate,
+                duration=monitor_duration,
+                timeout=timeout,
+                on_sample=lambda s: samples[s.side].append(s),
+                should_stop=lambda: bool(state["stop"]),
+            )
+        )
+        last = t0
+        while not sampler.done():
+            await asyncio.wait({sampler}, timeout=interval)
+            now = time.monotonic()
+            display.advance(step, now - last)
+            last = now
+            if sampler.done():
+                break
+            verdicts = judge()
+            rounds.append(
+                {
+                    "elapsed_s": round(now - t0, 2),
+                    "verdicts": {v.metric: [v.verdict, v.ratio, v.p_value] for v in verdicts},
+                }
+            )
+            failing = [v for v in verdicts if v.clearly_failing]
+            note = ", ".join(f"{v.metric} {v.verdict}" for v in verdicts)
+            display.advance(step, 0, note=f"[{note}]")
+            if early_stop and failing:
+                state["stop"] = True
+                state["reason"] = "; ".join(f"{v.metric}: {v.reason}" for v in failing)
+        await sampler
+        return time.monotonic() - t0
+
+    step = display.start("canary vs production", total=monitor_duration)
+    wall = asyncio.run(monitor(step))
+    for v in judge():
+        status = v.verdict
+        if status in ("no-data", "too-few-samples"):
+            status = on_insufficient_data
+        summary = v.reason if v.verdict in ("pass", "fail") else f"{v.verdict}: {v.reason}"
+        report.add(CheckResult(v.metric, status, summary, v.as_dict()))
+    report.data["canary"] = {
+        "canary_url": c_url,
+        "production_url": p_url,
+        "paths": paths,
+        "rate": rate,
+        "interval": interval,
+        "monitor_duration": monitor_duration,
+        "performance_threshold": performance_threshold,
+        "alpha": alpha,
+        "min_samples": min_samples,
+        "on_insufficient_data": on_insufficient_data,
+        "elapsed_s": round(wall, 2),
+        "early_stopped": bool(state["stop"]),
+        "early_stop_reason": state["reason"],
+        "rounds": rounds,
+        "sides": {side: _side_summary(s, wall) for side, s in samples.items()},
+    }
+    report.finished_at = time.time()
+    display.finish(step, report.verdict, "stopped early" if state["stop"] else "")
+    return report

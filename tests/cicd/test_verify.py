@@ -1,0 +1,160 @@
+"""`berrys-monitoring verify` against real services on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from tests.cicd._subjects import subject
+from tests.support.servers import PYTHON, free_port, run_server
+
+from berrys_monitoring.cicd import verify_deployment
+from berrys_monitoring.cli import main
+
+FAST = ["--path", "/users", "--requests", "60", "--concurrency", "4", "--quiet"]
+
+
+def _verify(url: str, tmp_path: Path, *extra: str) -> tuple[int, dict]:
+    out = tmp_path / "report.json"
+    code = main(["verify", "--url", url, *FAST, "--json", str(out), *extra])
+    return code, json.loads(out.read_text())
+
+
+def _check(report: dict, name: str) -> dict:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def test_a_healthy_deployment_passes_all_three_checks(tmp_path: Path) -> None:
+    with subject() as url:
+        code, report = _verify(url, tmp_path)
+    assert code == 0, report
+    assert report["verdict"] == "pass"
+    assert [c["status"] for c in report["checks"]] == ["pass", "pass", "pass"]
+    perf = report["performance"]
+    assert perf["requests"] == 60 and perf["errors"] == 0
+    assert 0 < perf["p50_ms"] <= perf["p95_ms"] <= perf["p99_ms"]
+    assert perf["throughput_rps"] > 0
+
+
+def test_a_failing_health_check_fails_and_names_the_component(tmp_path: Path) -> None:
+    with subject(EXAMPLE_FAIL_HEALTH="1") as url:
+        code, report = _verify(url, tmp_path, "--health-timeout", "1", "--no-performance")
+    assert code == 1
+    health = _check(report, "health")
+    assert health["status"] == "fail"
+    assert "database:connections (fail): connection refused" in health["summary"]
+    assert health["details"]["attempts"] >= 2  # it retried before giving up
+    assert "cache" not in health["summary"]
+
+
+def test_health_is_retried_with_backoff_until_the_deployment_comes_up(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    result: dict = {}
+    t = threading.Thread(
+        target=lambda: result.update(
+            r=verify_deployment(url, metrics=False, performance=False, health_timeout=30)
+        )
+    )
+    t.start()
+    time.sleep(1.0)  # the deployment is still starting
+    cmd = [PYTHON, "-m", "uvicorn", "tests.cicd.subject_app:app", "--port", str(port)]
+    with run_server(cmd, cwd=Path(__file__).parents[2], ready_port=port):
+        t.join(60)
+    report = result["r"]
+    assert report.verdict == "pass"
+    assert report.check("health").details["attempts"] > 1
+
+
+def test_missing_metrics_endpoint_fails_naming_the_http_status(tmp_path: Path) -> None:
+    with subject(EXAMPLE_PLAIN="1") as url:
+        code, report = _verify(url, tmp_path, "--no-performance")
+    assert code == 1
+    assert _check(report, "health")["status"] == "pass"  # a plain 200 JSON health is fine
+    metrics = _check(report, "metrics")
+    assert metrics["status"] == "fail" and "HTTP 404" in metrics["summary"]
+
+
+def test_a_missing_required_metric_fails_and_is_named(tmp_path: Path) -> None:
+    with subject() as url:
+        code, report = _verify(
+            url, tmp_path, "--no-performance", "--require-metric", "orders_placed_total"
+        )
+    assert code == 1
+    metrics = _check(report, "metrics")
+    assert metrics["summary"].startswith("missing required metrics: orders_placed_total")
+    assert metrics["details"]["missing"] == ["orders_placed_total"]
+
+
+def test_a_slow_deployment_fails_on_p95(tmp_path: Path) -> None:
+    with subject(EXAMPLE_EXTRA_LATENCY_MS="120") as url:
+        code, report = _verify(url, tmp_path, "--max-p95-ms", "100")
+    assert code == 1
+    perf = _check(report, "performance")
+    assert perf["status"] == "fail"
+    assert "p95" in perf["summary"] and "> max 100 ms" in perf["summary"]
+
+
+def test_an_erroring_deployment_fails_on_error_rate(tmp_path: Path) -> None:
+    with subject(EXAMPLE_ERROR_RATE="0.1") as url:
+        code, report = _verify(url, tmp_path)
+    assert code == 1
+    perf = _check(report, "performance")
+    assert "error rate 10.00% > max 1.00%" in perf["summary"]
+    assert perf["details"]["status_counts"]["500"] == 6
+
+
+def test_a_deployment_slower_than_its_baseline_fails_by_ratio(tmp_path: Path) -> None:
+    base_file = tmp_path / "baseline.json"
+    with subject(EXAMPLE_EXTRA_LATENCY_MS="10") as url:
+        assert main(["verify", "--url", url, *FAST, "--json", str(base_file)]) == 0
+    with subject(EXAMPLE_EXTRA_LATENCY_MS="40") as url:
+        code, report = _verify(url, tmp_path, "--baseline", str(base_file), "--threshold", "1.5")
+    assert code == 1
+    perf = _check(report, "performance")
+    assert perf["details"]["ratio"] > 1.5
+    assert "the baseline, above the 1.5x threshold" in perf["summary"]
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--url", "ftp://x"], "must be an http(s) URL"),
+        (["--url", "http://127.0.0.1:1", "--metrics-source", "hub"], "not available yet"),
+        (["--url", "http://127.0.0.1:1", "--metrics-source", "prometheus"], "needs --metrics-url"),
+        (["--url", "http://127.0.0.1:1", "--requests", "0"], "at least 1"),
+    ],
+)
+def test_configuration_errors_exit_2_with_a_clear_message(argv, message, capsys) -> None:
+    assert main(["verify", *argv, "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_console_script_prints_plain_progress_a_table_and_a_step_summary(
+    tmp_path: Path,
+) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n")
+    env = dict(os.environ, GITHUB_STEP_SUMMARY=str(summary), COLUMNS="200")
+    exe = Path(PYTHON).parent / "berrys-monitoring"
+    with subject() as url:
+        proc = subprocess.run(
+            [str(exe), "verify", "--url", url, "--path", "/users", "--requests", "30"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Not a terminal: one plain line per step on stderr, no animation control codes.
+    assert "[berrys-monitoring] health: pass" in proc.stderr
+    assert "\x1b[" not in proc.stderr
+    assert "PASS" in proc.stdout and "performance" in proc.stdout
+    md = summary.read_text()
+    assert md.startswith("# earlier step\n")
+    assert "berrys-monitoring verify: pass" in md and "| health | ✅ pass |" in md
