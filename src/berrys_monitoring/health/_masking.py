@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 __all__ = ["mask_url", "scrub"]
 
@@ -18,7 +18,7 @@ def mask_url(url: str) -> str:
 
         >>> from berrys_monitoring.health import mask_url
         >>> mask_url("postgresql://app:s3cret@db:5432/app?sslmode=require&password=x")
-        'postgresql://app:***@db:5432/app?sslmode=require&password=%2A%2A%2A'
+        'postgresql://app:***@db:5432/app?sslmode=require&password=***'
     """
     try:
         parts = urlsplit(url)
@@ -31,11 +31,15 @@ def mask_url(url: str) -> str:
         if ":" in userinfo:
             user = userinfo.split(":", 1)[0]
             netloc = f"{user}:{MASK}@{hostport}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
-            query = urlencode([(k, MASK if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
+    # Rewrite only the secret values, leaving the rest of the query exactly as written.
+    query = "&".join(
+        f"{item.split('=', 1)[0]}={MASK}"
+        if "=" in item and unquote(item.split("=", 1)[0]).lower() in _SECRET_PARAMS
+        else item
+        for item in parts.query.split("&")
+    )
+    if netloc == parts.netloc and query == parts.query:
+        return url  # urlunsplit would drop the empty authority of sqlite:///app.db
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

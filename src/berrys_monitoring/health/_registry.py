@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar, overload
 
@@ -77,6 +79,14 @@ class HealthRegistry:
         self._specs: dict[str, CheckSpec] = {}
         self._states: dict[str, _State] = {}
         self._tasks: set[asyncio.Task[CheckResult]] = set()
+        _registries.add(self)
+
+    def _after_fork(self) -> None:
+        # Runs in flight belonged to the parent's threads, which the child does not have:
+        # joining them would time out forever. Locks may have been held mid-fork.
+        self._lock = threading.Lock()
+        self._tasks = set()
+        self._states = {name: _State() for name in self._specs}
 
     # -- registration -----------------------------------------------------------------
     @overload
@@ -319,3 +329,15 @@ class HealthRegistry:
         if name is not None:
             return results[name]
         return self._report(results, probe, t0)
+
+
+_registries: weakref.WeakSet[HealthRegistry] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for reg in list(_registries):
+        reg._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

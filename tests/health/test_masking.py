@@ -1,0 +1,29 @@
+"""URL masking keeps user, host and query, and hides passwords and secret parameters."""
+
+from __future__ import annotations
+
+import pytest
+
+from berrys_monitoring.health import mask_url
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql://app:pw@db:5432/app", "postgresql://app:***@db:5432/app"),
+        ("redis://:pw@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        ("mysql://root@127.0.0.1/test", "mysql://root@127.0.0.1/test"),
+        (
+            "postgresql://db/app?sslmode=require&password=pw",
+            "postgresql://db/app?sslmode=require&password=***",
+        ),
+        (
+            "https://api.example.com/health?token=abc&x=1",
+            "https://api.example.com/health?token=***&x=1",
+        ),
+        ("postgresql://u:p%40ss@db/app", "postgresql://u:***@db/app"),
+        ("sqlite:///app.db", "sqlite:///app.db"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
