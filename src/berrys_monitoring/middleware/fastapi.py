@@ -69,6 +69,7 @@ def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Obser
             "wrap other ASGI apps with MonitoringMiddleware"
         )
     observer = prepare(service_name, options)
+    _yield_native_telemetry(app, observer)
     holder: Holder | None = getattr(app.state, _ATTR, None)
     if holder is not None:
         holder.observer = observer
@@ -82,3 +83,21 @@ def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Obser
         ) from exc
     setattr(app.state, _ATTR, holder)
     return observer
+
+
+def _yield_native_telemetry(app: Starlette, observer: Observer) -> None:
+    """Turn off FastAPI's own request spans/metrics where ours replace them.
+
+    Recent FastAPI versions start a server span and record OpenTelemetry HTTP metrics by
+    themselves as soon as a global provider exists (which ``configure_tracing`` installs):
+    left on, every request would get two server spans and pay for both. This reaches
+    into FastAPI's private ``_telemetry`` settings; with ``enable_tracing=False`` FastAPI's
+    native spans are left alone.
+    """
+    config = getattr(app, "_telemetry", None)
+    if not isinstance(config, dict):
+        return
+    if observer.opts.enable_tracing and "tracing" in config:
+        config["tracing"] = False
+    if observer.opts.enable_metrics and "metrics" in config:
+        config["metrics"] = False

@@ -1,0 +1,77 @@
+"""Options are validated when setup_monitoring is called, never per request."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from berrys_monitoring.middleware._options import build_options
+from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"health_path": "health"}, ValueError),
+        ({"metrics_path": ""}, ValueError),
+        ({"excluded_paths": "/static"}, TypeError),
+        ({"excluded_paths": ["static"]}, ValueError),
+        ({"sample_rate": 1.5}, ValueError),
+        ({"sample_rate": True}, ValueError),
+        ({"request_id_header": "X Request"}, ValueError),
+        ({"metrics_auth": ("user",)}, ValueError),
+        ({"metrics_auth": ""}, ValueError),
+        ({"no_such_option": 1}, TypeError),
+    ],
+)
+def test_bad_options_raise_at_configuration_time(options: dict, error: type) -> None:
+    with pytest.raises(error):
+        build_options("svc", options)
+
+
+def test_service_name_is_required() -> None:
+    with pytest.raises(ValueError, match="service_name"):
+        build_options("  ", {})
+
+
+def test_probe_and_metrics_paths_are_always_excluded_with_or_without_slash() -> None:
+    opts = build_options("svc", {"health_path": "/healthz", "metrics_path": "/prom"})
+    for path in ("/healthz", "/healthz/", "/healthz/live", "/healthz/ready", "/prom", "/prom/"):
+        assert opts.is_excluded(path), path
+    assert not opts.is_excluded("/users")
+
+
+def test_excluded_paths_match_exactly_or_by_prefix_with_a_star() -> None:
+    opts = build_options("svc", {"excluded_paths": ["/internal", "/static/*"]})
+    assert opts.is_excluded("/internal")
+    assert not opts.is_excluded("/internal/x")
+    assert opts.is_excluded("/static/css/a.css")
+    assert not opts.is_excluded("/statics")
+
+
+def test_metrics_auth_accepts_the_right_basic_credentials_only() -> None:
+    opts = build_options("svc", {"metrics_auth": ("prom", "s3cret")})
+    good = "Basic " + base64.b64encode(b"prom:s3cret").decode()
+    bad = "Basic " + base64.b64encode(b"prom:wrong").decode()
+    assert opts.metrics_authorized(good)
+    assert not opts.metrics_authorized(bad)
+    assert not opts.metrics_authorized(None)
+    assert not opts.metrics_authorized("Bearer s3cret")
+    assert opts.metrics_challenge.startswith("Basic")
+
+
+def test_metrics_auth_with_a_string_is_a_bearer_token() -> None:
+    opts = build_options("svc", {"metrics_auth": "tok-123"})
+    assert opts.metrics_authorized("Bearer tok-123")
+    assert opts.metrics_authorized("bearer tok-123")
+    assert not opts.metrics_authorized("Bearer tok-124")
+    assert opts.metrics_challenge.startswith("Bearer")
+
+
+def test_incoming_request_ids_are_kept_when_sane_and_replaced_otherwise() -> None:
+    assert sane_request_id("7f1c-abc_DEF.9") == "7f1c-abc_DEF.9"
+    for bad in ("", "has space", "x" * 129, "new\nline", "<script>"):
+        replaced = sane_request_id(bad)
+        assert replaced != bad and len(replaced) == 32
+    assert new_request_id() != new_request_id()
