@@ -10,7 +10,10 @@ always replaced entirely, so no fragment (such as a card's last four digits) sur
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import enum
 import re
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -197,8 +200,8 @@ class Redactor:
                 return self.fields(dump(), depth + 1)
             except Exception:
                 pass
-        if isinstance(v, (int, float)):
-            return v
+        if isinstance(v, _NATIVE):
+            return v  # orjson writes these itself (dates as RFC 3339, enums by value)
         return self.text(_safe_str(v))
 
     def fields(self, d: Mapping[Any, Any], depth: int = 0) -> dict[str, Any]:
@@ -211,6 +214,9 @@ class Redactor:
             else:
                 out[key] = self.value(v, depth)
         return out
+
+
+_NATIVE = (int, float, datetime.date, datetime.time, uuid.UUID, enum.Enum)
 
 
 def _card_sub(m: re.Match[str]) -> str:

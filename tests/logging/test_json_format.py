@@ -1,0 +1,362 @@
+"""What a JSON line holds, for our loggers and for third-party (stdlib) loggers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import re
+import sys
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from tests.logging.conftest import Lines
+
+from berrys_monitoring.logging import (
+    LogLevel,
+    _config,
+    bind_context,
+    capture_logs,
+    configure_logging,
+    get_logger,
+    get_request_logger,
+)
+
+RFC3339_MS_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def test_line_has_timestamp_level_logger_message_service_environment_version(
+    lines: Lines,
+) -> None:
+    configure_logging(
+        level=LogLevel.INFO,
+        stream=lines,
+        service_name="api",
+        environment="staging",
+        version="1.4.2",
+        adopt_servers=False,
+    )
+    before = dt.datetime.now(dt.timezone.utc)
+    get_logger("orders").info("order %s placed", "A-1")
+    after = dt.datetime.now(dt.timezone.utc)
+    (rec,) = lines.records()
+    assert list(rec)[:7] == [
+        "timestamp",
+        "level",
+        "logger",
+        "message",
+        "service",
+        "environment",
+        "version",
+    ]
+    assert rec["level"] == "info" and rec["logger"] == "orders"
+    assert rec["message"] == "order A-1 placed"
+    assert (rec["service"], rec["environment"], rec["version"]) == ("api", "staging", "1.4.2")
+    ts = str(rec["timestamp"])
+    assert RFC3339_MS_UTC.match(ts)
+    parsed = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    assert before - dt.timedelta(milliseconds=1) <= parsed <= after
+
+
+def test_environment_and_version_are_omitted_when_not_set(json_logging: Lines) -> None:
+    get_logger("x").info("hi")
+    (rec,) = json_logging.records()
+    assert "environment" not in rec and "version" not in rec
+    assert rec["service"] == "test-svc"
+
+
+def test_extra_fields_keyword_fields_and_bound_fields_are_top_level(json_logging: Lines) -> None:
+    log = get_logger("shop").bind(tenant="acme")
+    log.info("paid", extra={"amount": 12.5, "items": [1, 2], "meta": {"k": "v"}}, currency="EUR")
+    (rec,) = json_logging.records()
+    assert rec["tenant"] == "acme"
+    assert rec["amount"] == 12.5 and rec["items"] == [1, 2] and rec["meta"] == {"k": "v"}
+    assert rec["currency"] == "EUR"
+
+
+def test_context_bound_fields_and_extra_precedence(json_logging: Lines) -> None:
+    bind_context(request_id="ctx", step="ctx")
+    log = get_logger("p").bind(step="bound", user_id="bound")
+    log.info("m", extra={"user_id": "extra"})
+    (rec,) = json_logging.records()
+    # the most specific wins: extra over the bound logger over the context
+    assert (rec["request_id"], rec["step"], rec["user_id"]) == ("ctx", "bound", "extra")
+    assert list(rec).count("user_id") == 1
+
+
+def test_fields_cannot_forge_reserved_names(json_logging: Lines) -> None:
+    bind_context(level="fake")
+    get_logger("p").info("real", extra={"message": "forged", "service": "other"})
+    (rec,) = json_logging.records()
+    assert rec["message"] == "real" and rec["service"] == "test-svc" and rec["level"] == "info"
+    assert rec["extra_message"] == "forged"
+    assert rec["extra_service"] == "other"
+    assert rec["extra_level"] == "fake"
+
+
+def test_exception_is_structured_with_type_message_and_stack(json_logging: Lines) -> None:
+    log = get_logger("errs")
+    try:
+        raise KeyError("missing-thing")
+    except KeyError:
+        log.error("lookup failed", exc_info=True)
+    try:
+        raise ValueError("bad value")
+    except ValueError as exc:
+        log.exception("caught")
+        log.warning("as object", exc_info=exc)
+    recs = json_logging.records()
+    assert [r["level"] for r in recs] == ["error", "error", "warning"]
+    first = recs[0]["exception"]
+    assert isinstance(first, dict)
+    assert first["type"] == "KeyError" and first["message"] == "'missing-thing'"
+    assert "Traceback (most recent call last)" in first["stack"]
+    assert "test_exception_is_structured" in first["stack"]
+    for r in recs[1:]:
+        exc = r["exception"]
+        assert isinstance(exc, dict)
+        assert exc["type"] == "ValueError" and exc["message"] == "bad value"
+
+
+def test_trace_and_span_ids_come_from_the_active_opentelemetry_span(json_logging: Lines) -> None:
+    tracer = TracerProvider().get_tracer("test")
+    log = get_logger("traced")
+    log.info("outside")
+    with tracer.start_as_current_span("work") as span:
+        log.info("inside")
+        logging.getLogger("thirdparty").warning("foreign inside")
+        ctx = span.get_span_context()
+    outside, inside, foreign = json_logging.records()
+    assert "trace_id" not in outside and "span_id" not in outside
+    assert inside["trace_id"] == format(ctx.trace_id, "032x")
+    assert inside["span_id"] == format(ctx.span_id, "016x")
+    assert re.fullmatch(r"[0-9a-f]{32}", str(inside["trace_id"]))
+    assert re.fullmatch(r"[0-9a-f]{16}", str(inside["span_id"]))
+    assert foreign["trace_id"] == inside["trace_id"]
+
+
+def test_third_party_stdlib_records_share_the_format_with_extra_and_context(
+    json_logging: Lines,
+) -> None:
+    bind_context(request_id="r-42")
+    logging.getLogger("httpx").info("HTTP %s %s", "GET", "/x", extra={"status": 200})
+    (rec,) = json_logging.records()
+    assert rec["logger"] == "httpx" and rec["message"] == "HTTP GET /x"
+    assert rec["status"] == 200 and rec["request_id"] == "r-42"
+    assert rec["service"] == "test-svc"
+
+
+def test_stdlib_mapping_argument_convention_still_formats(json_logging: Lines) -> None:
+    get_logger("m").info("%(a)s-%(b)s", {"a": 1, "b": 2})
+    assert json_logging.records()[0]["message"] == "1-2"
+
+
+def test_a_bad_format_string_keeps_the_line(
+    json_logging: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest's own capture handler re-raises formatting errors; only ours is under test
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if h in _config._installed])
+    get_logger("m").info("needs %d", "not a number")
+    (rec,) = json_logging.records()
+    assert "needs %d" in str(rec["message"]) and "not a number" in str(rec["message"])
+
+
+def test_values_json_cannot_encode_are_written_as_strings(json_logging: Lines) -> None:
+    class Thing:
+        def __str__(self) -> str:
+            return "thing-1"
+
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    get_logger("m").info("m", extra={"obj": Thing(), "when": when, "n": {1: "int key"}})
+    (rec,) = json_logging.records()
+    assert rec["obj"] == "thing-1"
+    assert rec["when"] == "2026-01-02T03:04:05+00:00"
+    assert rec["n"] == {"1": "int key"}
+
+
+def test_levels_filter_and_per_logger_levels_apply(lines: Lines) -> None:
+    configure_logging(
+        level="warning",
+        stream=lines,
+        levels={"chatty": "error", "mine": "debug"},
+        adopt_servers=False,
+    )
+    get_logger("app").info("dropped")
+    get_logger("app").warning("kept")
+    get_logger("chatty").warning("dropped")
+    get_logger("chatty").error("kept")
+    get_logger("mine").debug("kept")
+    assert [r["logger"] for r in lines.records()] == ["app", "chatty", "mine"]
+
+
+def test_stdlib_setlevel_after_configure_is_respected_immediately(json_logging: Lines) -> None:
+    log = get_logger("lvl")
+    log.debug("one")
+    logging.getLogger("lvl").setLevel(logging.ERROR)
+    log.debug("two")
+    log.warning("three")
+    logging.getLogger("lvl").setLevel(logging.NOTSET)
+    log.debug("four")
+    assert [r["message"] for r in json_logging.records()] == ["one", "four"]
+
+
+def test_configuring_twice_does_not_duplicate_lines(lines: Lines) -> None:
+    configure_logging(stream=lines, adopt_servers=False)
+    configure_logging(stream=lines, adopt_servers=False)
+    configure_logging(stream=lines, service_name="again", adopt_servers=False)
+    get_logger("d").info("once")
+    recs = lines.records()
+    assert len(recs) == 1 and recs[0]["service"] == "again"
+
+
+def test_reconfigure_keeps_handlers_installed_by_others(lines: Lines) -> None:
+    with capture_logs() as captured:
+        configure_logging(stream=lines, adopt_servers=False)
+        configure_logging(stream=lines, adopt_servers=False)
+        get_logger("d").info("seen by both")
+    assert [r["message"] for r in captured] == ["seen by both"]
+    assert len(lines.records()) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"level": "verbose"}, "invalid log level"),
+        ({"level": -1}, "invalid log level"),
+        ({"levels": {"x": "nope"}}, "invalid log level"),
+        ({"log_file": "/nonexistent-dir/x.log"}, "cannot open log file"),
+        ({"max_bytes": -1}, "max_bytes"),
+        ({"stream": object()}, "writable"),
+        ({"redact_patterns": ["("]}, "invalid redact pattern"),
+        ({"redact_keys": "password"}, "list of names"),
+    ],
+)
+def test_configuration_errors_raise_at_configure_time(
+    kwargs: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        configure_logging(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_failed_reconfigure_leaves_the_previous_configuration_working(lines: Lines) -> None:
+    configure_logging(stream=lines, adopt_servers=False)
+    with pytest.raises(ValueError):
+        configure_logging(stream=lines, log_file="/nonexistent-dir/x.log")
+    get_logger("x").info("still here")
+    assert lines.records()[0]["message"] == "still here"
+
+
+def test_console_format_is_readable_and_uncoloured_off_a_terminal(lines: Lines) -> None:
+    configure_logging(stream=lines, json_format=False, service_name="svc", adopt_servers=False)
+    log = get_logger("human")
+    log.warning("disk %s", "low", extra={"free_mb": 12, "path": "/var lib"})
+    try:
+        raise RuntimeError("kaput")
+    except RuntimeError:
+        log.exception("failed")
+    out = lines.getvalue()
+    first = out.splitlines()[0]
+    assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} warning +human: disk low  ", first)
+    assert "service=svc" in first and "free_mb=12" in first and 'path="/var lib"' in first
+    assert "\x1b[" not in out
+    assert "RuntimeError: kaput" in out and "Traceback" in out
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_format_is_coloured_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    tty = _Tty()
+    configure_logging(stream=tty, json_format=False, adopt_servers=False)
+    get_logger("c").error("red")
+    assert "\x1b[31m" in tty.getvalue()
+
+
+def test_console_respects_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = _Tty()
+    configure_logging(stream=tty, json_format=False, adopt_servers=False)
+    get_logger("c").error("plain")
+    assert "\x1b[" not in tty.getvalue()
+
+
+def test_default_console_stream_is_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(adopt_servers=False)
+    get_logger("o").info("to stdout")
+    assert json.loads(capsys.readouterr().out)["message"] == "to stdout"
+
+
+def test_log_to_console_false_writes_nothing_to_the_console(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(log_to_console=False, adopt_servers=False)
+    get_logger("o").warning("nowhere")
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_include_caller_names_the_calling_function(lines: Lines) -> None:
+    configure_logging(stream=lines, include_caller=True, adopt_servers=False)
+    get_logger("c").info("where")
+    caller = str(lines.records()[0]["caller"])
+    assert caller.startswith("test_json_format:test_include_caller_names_the_calling_function:")
+
+
+def test_warnings_are_captured_as_log_lines(json_logging: Lines) -> None:
+    import warnings
+
+    warnings.warn("old api", DeprecationWarning, stacklevel=1)
+    (rec,) = json_logging.records()
+    assert rec["logger"] == "py.warnings" and "old api" in str(rec["message"])
+
+
+def test_request_logger_omits_missing_ids_and_adds_more_fields(json_logging: Lines) -> None:
+    get_request_logger(request_id="r1", tenant="t1").info("x")
+    (rec,) = json_logging.records()
+    assert rec["request_id"] == "r1" and rec["tenant"] == "t1"
+    assert "user_id" not in rec and "session_id" not in rec
+    assert rec["logger"] == __name__
+
+
+def test_logger_exposes_the_stdlib_logger() -> None:
+    log = get_logger("expose")
+    assert log.std is logging.getLogger("expose")
+    assert log.name == "expose"
+    assert get_logger("expose") is log
+    assert log.getEffectiveLevel() == logging.getLogger("expose").getEffectiveLevel()
+
+
+def test_capture_logs_returns_the_json_fields(json_logging: Lines) -> None:
+    with capture_logs() as captured:
+        get_logger("cap").info("hello", extra={"password": "hunter2", "n": 1})
+    assert captured[0]["message"] == "hello"
+    assert captured[0]["password"] == "[REDACTED]" and captured[0]["n"] == 1
+
+
+def test_capture_logs_level_lowers_the_root_level_for_the_block() -> None:
+    root = logging.getLogger()
+    old = root.level
+    with capture_logs(level="debug") as captured:
+        get_logger("cap").debug("seen")
+    assert [r["message"] for r in captured] == ["seen"]
+    assert root.level == old
+
+
+def test_non_ascii_text_round_trips(json_logging: Lines) -> None:
+    get_logger("u").info("héllo — ✓ 日本", extra={"name": "Zoë"})
+    rec = json_logging.records()[0]
+    assert rec["message"] == "héllo — ✓ 日本" and rec["name"] == "Zoë"
+
+
+def test_stdout_is_untouched_when_a_stream_is_given(
+    lines: Lines, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(stream=lines, adopt_servers=False)
+    get_logger("s").info("only in stream")
+    assert capsys.readouterr().out == ""
+    assert sys.stdout is not lines
