@@ -243,16 +243,23 @@ class AlertmanagerNotifier:
     def payload(self, notification: Notification) -> list[dict[str, Any]]:
         """The JSON body sent for ``notification``."""
         a = notification.alert
-        item: dict[str, Any] = {
-            "labels": labels(a),
+        base: dict[str, Any] = {
             "annotations": alert_annotations(a),
             "startsAt": rfc3339(a.created_at),
         }
-        if a.resolved_at is not None:
-            item["endsAt"] = rfc3339(a.resolved_at)
         if self.generator_url:
-            item["generatorURL"] = self.generator_url
-        return [item]
+            base["generatorURL"] = self.generator_url
+        items = []
+        # ``severity`` is a label, so each severity the alert had is a distinct
+        # Alertmanager alert: end the lower ones on escalation, and all of them on resolve.
+        ended_at = rfc3339(a.resolved_at or a.updated_at)
+        for sev in sorted({e.severity for e in a.history} | {a.severity}):
+            firing = notification.firing and sev is a.severity
+            item = {**base, "labels": labels(a.with_changes(severity=sev))}
+            if not firing:
+                item["endsAt"] = ended_at
+            items.append(item)
+        return items
 
     def send(self, notification: Notification) -> None:
         post_json(
