@@ -47,9 +47,9 @@ def test_a_failing_health_check_fails_and_names_the_component(tmp_path: Path) ->
     assert code == 1
     health = _check(report, "health")
     assert health["status"] == "fail"
-    assert "database:connections (fail): connection refused" in health["summary"]
+    assert "config:responseTime (fail): EXAMPLE_FAIL_HEALTH is set" in health["summary"]
     assert health["details"]["attempts"] >= 2  # it retried before giving up
-    assert "cache" not in health["summary"]
+    assert "user-store" not in health["summary"]  # only the failing component
 
 
 def test_health_is_retried_with_backoff_until_the_deployment_comes_up(tmp_path: Path) -> None:
@@ -64,6 +64,7 @@ def test_health_is_retried_with_backoff_until_the_deployment_comes_up(tmp_path: 
     t.start()
     time.sleep(1.0)  # the deployment is still starting
     cmd = [PYTHON, "-m", "uvicorn", "tests.cicd.subject_app:app", "--port", str(port)]
+    # (the small ASGI subject: it starts in well under a second)
     with run_server(cmd, cwd=Path(__file__).parents[2], ready_port=port):
         t.join(60)
     report = result["r"]
@@ -76,6 +77,7 @@ def test_missing_metrics_endpoint_fails_naming_the_http_status(tmp_path: Path) -
         code, report = _verify(url, tmp_path, "--no-performance")
     assert code == 1
     assert _check(report, "health")["status"] == "pass"  # a plain 200 JSON health is fine
+    assert _check(report, "metrics")["details"]["http_status"] == 404
     metrics = _check(report, "metrics")
     assert metrics["status"] == "fail" and "HTTP 404" in metrics["summary"]
 
@@ -101,7 +103,8 @@ def test_a_slow_deployment_fails_on_p95(tmp_path: Path) -> None:
 
 
 def test_an_erroring_deployment_fails_on_error_rate(tmp_path: Path) -> None:
-    with subject(EXAMPLE_ERROR_RATE="0.1") as url:
+    # The deterministic subject: exactly every tenth request fails.
+    with subject("asgi", EXAMPLE_ERROR_RATE="0.1") as url:
         code, report = _verify(url, tmp_path)
     assert code == 1
     perf = _check(report, "performance")

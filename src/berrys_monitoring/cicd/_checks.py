@@ -63,8 +63,10 @@ def failing_components(body: dict[str, Any]) -> list[str]:
             if status in _PASS:
                 continue
             name = key
-            if item.get("componentId"):
-                name = f"{key}[{item['componentId']}]"
+            cid = item.get("componentId")
+            # health+json keys are "component:measurement"; add the id only when it says more.
+            if cid and key != cid and not key.startswith(f"{cid}:"):
+                name = f"{key}[{cid}]"
             output = item.get("output") or item.get("error") or ""
             out.append(f"{name} ({status})" + (f": {output}" if output else ""))
     return out
