@@ -22,6 +22,7 @@ from berrys_monitoring.metrics import (
     histogram,
     increment_counter,
     record_timer,
+    reset_metrics,
 )
 
 
@@ -67,6 +68,7 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
+    reset_metrics()  # shut the exporter down while the receiver still answers
     r.close()
 
 

@@ -1,0 +1,131 @@
+"""A real gunicorn with several sync workers: exact totals, no lingering dead-worker gauges."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from tests.support.servers import free_port, require_binary, run_server, wait_for
+
+HERE = Path(__file__).parent
+N = 300
+
+
+def scrape(base: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+    return out
+
+
+def fire(base: str, n: int) -> None:
+    host, port = base.removeprefix("http://").split(":")
+
+    def one(_: int) -> int:
+        # A new connection each time, so requests spread over the workers.
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("GET", "/work")
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(one, range(n))) == {200}
+
+
+def worker_pids(base: str) -> set[str]:
+    return {dict(k)["pid"] for k in scrape(base).get("worker_up", {})}
+
+
+def gunicorn_cmd(port: int, *extra: str) -> list[str]:
+    return [
+        require_binary("gunicorn", "pip install gunicorn"),
+        "--workers",
+        "3",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(HERE),
+        *extra,
+        "mp_app:app",
+    ]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.lower() != "prometheus_multiproc_dir"}
+    env.update(extra)
+    return env
+
+
+def check_totals_and_dead_worker(
+    base: str, kill_signal: signal.Signals, mp_dir: str | None = None
+) -> None:
+    assert httpx.get(f"{base}/info").text.split()[1] == "1"  # multiprocess mode is on
+    wait_for(lambda: len(worker_pids(base)) == 3, what="three workers' gauges")
+    fire(base, N)
+    for _ in range(5):  # whichever worker answers the scrape reports the same totals
+        per_worker = scrape(base)["mp_requests_total"]
+        assert sum(per_worker.values()) == N
+    assert len(per_worker) >= 2, "requests should have spread over several workers"
+
+    victim = sorted(worker_pids(base))[0]
+    os.kill(int(victim), kill_signal)
+    if mp_dir is not None:
+        # Before any scrape: only gunicorn's child_exit hook can have removed the file.
+        live_file = Path(mp_dir) / f"gauge_liveall_{victim}.db"
+        wait_for(lambda: not live_file.exists(), what="child_exit to remove the live gauge")
+    wait_for(lambda: victim not in worker_pids(base), what="the dead worker's gauge to go")
+    wait_for(lambda: len(worker_pids(base)) == 3, what="gunicorn's replacement worker")
+    # The dead worker's requests still count in the total.
+    assert sum(scrape(base)["mp_requests_total"].values()) == N
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_are_set_up_automatically() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with run_server(gunicorn_cmd(port), env=clean_env(), ready_url=f"{base}/info"):
+        # SIGKILL: no hook runs; the scrape itself notices the pid is gone.
+        check_totals_and_dead_worker(base, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_gunicorn_with_explicit_dir_and_child_exit_hook() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as mp_dir:
+        env = clean_env(PROMETHEUS_MULTIPROC_DIR=mp_dir)
+        cmd = gunicorn_cmd(port, "--config", str(HERE / "gunicorn_conf.py"))
+        with run_server(cmd, env=env, ready_url=f"{base}/info"):
+            check_totals_and_dead_worker(base, signal.SIGTERM, mp_dir)
+            assert any(f.startswith("counter_") for f in os.listdir(mp_dir))
+
+
+@pytest.mark.slow
+def test_uvicorn_workers_are_set_up_automatically() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [
+        require_binary("uvicorn", "pip install uvicorn"),
+        "--workers",
+        "3",
+        "--port",
+        str(port),
+        "--app-dir",
+        str(HERE),
+        "--log-level",
+        "warning",
+        "mp_asgi:app",
+    ]
+    with run_server(cmd, env=clean_env(), ready_url=f"{base}/info"):
+        check_totals_and_dead_worker(base, signal.SIGKILL)
