@@ -32,6 +32,7 @@ class _State:
     """Per-check mutable state: the run in flight, the cached result, the last status."""
 
     __slots__ = ("cached", "cached_until", "inflight", "last_status", "lock")
+    # `cached` is stored already marked cached=True, so a cache hit allocates nothing.
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -164,7 +165,7 @@ class HealthRegistry:
         now = time.monotonic()
         with st.lock:
             if use_cache and st.cached is not None and now < st.cached_until:
-                return st.cached.with_(cached=True)
+                return st.cached
             if st.inflight is not None and not st.inflight.done():
                 return st.inflight  # join the run in flight instead of piling up another
             try:
@@ -207,7 +208,7 @@ class HealthRegistry:
         """Remember a finished run: cache it (if asked) and log a change of status."""
         with st.lock:
             if spec.cache_ttl and not res.timed_out:
-                st.cached = res
+                st.cached = res.with_(cached=True)
                 st.cached_until = time.monotonic() + spec.cache_ttl
         self._note(st, res)
         return res

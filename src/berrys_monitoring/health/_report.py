@@ -21,9 +21,11 @@ def aggregate(results: Mapping[str, CheckResult]) -> HealthStatus:
     worst = HealthStatus.HEALTHY
     for r in results.values():
         s = r.status
-        if s is HealthStatus.UNHEALTHY and not r.critical:
+        if s is HealthStatus.UNHEALTHY:
+            if r.critical:
+                return s
             s = HealthStatus.DEGRADED
-        if s.severity > worst.severity:
+        if s is HealthStatus.DEGRADED:
             worst = s
     return worst
 
