@@ -60,6 +60,22 @@ def test_identical_active_alert_is_deduplicated_and_counts_occurrences() -> None
     assert len(list_alerts(active=True)) == 1
 
 
+def test_a_run_of_repeats_is_one_history_entry_with_the_latest_message() -> None:
+    alert_id = trigger_alert("Flapping", "1", "warning", {})
+    for i in range(2, 6):
+        trigger_alert("Flapping", str(i), "warning", {})
+    update_alert(alert_id, state=AlertState.ACKNOWLEDGED, message="ack")
+    trigger_alert("Flapping", "6", "warning", {})
+    alert = get_alert(alert_id)
+    assert alert is not None and alert.occurrences == 6
+    assert [(e.kind, e.message) for e in alert.history] == [
+        ("triggered", "1"),
+        ("repeated", "5"),
+        ("acknowledged", "ack"),
+        ("repeated", "6"),
+    ]
+
+
 def test_different_context_or_title_makes_a_separate_alert() -> None:
     a = trigger_alert("Queue stuck", "x", "error", {"queue": "mail"})
     b = trigger_alert("Queue stuck", "x", "error", {"queue": "sms"})

@@ -127,3 +127,57 @@ def test_in_memory_store_is_the_default() -> None:
     fresh = configure_alerts()
     assert fresh.store.path is None
     assert list_alerts() == []
+
+
+def test_unreadable_store_file_is_a_configuration_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "not-a-db"
+    garbage.write_bytes(b"this is not an SQLite database" * 100)
+    with pytest.raises(ValueError, match="cannot open alert store"):
+        configure_alerts(store_path=garbage)
+
+
+def test_store_broken_at_runtime_still_notifies_and_never_raises(tmp_path: Path) -> None:
+    from berrys_monitoring import internal_error_counts
+    from berrys_monitoring.alerts import InMemoryNotifier
+
+    db = tmp_path / "alerts.db"
+    inbox = InMemoryNotifier()
+    m = AlertManager(store=db, notifiers=[inbox])
+    m.store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    db.write_bytes(b"corrupted by a disk failure" * 200)  # a real file SQLite cannot read
+    alert_id = m.trigger("Disk failing", "I/O errors", "critical", {})
+    assert isinstance(alert_id, str)
+    assert m.flush(5)
+    assert inbox.kinds() == ["triggered"]
+    assert inbox.notifications[0].alert.title == "Disk failing"
+    assert internal_error_counts()["alerts"] == 1
+    assert m.resolve(alert_id, "x") is None  # counted again, still no exception
+    m.shutdown(1)
+
+
+def test_concurrent_threads_triggering_one_alert_make_one_alert(tmp_path: Path) -> None:
+    import threading
+
+    m = AlertManager(store=tmp_path / "t.db")
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(25):
+            alert_id = m.trigger("Hot", "m", "warning", {"k": "v"})
+            with lock:
+                ids.append(alert_id)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(ids)) == 1
+    alert = m.get(ids[0])
+    assert alert is not None and alert.occurrences == 200
+    # Consecutive repeats fold into one history entry: history stays short.
+    assert [e.kind for e in alert.history] == ["triggered", "repeated"]
+    m.shutdown(1)

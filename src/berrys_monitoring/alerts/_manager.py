@@ -154,8 +154,14 @@ class AlertManager:
                         value=value if value is not None else current.value,
                     )
                 event = AlertEvent(now, kind, alert.state, alert.severity, message)
-                alert = alert.with_changes(history=(*alert.history, event))
-                self.store.save(alert, [event])
+                # A run of repeats is one history entry (the latest), so an alert that
+                # re-fires every evaluation for weeks keeps a short history; the count
+                # lives in ``occurrences``.
+                folded = kind == "repeated" and bool(alert.history)
+                folded = folded and alert.history[-1].kind == "repeated"
+                kept = alert.history[:-1] if folded else alert.history
+                alert = alert.with_changes(history=(*kept, event))
+                self.store.save(alert, [event], replace_last=folded)
         except sqlite3.Error as exc:
             # A broken store must not silence the alert: notify from memory, count it.
             report_internal_error("alerts", exc, "cannot persist alert", key="store")

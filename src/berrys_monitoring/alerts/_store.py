@@ -90,7 +90,10 @@ class SQLiteAlertStore:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
-        self._connect()
+        try:
+            self._connect()
+        except sqlite3.Error as exc:
+            raise ValueError(f"cannot open alert store {self.path}: {exc}") from exc
 
     # A connection must not cross fork(); the child reopens the same file.
     def _connect(self) -> sqlite3.Connection:
@@ -193,8 +196,11 @@ class SQLiteAlertStore:
         sql += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
         return [self._load(r) for r in self._rows(sql, (*args, limit))]
 
-    def save(self, alert: Alert, new_events: Sequence[AlertEvent]) -> None:
-        """Insert or update ``alert`` and append ``new_events`` to its history."""
+    def save(
+        self, alert: Alert, new_events: Sequence[AlertEvent], *, replace_last: bool = False
+    ) -> None:
+        """Insert or update ``alert`` and append ``new_events`` to its history
+        (replacing its last history entry first when ``replace_last``)."""
         row = (
             alert.id,
             alert.fingerprint,
@@ -215,6 +221,12 @@ class SQLiteAlertStore:
             conn.execute(
                 f"INSERT OR REPLACE INTO alerts ({_COLUMNS}) VALUES ({','.join('?' * 13)})", row
             )
+            if replace_last:
+                conn.execute(
+                    "DELETE FROM alert_events WHERE seq = "
+                    "(SELECT MAX(seq) FROM alert_events WHERE alert_id = ?)",
+                    (alert.id,),
+                )
             conn.executemany(
                 "INSERT INTO alert_events (alert_id, at, kind, state, severity, message) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
