@@ -88,6 +88,7 @@ class OTLPBackend:
         from opentelemetry.sdk.resources import Resource
 
         self.prefix = prefix
+        self.timeout = float(timeout)
         self.default_tags = {str(k): _attr(v) for k, v in (default_tags or {}).items()}
         self.buckets = dict(buckets or {})
         resource_attrs: dict[str, Any] = {}
@@ -173,7 +174,7 @@ class OTLPBackend:
 
     def close(self) -> None:
         try:
-            self.provider.shutdown(timeout_millis=5000)
+            self.provider.shutdown(timeout_millis=self.timeout * 1000.0)
         except Exception as exc:
             report_internal_error(
                 "metrics", exc, "OTLP metrics shutdown failed", key="otlp_shutdown"
