@@ -75,7 +75,7 @@ def trace(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             # The SDK's own start_as_current_span records the exception and sets the
             # ERROR status; delegating to it keeps @trace as cheap as a manual span.
-            with _tracer.resolve().start_as_current_span(span_name, kind=kind, attributes=attrs):
+            with _tracer.resolve().start_as_current_span(span_name, None, kind, attrs):
                 return fn(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

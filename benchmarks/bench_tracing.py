@@ -1,0 +1,125 @@
+"""Tracing overhead: ``@trace`` and our ``tracer`` against a bare OpenTelemetry SDK span.
+
+Both sides use a real SDK ``TracerProvider`` with a ``BatchSpanProcessor`` feeding the same
+do-nothing exporter, so the figure is the cost of our layer (decorator, switchable
+tracer, drop counting, capture fan-out) on top of the SDK, not of an exporter.
+
+Run alone: ``python -m benchmarks --only tracing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opentelemetry import propagate
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+from benchmarks._harness import Comparison, compare_ns
+from berrys_monitoring.tracing import (
+    configure_tracing,
+    extract_context_from_headers,
+    shutdown_tracing,
+    trace,
+    tracer,
+)
+
+COMPONENT = "tracing"
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+class NullExporter(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def run(quick: bool) -> list[Comparison]:
+    repeat = 5 if quick else 11
+    target_s = 0.02 if quick else 0.05
+
+    # A queue large enough that neither side drops spans while the worker thread waits
+    # for the GIL: the figure is the span path, not overload behaviour.
+    queue = 1 << 16
+    configure_tracing("bench", exporter=NullExporter(), max_queue_size=queue)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "bench"}),
+        sampler=ParentBased(TraceIdRatioBased(1.0)),
+        shutdown_on_exit=False,
+    )
+    provider.add_span_processor(BatchSpanProcessor(NullExporter(), max_queue_size=queue))
+    bare = provider.get_tracer("bench")
+
+    @trace("op")
+    def decorated() -> None:
+        pass
+
+    def anchor() -> None:
+        with bare.start_as_current_span("op"):
+            pass
+
+    def manual() -> None:
+        with tracer.start_as_current_span("op") as span:
+            span.set_attribute("key", "value")
+
+    def anchor_attr() -> None:
+        with bare.start_as_current_span("op") as span:
+            span.set_attribute("key", "value")
+
+    headers = {"Accept": "application/json", "TraceParent": TRACEPARENT, "Host": "svc"}
+    lower = {k.lower(): v for k, v in headers.items()}
+
+    def ours_extract() -> None:
+        extract_context_from_headers(headers)
+
+    def anchor_extract() -> None:
+        # The raw API needs lower-case keys already; ours accepts any case and container.
+        propagate.extract(lower, context=Context())
+
+    rows: list[Comparison] = []
+    try:
+        ours_ns, anchor_ns = compare_ns(decorated, anchor, repeat=repeat, target_s=target_s)
+        rows.append(
+            Comparison(
+                COMPONENT,
+                "@trace call",
+                ours_ns,
+                "OTel SDK start_as_current_span",
+                anchor_ns,
+                target=1.1,
+                note="same SDK, BatchSpanProcessor, no-op exporter on both sides",
+            )
+        )
+        ours_ns, anchor_ns = compare_ns(manual, anchor_attr, repeat=repeat, target_s=target_s)
+        rows.append(
+            Comparison(
+                COMPONENT,
+                "tracer span + set_attribute",
+                ours_ns,
+                "OTel SDK span + set_attribute",
+                anchor_ns,
+                target=1.1,
+            )
+        )
+        ours_ns, anchor_ns = compare_ns(
+            ours_extract, anchor_extract, repeat=repeat, target_s=target_s
+        )
+        rows.append(
+            Comparison(
+                COMPONENT,
+                "extract_context_from_headers",
+                ours_ns,
+                "propagate.extract (lower-case dict)",
+                anchor_ns,
+                note="ours normalises any header container, case-insensitively",
+            )
+        )
+    finally:
+        shutdown_tracing(timeout=5)
+        provider.shutdown()
+    return rows
