@@ -12,6 +12,7 @@ Run alone: ``python -m benchmarks --only health``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks._harness import Comparison, compare_ns
@@ -21,14 +22,14 @@ COMPONENT = "health"
 N = 5
 
 
-def _trivial(i: int):  # type: ignore[no-untyped-def]
+def _trivial(i: int) -> Callable[[], tuple[bool, str]]:
     def check() -> tuple[bool, str]:
         return True, f"component {i} is fine"
 
     return check
 
 
-def _trivial_async(i: int):  # type: ignore[no-untyped-def]
+def _trivial_async(i: int) -> Callable[[], Awaitable[tuple[bool, str]]]:
     async def check() -> tuple[bool, str]:
         return True, f"component {i} is fine"
 

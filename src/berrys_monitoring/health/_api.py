@@ -59,17 +59,26 @@ def configure_health(
     version: str | None = None,
     release_id: str | None = None,
     description: str | None = None,
+    metrics: bool | None = None,
 ) -> None:
-    """Describe the service in the health+json document (``serviceId``, ``version``, …).
+    """Describe the service in the health+json document (``serviceId``, ``version``, …),
+    and with ``metrics=True`` export every check result as the gauges
+    ``health_check_status{check}`` (1 pass, 0.5 warn, 0 fail) and
+    ``health_check_duration_seconds{check}``. Arguments left at None are unchanged.
 
     Example::
 
         >>> from berrys_monitoring.health import configure_health
         >>> configure_health(service_id="api-gateway", version="2.1.0")
     """
-    _default.configure(
-        service_id=service_id, version=version, release_id=release_id, description=description
-    )
+    settings = {
+        "service_id": service_id,
+        "version": version,
+        "release_id": release_id,
+        "description": description,
+        "metrics": metrics,
+    }
+    _default.configure(**{k: v for k, v in settings.items() if v is not None})
 
 
 @overload

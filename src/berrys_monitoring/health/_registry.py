@@ -15,6 +15,7 @@ from typing import Any, TypeAlias, TypeVar, overload
 
 from berrys_monitoring._internal import guard, report_internal_error
 from berrys_monitoring.health import _pool
+from berrys_monitoring.health._metrics import export_result
 from berrys_monitoring.health._report import HealthReport, aggregate
 from berrys_monitoring.health._result import CheckResult
 from berrys_monitoring.health._runner import failure, run_async, run_sync, timeout_result
@@ -54,7 +55,7 @@ class HealthRegistry:
     Example::
 
         >>> from berrys_monitoring.health import HealthRegistry
-        >>> reg = HealthRegistry(service_id="users", version="1.4.2")
+        >>> reg = HealthRegistry(service_id="users", version="1.4.2", metrics=False)
         >>> @reg.register("queue", timeout=0.5, cache_ttl=5)
         ... def queue():
         ...     return True, "3 jobs waiting"
@@ -71,8 +72,10 @@ class HealthRegistry:
         version: str | None = None,
         release_id: str | None = None,
         description: str | None = None,
+        metrics: bool = False,
     ) -> None:
         self.service_id = service_id
+        self.metrics = metrics
         self.version = version
         self.release_id = release_id
         self.description = description
@@ -136,12 +139,13 @@ class HealthRegistry:
     def __len__(self) -> int:
         return len(self._specs)
 
-    def configure(self, **info: str | None) -> None:
-        """Set ``service_id``, ``version``, ``release_id`` or ``description`` for health+json."""
-        for key, value in info.items():
-            if key not in ("service_id", "version", "release_id", "description"):
+    def configure(self, **settings: Any) -> None:
+        """Set ``service_id``, ``version``, ``release_id`` or ``description`` (shown in
+        health+json), or ``metrics`` (export each check's status and duration as gauges)."""
+        for key, value in settings.items():
+            if key not in ("service_id", "version", "release_id", "description", "metrics"):
                 raise TypeError(f"unknown health registry setting {key!r}")
-            setattr(self, key, value)
+            setattr(self, key, bool(value) if key == "metrics" else value)
 
     def _select(self, probe: str | Probe | None) -> list[CheckSpec]:
         with self._lock:
@@ -214,6 +218,8 @@ class HealthRegistry:
         return res
 
     def _note(self, st: _State, res: CheckResult) -> None:
+        if self.metrics:
+            export_result(res)
         with st.lock:
             prev, st.last_status = st.last_status, res.status
         if prev is res.status or (prev is None and res.is_healthy):
