@@ -7,7 +7,7 @@ from typing import Any
 from berrys_monitoring.middleware._bootstrap import configure_defaults, silence_server_access_logs
 from berrys_monitoring.middleware._core import Observer
 from berrys_monitoring.middleware._instruments import instruments_for
-from berrys_monitoring.middleware._options import MonitoringOptions, build_options
+from berrys_monitoring.middleware._options import build_options
 
 __all__ = ["Holder", "prepare"]
 
@@ -27,18 +27,12 @@ def prepare(service_name: str, options: dict[str, Any]) -> Observer:
     opts = build_options(service_name, options)
     from berrys_monitoring.metrics import get_registry
 
+    # opts.registry stays None by default: the exposition then uses the default registry
+    # and, in a multi-worker server, aggregates every worker's values.
     registry = opts.registry if opts.registry is not None else get_registry()
-    if opts.registry is None:
-        opts = _with_registry(opts, registry)
     if opts.configure_defaults:
         configure_defaults(opts)
     if opts.log_requests:
         silence_server_access_logs()
     instruments = instruments_for(registry) if opts.enable_metrics else None
     return Observer(opts, instruments)
-
-
-def _with_registry(opts: MonitoringOptions, registry: Any) -> MonitoringOptions:
-    import dataclasses
-
-    return dataclasses.replace(opts, registry=registry)
