@@ -19,7 +19,9 @@ from berrys_monitoring._internal import report_internal_error
 
 __all__ = ["SafeFileHandler", "SafeStreamHandler"]
 
-_reporting = threading.local()
+# Threads currently reporting a failure of one of our handlers (usually empty, so the
+# hot-path check is one truth test of a global).
+_reporting: set[int] = set()
 
 
 def _fallback(handler: logging.Handler, record: logging.LogRecord) -> None:
@@ -33,11 +35,12 @@ def _fallback(handler: logging.Handler, record: logging.LogRecord) -> None:
 
 
 def _report(exc: BaseException, message: str, key: str) -> None:
-    _reporting.active = True
+    me = threading.get_ident()
+    _reporting.add(me)
     try:
         report_internal_error("logging", exc, message, key=key)
     finally:
-        _reporting.active = False
+        _reporting.discard(me)
 
 
 class SafeStreamHandler(logging.Handler):
@@ -63,7 +66,7 @@ class SafeStreamHandler(logging.Handler):
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
-        if getattr(_reporting, "active", False):
+        if _reporting and threading.get_ident() in _reporting:
             _fallback(self, record)
             return
         try:
@@ -164,7 +167,7 @@ class SafeFileHandler(logging.Handler):
         self._open()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if getattr(_reporting, "active", False):
+        if _reporting and threading.get_ident() in _reporting:
             _fallback(self, record)
             return
         try:

@@ -19,17 +19,16 @@ from collections.abc import Mapping
 from time import time as _time
 from typing import Any
 
+from berrys_monitoring.logging import _render
 from berrys_monitoring.logging._context import EMPTY, Fields, current_fields, merge
-from berrys_monitoring.logging._render import current_trace, settings
+from berrys_monitoring.logging._context import _context as _ctx_var
+from berrys_monitoring.logging._render import current_trace
+
+_ctx_get = _ctx_var.get
 
 __all__ = ["Logger", "get_logger", "get_request_logger"]
 
 _DEBUG, _INFO, _WARNING, _ERROR, _CRITICAL = 10, 20, 30, 40, 50
-_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message",
-    "asctime",
-}
-_NO_EXTRA: dict[str, Any] = {}
 _LogRecord = logging.LogRecord
 _new_record = logging.LogRecord.__new__
 _get_ident = threading.get_ident
@@ -63,6 +62,11 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
+def _factory_changed() -> bool:
+    # A user-installed record factory must see every record: take the stdlib path then.
+    return logging.getLogRecordFactory() is not _LogRecord
+
+
 def _task_name() -> str | None:
     import asyncio
 
@@ -71,39 +75,6 @@ def _task_name() -> str | None:
     except RuntimeError:
         return None
     return task.get_name() if task is not None else None
-
-
-def _fast_record(name: str, level: int, msg: object, args: Any, exc_info: Any) -> logging.LogRecord:
-    now = _time()
-    if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
-        args = args[0]  # the stdlib's "%(key)s" % {...} convention
-    rec = _new_record(_LogRecord)
-    pid, pname = _proc
-    rec.__dict__ = {
-        "name": name,
-        "msg": msg,
-        "args": args,
-        "levelname": _level_names.get(level) or _getLevelName(level),
-        "levelno": level,
-        "pathname": "",
-        "filename": "",
-        "module": "",
-        "exc_info": exc_info,
-        "exc_text": None,
-        "stack_info": None,
-        "lineno": 0,
-        "funcName": None,
-        "created": now,
-        "msecs": (now - int(now)) * 1000,
-        "relativeCreated": (now - _start) * 1000,
-        "thread": _get_ident(),
-        "threadName": _current_thread().name,
-        "processName": pname,
-        "process": pid,
-    }
-    if _has_task_name:  # pragma: no cover - Python 3.12+
-        rec.__dict__["taskName"] = _task_name()
-    return rec
 
 
 class Logger:
@@ -165,29 +136,59 @@ class Logger:
                 exc_info = sys.exc_info()
             if exc_info[0] is None:
                 exc_info = None
-        if (
-            stack_info
-            or settings().include_caller
-            or logging.getLogRecordFactory() is not _LogRecord
-        ):
+        # ``fields`` is a fresh dict per call already (the caller's ``**fields``).
+        ex = ({**extra, **fields} if fields else {**extra}) if extra else fields
+        if stack_info or _render._settings.include_caller or _factory_changed():
             # +2: this method and the level method sit between the caller and here.
             fn, lno, func, sinfo = std.findCaller(stack_info, stacklevel + 2)
             rec = std.makeRecord(std.name, level, fn, lno, msg, args, exc_info, func, None, sinfo)
-        else:
-            rec = _fast_record(std.name, level, msg, args, exc_info)
-        d = rec.__dict__
-        if extra or fields:
-            ex = {**extra, **fields} if extra and fields else dict(extra or fields)
-            d["_berrys_extra"] = ex
+            d = rec.__dict__
             for k, v in ex.items():
-                # Also as attributes, as the stdlib does, for foreign formatters.
-                if k not in _RECORD_ATTRS and k not in d:
+                if k not in d:
                     d[k] = v
-        else:
-            d["_berrys_extra"] = _NO_EXTRA
-        d["_berrys_ctx"] = current_fields()
-        d["_berrys_bound"] = self._bound
-        d["_berrys_trace"] = current_trace()
+            d["_berrys_extra"] = ex
+            d["_berrys_ctx"] = current_fields()
+            d["_berrys_bound"] = self._bound
+            d["_berrys_trace"] = current_trace()
+            std.handle(rec)
+            return
+        # The fast path: the record's attributes in one dict display, the extra fields
+        # first so that standard attributes win, as the stdlib's makeRecord insists.
+        now = _time()
+        fargs: Any = args
+        if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+            fargs = args[0]  # the stdlib's "%(key)s" % {...} convention
+        rec = _new_record(_LogRecord)
+        pid, pname = _proc
+        rec.__dict__ = {
+            **ex,
+            "name": std.name,
+            "msg": msg,
+            "args": fargs,
+            "levelname": _level_names.get(level) or _getLevelName(level),
+            "levelno": level,
+            "pathname": "",
+            "filename": "",
+            "module": "",
+            "exc_info": exc_info,
+            "exc_text": None,
+            "stack_info": None,
+            "lineno": 0,
+            "funcName": None,
+            "created": now,
+            "msecs": (now - int(now)) * 1000,
+            "relativeCreated": (now - _start) * 1000,
+            "thread": _get_ident(),
+            "threadName": _current_thread().name,
+            "processName": pname,
+            "process": pid,
+            "_berrys_extra": ex,
+            "_berrys_ctx": _ctx_get(),
+            "_berrys_bound": self._bound,
+            "_berrys_trace": current_trace(),
+        }
+        if _has_task_name:  # pragma: no cover - Python 3.12+
+            rec.__dict__["taskName"] = _task_name()
         std.handle(rec)
 
     def debug(

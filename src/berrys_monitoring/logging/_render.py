@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,7 @@ def settings() -> Settings:
 def install(new: Settings) -> None:
     global _settings
     new.generation = _settings.generation + 1
+    _msg_memo.clear()
     _settings = new
 
 
@@ -88,12 +90,32 @@ except ImportError:  # pragma: no cover - very old or future API
     _SPAN_KEY = None
 
 
+def _context_getter() -> Callable[[], Any]:
+    """The fastest way to read the current OpenTelemetry context.
+
+    With the default runtime context (a ``ContextVar`` wrapper) this is the variable's own
+    ``get``, one C call; anything else goes through the public API.
+    """
+    try:
+        from opentelemetry.context import _RUNTIME_CONTEXT
+        from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+
+        if type(_RUNTIME_CONTEXT) is ContextVarsRuntimeContext:
+            return _RUNTIME_CONTEXT._current_context.get
+    except (ImportError, AttributeError):  # pragma: no cover - other API versions
+        pass
+    return otel_context.get_current  # pragma: no cover
+
+
+_get_otel_context = _context_getter()
+
+
 def current_trace() -> tuple[str, str] | None:
     """``(trace_id, span_id)`` in lowercase hex of the active span, or None."""
     if _SPAN_KEY is not None:
         # Reading the key directly skips two calls of get_current_span(); an empty
         # context (the common case outside a request) costs one dict lookup.
-        span: Any = otel_context.get_current().get(_SPAN_KEY)
+        span: Any = _get_otel_context().get(_SPAN_KEY)
         if span is None:
             return None
     else:  # pragma: no cover
@@ -263,26 +285,47 @@ def render_json(record: logging.LogRecord) -> str:
         extra and ((ctx and not ctx.keys().isdisjoint(extra)) or not bound.keys().isdisjoint(extra))
     ) or (bound and ctx and not bound.keys().isdisjoint(ctx)):
         return dumps(render(record))  # a field given twice: render() resolves precedence
-    red = s.redactor
-    parts = [
-        '{"timestamp":"',
-        format_timestamp(record.created),
-        '"',
-        _head(record.name, record.levelno),
-        orjson.dumps(red.text(_message(record))).decode(),
-        s.static_fragment,
-    ]
-    trace = d["_berrys_trace"]
-    if trace is not None:
-        parts.append(f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"')
+    gen = s.generation
     if ctx:
-        parts.append(_fragment(ctx, s))
+        cached = ctx._fragment
+        cfrag = cached[1] if cached is not None and cached[0] == gen else _fragment(ctx, s)
+    else:
+        cfrag = ""
     if bound:
-        parts.append(_fragment(bound, s))
+        cached = bound._fragment
+        bfrag = cached[1] if cached is not None and cached[0] == gen else _fragment(bound, s)
+    else:
+        bfrag = ""
+    msg = record.msg
+    if type(msg) is str and not record.args:
+        mjson = _msg_memo.get(msg)
+        if mjson is None:
+            mjson = _msg_json(msg, s)
+    else:
+        mjson = orjson.dumps(s.redactor.text(_message(record))).decode()
+    trace = d["_berrys_trace"]
+    tfrag = "" if trace is None else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
+    efrag = ""
     if extra:
-        body = dumps(_extra_fields(extra, red))[1:-1]
-        if body:
-            parts.append(",")
-            parts.append(body)
-    parts.append("}")
-    return "".join(parts)
+        body = dumps(_extra_fields(extra, s.redactor))
+        if len(body) > 2:
+            efrag = "," + body[1:-1]
+    head = _heads.get((record.name, record.levelno)) or _head(record.name, record.levelno)
+    return (
+        f'{{"timestamp":"{format_timestamp(record.created)}"{head}{mjson}'
+        f"{s.static_fragment}{tfrag}{cfrag}{bfrag}{efrag}}}"
+    )
+
+
+# Constant messages (most structured log calls) are redacted and encoded once. Cleared
+# on reconfigure, since the redaction rules may have changed.
+_msg_memo: dict[str, str] = {}
+
+
+def _msg_json(msg: str, s: Settings) -> str:
+    out = orjson.dumps(s.redactor.text(msg)).decode()
+    if len(msg) <= 512:
+        if len(_msg_memo) > 8192:
+            _msg_memo.clear()
+        _msg_memo[msg] = out
+    return out
