@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -21,6 +20,7 @@ from berrys_monitoring.alerts._model import (
     coerce_severity,
     coerce_state,
     fingerprint,
+    normalise_context,
     utc_from_ts,
 )
 from berrys_monitoring.alerts._store import SQLiteAlertStore
@@ -120,10 +120,7 @@ class AlertManager:
         if not isinstance(title, str) or not title:
             raise ValueError("alert title must be a non-empty string")
         sev = coerce_severity(severity)
-        if context is not None and not isinstance(context, dict):
-            raise TypeError(f"alert context must be a dict, got {type(context).__name__}")
-        # Normalise to JSON values now, so what notifiers see equals what is stored.
-        ctx = json.loads(json.dumps(context or {}, default=str))
+        ctx = normalise_context(context)
         fp = fingerprint(title, ctx)
         now = utc_from_ts(self.clock())
         kind = "triggered"
@@ -143,25 +140,28 @@ class AlertManager:
                         updated_at=now,
                         rule=rule,
                         value=value,
+                        history=(AlertEvent(now, kind, AlertState.TRIGGERED, sev, message),),
                     )
+                    self.store.save(alert, alert.history)
                 else:
                     kind = "escalated" if sev > current.severity else "repeated"
+                    new_sev = max(sev, current.severity)
+                    event = AlertEvent(now, kind, current.state, new_sev, message)
+                    # A run of repeats is one history entry (the latest), so an alert that
+                    # re-fires every evaluation for weeks keeps a short history; the count
+                    # lives in ``occurrences``.
+                    folded = kind == "repeated" and bool(current.history)
+                    folded = folded and current.history[-1].kind == "repeated"
+                    kept = current.history[:-1] if folded else current.history
                     alert = current.with_changes(
                         message=message,
-                        severity=max(sev, current.severity),
+                        severity=new_sev,
                         occurrences=current.occurrences + 1,
                         updated_at=now,
                         value=value if value is not None else current.value,
+                        history=(*kept, event),
                     )
-                event = AlertEvent(now, kind, alert.state, alert.severity, message)
-                # A run of repeats is one history entry (the latest), so an alert that
-                # re-fires every evaluation for weeks keeps a short history; the count
-                # lives in ``occurrences``.
-                folded = kind == "repeated" and bool(alert.history)
-                folded = folded and alert.history[-1].kind == "repeated"
-                kept = alert.history[:-1] if folded else alert.history
-                alert = alert.with_changes(history=(*kept, event))
-                self.store.save(alert, [event], replace_last=folded)
+                    self.store.save(alert, [event], replace_last=folded)
         except sqlite3.Error as exc:
             # A broken store must not silence the alert: notify from memory, count it.
             report_internal_error("alerts", exc, "cannot persist alert", key="store")
@@ -261,7 +261,7 @@ class AlertManager:
 
     def find_active(self, title: str, context: dict[str, Any] | None = None) -> Alert | None:
         """The active alert with this title and context, or None."""
-        ctx = json.loads(json.dumps(context or {}, default=str))
+        ctx = normalise_context(context)
         return self.store.find_active(fingerprint(title, ctx))
 
     def list(

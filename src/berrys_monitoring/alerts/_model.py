@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
+
+import orjson
 
 __all__ = ["Alert", "AlertEvent", "AlertSeverity", "AlertState", "Notification", "fingerprint"]
 
@@ -98,8 +99,25 @@ def fingerprint(title: str, context: dict[str, Any]) -> str:
         >>> fingerprint("Disk full", {"host": "a"}) == fingerprint("Disk full", {"host": "a"})
         True
     """
-    body = json.dumps([title, context], sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical_json([title, context])).hexdigest()[:16]
+
+
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted-key JSON; values JSON cannot hold are written as their ``str()``."""
+    return orjson.dumps(value, default=str, option=_JSON_OPTIONS)
+
+
+def normalise_context(context: dict[str, Any] | None) -> dict[str, Any]:
+    """The context as JSON values, so what notifiers see equals what is stored."""
+    if not context:
+        return {}
+    if not isinstance(context, dict):
+        raise TypeError(f"alert context must be a dict, got {type(context).__name__}")
+    result: dict[str, Any] = orjson.loads(canonical_json(context))
+    return result
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ most one active alert per fingerprint.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -17,11 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from berrys_monitoring.alerts._model import (
     Alert,
     AlertEvent,
     AlertSeverity,
     AlertState,
+    canonical_json,
     utc_from_ts,
 )
 
@@ -65,6 +67,14 @@ CREATE TABLE IF NOT EXISTS rule_state (
 _COLUMNS = (
     "id, fingerprint, title, message, severity, state, context, rule, value, "
     "occurrences, created_at, updated_at, resolved_at"
+)
+
+
+# An upsert, not INSERT OR REPLACE: replacing deletes and re-inserts the row and all of
+# its index entries on every repeat of an alert.
+_UPSERT = (
+    f"INSERT INTO alerts ({_COLUMNS}) VALUES ({','.join('?' * 13)}) ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _COLUMNS.split(",")[1:])
 )
 
 
@@ -153,7 +163,7 @@ class SQLiteAlertStore:
             message=row[3],
             severity=AlertSeverity(row[4]),
             state=AlertState(row[5]),
-            context=json.loads(row[6]),
+            context=orjson.loads(row[6]),
             rule=row[7],
             value=row[8],
             occurrences=row[9],
@@ -208,7 +218,7 @@ class SQLiteAlertStore:
             alert.message,
             alert.severity.value,
             alert.state.value,
-            json.dumps(alert.context, sort_keys=True, default=str),
+            canonical_json(alert.context).decode(),
             alert.rule,
             alert.value,
             alert.occurrences,
@@ -218,9 +228,7 @@ class SQLiteAlertStore:
         )
         with self.transaction():
             conn = self._connect()
-            conn.execute(
-                f"INSERT OR REPLACE INTO alerts ({_COLUMNS}) VALUES ({','.join('?' * 13)})", row
-            )
+            conn.execute(_UPSERT, row)
             if replace_last:
                 conn.execute(
                     "DELETE FROM alert_events WHERE seq = "
