@@ -245,11 +245,16 @@ def measure(quick: bool) -> tuple[list[Server], dict[str, int]]:
     ):
         for s in servers:
             wrk(s.url, warmup)
+        exports: dict[str, int] = {}
         for _ in range(rounds):
             for s in servers:
                 time.sleep(0.5)  # let the previous variant's exporter drain its queue
+                before = _sink_stats(sink_port)["requests"]
                 s.runs.append(wrk(s.url, seconds))
+                key = f"{s.framework}-{s.variant}-otlp-exports"
+                exports[key] = exports.get(key, 0) + _sink_stats(sink_port)["requests"] - before
         stats = _sink_stats(sink_port)
+        stats.update(exports)
         for s in servers:
             access = Path(tmp) / f"{s.framework}-{s.variant}-access.log"
             if s.variant.startswith("ours") and access.exists():

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import FastAPI
 
 from benchmarks.http_apps._variant import PAYLOAD, VARIANT, combo_tracer_provider, configure_ours
 from benchmarks.http_apps._variant import sample_rate as _sample_rate
 
-app = FastAPI()
+# Diagnostic knob (not a benchmark variant): BENCH_FASTAPI_NATIVE_OTEL=0 switches off the
+# native OpenTelemetry telemetry of FastAPI >= 0.16x, which turns itself on as soon as a
+# global tracer provider exists and then adds its own server span and operation spans.
+_NATIVE_OFF = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+if os.environ.get("BENCH_FASTAPI_NATIVE_OTEL", "1") == "0":
+    app = FastAPI(telemetry=_NATIVE_OFF)  # type: ignore[call-arg]
+else:
+    app = FastAPI()
 
 
 @app.get("/hello")

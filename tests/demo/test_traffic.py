@@ -17,7 +17,7 @@ def test_routes_come_from_get_operations_without_probes_and_docs():
         return {"id": user_id}
 
     @app.get("/slow")
-    def slow() -> None: ...
+    def slow(ms: int = 250) -> None: ...
 
     @app.get("/error")
     def error() -> None: ...
@@ -31,8 +31,14 @@ def test_routes_come_from_get_operations_without_probes_and_docs():
     @app.get("/health/ready")
     def ready() -> None: ...
 
-    routes = {r.template: r.kind for r in routes_from_openapi(app.openapi())}
-    assert routes == {"/users/{user_id}": "fast", "/slow": "slow", "/error": "failing"}
+    routes = {r.template: r for r in routes_from_openapi(app.openapi())}
+    assert {t: r.kind for t, r in routes.items()} == {
+        "/users/{user_id}": "fast",
+        "/slow": "slow",
+        "/error": "failing",
+    }
+    assert routes["/slow"].delay_param == "ms"
+    assert routes["/users/{user_id}"].delay_param is None
 
 
 def test_path_parameters_are_filled_with_ids_some_of_which_do_not_exist():

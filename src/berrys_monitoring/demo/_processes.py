@@ -154,9 +154,12 @@ def gateway_command(examples: Path, port: int) -> list[str]:
 
 
 def users_command(examples: Path, port: int) -> list[str]:
+    # Two gthread workers: the summary then shows that /metrics totals span both workers.
+    conf = examples / "gunicorn_conf.py"
+    config = ["--config", str(conf)] if conf.is_file() else []
     return [
-        sys.executable, "-m", "gunicorn", "flask_users:app",
+        sys.executable, "-m", "gunicorn", *config, "flask_users:app",
         "--chdir", str(examples), "--bind", f"127.0.0.1:{port}",
-        "--workers", "1", "--worker-class", "gthread", "--threads", "4",
+        "--workers", "2", "--worker-class", "gthread", "--threads", "4",
         "--log-level", "warning",
     ]  # fmt: skip

@@ -31,6 +31,7 @@ class Route:
     template: str
     kind: str  # "fast" | "slow" | "failing"
     weight: float
+    delay_param: str | None = None  # a query parameter that sets how slow, e.g. ``ms``
 
 
 def classify(template: str) -> str:
@@ -60,8 +61,17 @@ def routes_from_openapi(doc: dict[str, object]) -> list[Route]:
             if any(template == s or template.startswith(s + "/") for s in _SKIP):
                 continue
             kind = classify(template)
-            routes.append(Route(template, kind, weights[kind]))
+            weight = weights[kind] * (2 if "{" in template else 1)  # lookups pass both services
+            routes.append(Route(template, kind, weight, _delay_param(ops["get"])))
     return routes
+
+
+def _delay_param(operation: object) -> str | None:
+    params = operation.get("parameters", []) if isinstance(operation, dict) else []
+    for p in params if isinstance(params, list) else []:
+        if isinstance(p, dict) and p.get("in") == "query" and p.get("name") in ("ms", "delay_ms"):
+            return str(p["name"])
+    return None
 
 
 def fill(template: str, rng: random.Random) -> str:
@@ -108,7 +118,11 @@ class TrafficDriver:
 
     def _pick(self) -> str:
         route = self._rng.choices(self.routes, weights=[r.weight for r in self.routes])[0]
-        return fill(route.template, self._rng)
+        path = fill(route.template, self._rng)
+        if route.delay_param:
+            # Slow, but spread out: a p95 that moves is more telling than a constant.
+            path += f"?{route.delay_param}={self._rng.randint(100, 800)}"
+        return path
 
     def _loop(self) -> None:
         # Slow requests must not hold up the rest of the mix: a small pool of senders.
