@@ -271,3 +271,36 @@ def test_reconfiguring_keeps_metrics_already_recorded(registry: CollectorRegistr
     configure_metrics(registry=registry)
     increment_counter("kept_total")
     assert current_value("kept_total") == 2
+
+
+def test_histogram_buckets_match_prometheus_client_for_edge_values(
+    registry: CollectorRegistry,
+) -> None:
+    from prometheus_client import Histogram
+
+    reference = CollectorRegistry()
+    ref = Histogram("ref", "reference", ["k"], registry=reference)
+    values = [0.005, 0.0051, 0.0, -1.0, 10.0, 10.5, 1e9, float("inf"), float("nan"), 0.3]
+    for v in values:
+        histogram("edge", v, {"k": "v"})
+        ref.labels("v").observe(v)
+
+    def buckets(reg: CollectorRegistry, name: str) -> dict[str, float]:
+        return {
+            s.labels["le"]: s.value
+            for fam in reg.collect()
+            for s in fam.samples
+            if s.name == f"{name}_bucket"
+        }
+
+    assert buckets(registry, "edge") == buckets(reference, "ref")
+
+
+def test_counter_rejects_negative_increments_without_raising(
+    registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BERRYS_MONITORING_STRICT", "0")
+    increment_counter("up_only_total", {"k": "v"}, 2)
+    increment_counter("up_only_total", {"k": "v"}, -5)
+    assert current_value("up_only_total") == 2
+    assert internal_error_counts()["metrics"] == 1
