@@ -112,3 +112,25 @@ async def test_async_and_sync_callers_share_the_cache(registry: HealthRegistry) 
     await check_health_async()
     assert calls == 1
     assert (await check_health_async("db")).cached
+
+
+def test_a_run_left_pending_on_a_closed_loop_is_not_joined(registry: HealthRegistry) -> None:
+    state = {"hang": True}
+
+    @register_health_check("svc", timeout=0.2)
+    async def svc() -> tuple[bool, str]:
+        if state["hang"]:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                await asyncio.sleep(30)  # a check that ignores cancellation
+        return True, "answered"
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(check_health_async("svc")).timed_out
+    finally:
+        loop.close()  # the run is still pending on it and can never finish now
+    state["hang"] = False
+    result = check_health("svc")
+    assert result.is_healthy and result.message == "answered"

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from berrys_monitoring._internal import event_counts
 from berrys_monitoring.health import CheckResult, HealthRegistry, HealthStatus, Probe
 
 
@@ -308,3 +309,33 @@ def test_report_metadata_comes_from_the_registry_configuration() -> None:
     assert doc["description"] == "user service"
     with pytest.raises(TypeError, match="unknown health registry setting"):
         reg.configure(colour="blue")
+
+
+def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Shorten "far past" (default: max(10 x timeout, 60 s)) to keep the test short.
+    from berrys_monitoring.health import _execution
+
+    monkeypatch.setattr(_execution, "STALE_FACTOR", 1.0)
+    monkeypatch.setattr(_execution, "STALE_MIN_S", 0.3)
+    stuck = threading.Event()
+    runs: list[int] = []
+
+    def db() -> tuple[bool, str]:
+        runs.append(1)
+        if len(runs) == 1:
+            stuck.wait(30)  # the first run never returns (a read without a timeout)
+        return True, "recovered"
+
+    reg = HealthRegistry()
+    reg.register("db", db, timeout=0.1)
+    try:
+        assert reg.check_health("db").timed_out
+        assert reg.check_health("db").timed_out and len(runs) == 1  # joined, not restarted
+        time.sleep(0.35)
+        result = reg.check_health("db")
+        assert result.is_healthy and result.message == "recovered" and len(runs) == 2
+        assert event_counts()[("health", "abandoned_run")] == 1
+    finally:
+        stuck.set()

@@ -1,49 +1,28 @@
-"""The registry: which checks exist, running them concurrently under timeouts, caching,
-and logging state changes."""
+"""The registry: which checks exist, with what options, and the public entry points that
+run them (the machinery is in ``_execution``)."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures as cf
-import logging
 import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeAlias, TypeVar, overload
+from typing import Any, TypeVar, overload
 
-from berrys_monitoring._internal import guard, report_internal_error
-from berrys_monitoring.health import _pool
-from berrys_monitoring.health._metrics import export_result
+from berrys_monitoring.health._execution import CheckExecutor, State
 from berrys_monitoring.health._report import HealthReport, aggregate
 from berrys_monitoring.health._result import CheckResult
-from berrys_monitoring.health._runner import failure, run_async, run_sync, timeout_result
 from berrys_monitoring.health._spec import CheckSpec, make_spec
-from berrys_monitoring.health._status import HealthStatus, Probe, coerce_probes
+from berrys_monitoring.health._status import Probe, coerce_probes
 
 __all__ = ["HealthRegistry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_log = logging.getLogger("berrys_monitoring.health")
-_Pending: TypeAlias = "CheckResult | cf.Future[CheckResult]"  # cached, or a run in flight
 
 
-class _State:
-    """Per-check mutable state: the run in flight, the cached result, the last status."""
-
-    __slots__ = ("cached", "cached_until", "inflight", "last_status", "lock")
-    # `cached` is stored already marked cached=True, so a cache hit allocates nothing.
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.inflight: cf.Future[CheckResult] | None = None
-        self.cached: CheckResult | None = None
-        self.cached_until = 0.0
-        self.last_status: HealthStatus | None = None
-
-
-class HealthRegistry:
+class HealthRegistry(CheckExecutor):
     """A set of health checks and the means to run them. The module-level functions
     (:func:`register_health_check`, :func:`check_health`) use a default instance; make
     your own for tests or to serve several services from one process.
@@ -81,7 +60,7 @@ class HealthRegistry:
         self.description = description
         self._lock = threading.Lock()
         self._specs: dict[str, CheckSpec] = {}
-        self._states: dict[str, _State] = {}
+        self._states: dict[str, State] = {}
         self._tasks: set[asyncio.Task[CheckResult]] = set()
         _registries.add(self)
 
@@ -90,7 +69,7 @@ class HealthRegistry:
         # joining them would time out forever. Locks may have been held mid-fork.
         self._lock = threading.Lock()
         self._tasks = set()
-        self._states = {name: _State() for name in self._specs}
+        self._states = {name: State() for name in self._specs}
 
     # -- registration -----------------------------------------------------------------
     @overload
@@ -112,7 +91,7 @@ class HealthRegistry:
             spec = make_spec(name, f, **options)
             with self._lock:
                 self._specs[name] = spec
-                self._states[name] = _State()
+                self._states[name] = State()
             return f
 
         return deco(func) if func is not None else deco
@@ -155,7 +134,7 @@ class HealthRegistry:
         (wanted,) = coerce_probes(probe)
         return [s for s in specs if wanted in s.probes]
 
-    def _spec(self, name: str) -> tuple[CheckSpec, _State]:
+    def _spec(self, name: str) -> tuple[CheckSpec, State]:
         with self._lock:
             if name not in self._specs:
                 known = ", ".join(sorted(self._specs)) or "none"
@@ -163,106 +142,7 @@ class HealthRegistry:
             return self._specs[name], self._states[name]
 
     # -- running ----------------------------------------------------------------------
-    def _start(
-        self, spec: CheckSpec, st: _State, loop: asyncio.AbstractEventLoop | None, use_cache: bool
-    ) -> _Pending:
-        now = time.monotonic()
-        with st.lock:
-            if use_cache and st.cached is not None and now < st.cached_until:
-                return st.cached
-            if st.inflight is not None and not st.inflight.done():
-                return st.inflight  # join the run in flight instead of piling up another
-            try:
-                if not spec.is_async:
-                    fut = _pool.submit(lambda: self._store(spec, st, run_sync(spec)))
-                elif loop is not None:
-                    fut = self._start_in_loop(spec, st, loop)
-                else:
-                    fut = _pool.background_loop().run(self._run_async_store(spec, st))
-            except RuntimeError as exc:  # cannot start a thread (interpreter shutting down)
-                report_internal_error("health", exc, "cannot start a health check")
-                return failure(exc).with_(name=spec.name, critical=spec.critical)
-            st.inflight = fut
-            return fut
-
-    async def _run_async_store(self, spec: CheckSpec, st: _State) -> CheckResult:
-        return self._store(spec, st, await run_async(spec))
-
-    def _start_in_loop(
-        self, spec: CheckSpec, st: _State, loop: asyncio.AbstractEventLoop
-    ) -> cf.Future[CheckResult]:
-        out: cf.Future[CheckResult] = cf.Future()
-        out.set_running_or_notify_cancel()
-        task = loop.create_task(self._run_async_store(spec, st))
-
-        def transfer(t: asyncio.Task[CheckResult]) -> None:
-            self._tasks.discard(t)
-            if t.cancelled():
-                out.set_result(timeout_result(spec))
-            elif (exc := t.exception()) is not None:
-                out.set_exception(exc)
-            else:
-                out.set_result(t.result())
-
-        self._tasks.add(task)  # keep a reference: the loop only holds weak ones
-        task.add_done_callback(transfer)
-        return out
-
-    def _store(self, spec: CheckSpec, st: _State, res: CheckResult) -> CheckResult:
-        """Remember a finished run: cache it (if asked) and log a change of status."""
-        with st.lock:
-            if spec.cache_ttl and not res.timed_out:
-                st.cached = res.with_(cached=True)
-                st.cached_until = time.monotonic() + spec.cache_ttl
-        self._note(st, res)
-        return res
-
-    def _note(self, st: _State, res: CheckResult) -> None:
-        if self.metrics:
-            export_result(res)
-        with st.lock:
-            prev, st.last_status = st.last_status, res.status
-        if prev is res.status or (prev is None and res.is_healthy):
-            return
-        with guard("health", "cannot log a health change"):
-            if res.is_healthy:
-                _log.info("health check %s recovered: %s", res.name, res.message)
-            else:
-                level = logging.WARNING if res.critical else logging.INFO
-                _log.log(
-                    level, "health check %s is %s: %s", res.name, res.status.label, res.message
-                )
-
-    def _timed_out(self, spec: CheckSpec, st: _State) -> CheckResult:
-        res = timeout_result(spec)
-        self._note(st, res)
-        return res
-
-    def _wait(self, spec: CheckSpec, st: _State, pending: _Pending, deadline: float) -> CheckResult:
-        if isinstance(pending, CheckResult):
-            return pending
-        try:
-            return pending.result(timeout=max(0.0, deadline - time.monotonic()))  # type: ignore[no-any-return]
-        except cf.TimeoutError:
-            return self._timed_out(spec, st)
-        except (Exception, asyncio.CancelledError) as exc:
-            return failure(exc).with_(name=spec.name, critical=spec.critical)
-
-    async def _await(
-        self, spec: CheckSpec, st: _State, pending: _Pending, deadline: float
-    ) -> CheckResult:
-        if isinstance(pending, CheckResult):
-            return pending
-        try:
-            waiter = asyncio.shield(asyncio.wrap_future(pending))
-            remaining = max(0.0, deadline - time.monotonic())
-            return await asyncio.wait_for(waiter, remaining)  # type: ignore[no-any-return]
-        except asyncio.TimeoutError:
-            return self._timed_out(spec, st)
-        except Exception as exc:
-            return failure(exc).with_(name=spec.name, critical=spec.critical)
-
-    def _plan(self, name: str | None, probe: str | Probe | None) -> list[tuple[CheckSpec, _State]]:
+    def _plan(self, name: str | None, probe: str | Probe | None) -> list[tuple[CheckSpec, State]]:
         if name is not None:
             return [self._spec(name)]
         with self._lock:

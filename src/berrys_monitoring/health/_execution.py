@@ -1,0 +1,174 @@
+"""Running checks: start (or join) a run, wait for it under its timeout, cache the result,
+log changes of status. :class:`HealthRegistry` builds on this."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import logging
+import threading
+import time
+from typing import TypeAlias
+
+from berrys_monitoring._internal import count_event, guard, report_internal_error
+from berrys_monitoring.health import _pool
+from berrys_monitoring.health._metrics import export_result
+from berrys_monitoring.health._result import CheckResult
+from berrys_monitoring.health._runner import failure, run_async, run_sync, timeout_result
+from berrys_monitoring.health._spec import CheckSpec
+from berrys_monitoring.health._status import HealthStatus
+
+__all__ = ["CheckExecutor", "Pending", "State"]
+
+_log = logging.getLogger("berrys_monitoring.health")
+
+# A run still in flight after max(STALE_FACTOR x timeout, STALE_MIN_S) is abandoned and
+# a new one started; until then callers join it rather than pile up threads.
+STALE_FACTOR = 10.0
+STALE_MIN_S = 60.0
+Pending: TypeAlias = "CheckResult | cf.Future[CheckResult]"  # cached, or a run in flight
+
+
+class State:
+    """Per-check mutable state: the run in flight, the cached result, the last status."""
+
+    __slots__ = (
+        "cached",
+        "cached_until",
+        "inflight",
+        "inflight_loop",
+        "inflight_since",
+        "last_status",
+        "lock",
+    )
+    # `cached` is stored already marked cached=True, so a cache hit allocates nothing.
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.inflight: cf.Future[CheckResult] | None = None
+        self.inflight_since = 0.0
+        self.inflight_loop: asyncio.AbstractEventLoop | None = None
+        self.cached: CheckResult | None = None
+        self.cached_until = 0.0
+        self.last_status: HealthStatus | None = None
+
+
+class CheckExecutor:
+    """The run/wait/cache machinery shared by sync and async callers."""
+
+    metrics: bool
+    _tasks: set[asyncio.Task[CheckResult]]
+
+    def _start(
+        self, spec: CheckSpec, st: State, loop: asyncio.AbstractEventLoop | None, use_cache: bool
+    ) -> Pending:
+        now = time.monotonic()
+        with st.lock:
+            if use_cache and st.cached is not None and now < st.cached_until:
+                return st.cached
+            if self._joinable(spec, st, now):
+                assert st.inflight is not None
+                return st.inflight  # join the run in flight instead of piling up another
+            try:
+                if not spec.is_async:
+                    fut = _pool.submit(lambda: self._store(spec, st, run_sync(spec)))
+                elif loop is not None:
+                    fut = self._start_in_loop(spec, st, loop)
+                else:
+                    fut = _pool.background_loop().run(self._run_async_store(spec, st))
+            except RuntimeError as exc:  # cannot start a thread (interpreter shutting down)
+                report_internal_error("health", exc, "cannot start a health check")
+                return failure(exc).with_(name=spec.name, critical=spec.critical)
+            st.inflight, st.inflight_since = fut, now
+            st.inflight_loop = loop if spec.is_async else None
+            return fut
+
+    def _joinable(self, spec: CheckSpec, st: State, now: float) -> bool:
+        fut = st.inflight
+        if fut is None or fut.done():
+            return False
+        if st.inflight_loop is not None and st.inflight_loop.is_closed():
+            return False  # its loop is gone: the run can never finish
+        if now - st.inflight_since > max(STALE_FACTOR * spec.timeout, STALE_MIN_S):
+            # Stuck for far longer than its timeout (a socket read without a timeout):
+            # give up on it, so the check can recover when the dependency does.
+            count_event("health", "abandoned_run")
+            return False
+        return True
+
+    async def _run_async_store(self, spec: CheckSpec, st: State) -> CheckResult:
+        return self._store(spec, st, await run_async(spec))
+
+    def _start_in_loop(
+        self, spec: CheckSpec, st: State, loop: asyncio.AbstractEventLoop
+    ) -> cf.Future[CheckResult]:
+        out: cf.Future[CheckResult] = cf.Future()
+        out.set_running_or_notify_cancel()
+        task = loop.create_task(self._run_async_store(spec, st))
+
+        def transfer(t: asyncio.Task[CheckResult]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                out.set_result(timeout_result(spec))
+            elif (exc := t.exception()) is not None:
+                out.set_exception(exc)
+            else:
+                out.set_result(t.result())
+
+        self._tasks.add(task)  # keep a reference: the loop only holds weak ones
+        task.add_done_callback(transfer)
+        return out
+
+    def _store(self, spec: CheckSpec, st: State, res: CheckResult) -> CheckResult:
+        """Remember a finished run: cache it (if asked) and log a change of status."""
+        with st.lock:
+            if spec.cache_ttl and not res.timed_out:
+                st.cached = res.with_(cached=True)
+                st.cached_until = time.monotonic() + spec.cache_ttl
+        self._note(st, res)
+        return res
+
+    def _note(self, st: State, res: CheckResult) -> None:
+        if self.metrics:
+            export_result(res)
+        with st.lock:
+            prev, st.last_status = st.last_status, res.status
+        if prev is res.status or (prev is None and res.is_healthy):
+            return
+        with guard("health", "cannot log a health change"):
+            if res.is_healthy:
+                _log.info("health check %s recovered: %s", res.name, res.message)
+            else:
+                level = logging.WARNING if res.critical else logging.INFO
+                _log.log(
+                    level, "health check %s is %s: %s", res.name, res.status.label, res.message
+                )
+
+    def _timed_out(self, spec: CheckSpec, st: State) -> CheckResult:
+        res = timeout_result(spec)
+        self._note(st, res)
+        return res
+
+    def _wait(self, spec: CheckSpec, st: State, pending: Pending, deadline: float) -> CheckResult:
+        if isinstance(pending, CheckResult):
+            return pending
+        try:
+            return pending.result(timeout=max(0.0, deadline - time.monotonic()))  # type: ignore[no-any-return]
+        except cf.TimeoutError:
+            return self._timed_out(spec, st)
+        except (Exception, asyncio.CancelledError) as exc:
+            return failure(exc).with_(name=spec.name, critical=spec.critical)
+
+    async def _await(
+        self, spec: CheckSpec, st: State, pending: Pending, deadline: float
+    ) -> CheckResult:
+        if isinstance(pending, CheckResult):
+            return pending
+        try:
+            waiter = asyncio.shield(asyncio.wrap_future(pending))
+            remaining = max(0.0, deadline - time.monotonic())
+            return await asyncio.wait_for(waiter, remaining)  # type: ignore[no-any-return]
+        except asyncio.TimeoutError:
+            return self._timed_out(spec, st)
+        except Exception as exc:
+            return failure(exc).with_(name=spec.name, critical=spec.critical)
