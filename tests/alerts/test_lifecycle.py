@@ -46,6 +46,7 @@ def test_each_change_is_timestamped_with_its_message() -> None:
     assert alert.created_at.timestamp() == 1_700_000_000.0
     assert alert.resolved_at is not None and alert.resolved_at.timestamp() == 1_700_000_120.0
     assert alert.created_at.tzinfo is not None
+    assert alert.message == "91% used"  # notes on changes do not overwrite what it is about
 
 
 def test_identical_active_alert_is_deduplicated_and_counts_occurrences() -> None:

@@ -39,7 +39,8 @@ def update_alert(
     *,
     severity: AlertSeverity | str | None = None,
 ) -> Alert | None:
-    """Change an alert's state (e.g. acknowledge it), message or severity.
+    """Change an alert's state (e.g. acknowledge it) or severity, with ``message`` as the
+    note recorded in its history.
 
     Raises ``AlertNotFoundError`` for an unknown id and ``ValueError`` when reopening a
     resolved alert.

@@ -182,7 +182,8 @@ class AlertManager:
         *,
         severity: AlertSeverity | str | None = None,
     ) -> Alert | None:
-        """Change an alert's state, message and/or severity, recording it in its history.
+        """Change an alert's state and/or severity; ``message`` is the note recorded with
+        the change in the history (the alert's own message, what it is about, stays).
 
         Raises :class:`AlertNotFoundError` for an unknown id and ``ValueError`` when a
         resolved alert would be reopened (trigger a new one instead). Returns None only
@@ -208,7 +209,6 @@ class AlertManager:
                 alert = current.with_changes(
                     state=new_state or current.state,
                     severity=new_sev or current.severity,
-                    message=message if message is not None else current.message,
                     updated_at=now,
                 )
                 event = AlertEvent(now, kind, alert.state, alert.severity, message or "")
