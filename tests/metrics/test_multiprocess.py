@@ -129,3 +129,17 @@ def test_uvicorn_workers_are_set_up_automatically() -> None:
     ]
     with run_server(cmd, env=clean_env(), ready_url=f"{base}/info"):
         check_totals_and_dead_worker(base, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_gunicorn_preload_shares_one_directory_between_master_and_workers() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = gunicorn_cmd(port, "--preload")
+    with run_server(cmd, env=clean_env(), ready_url=f"{base}/info"):
+        assert httpx.get(f"{base}/info").text.split()[1] == "1"
+        fire(base, N)
+        for _ in range(5):
+            per_worker = scrape(base)["mp_requests_total"]
+            assert sum(per_worker.values()) == N
+        assert len(per_worker) >= 2

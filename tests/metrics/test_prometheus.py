@@ -304,3 +304,11 @@ def test_counter_rejects_negative_increments_without_raising(
     increment_counter("up_only_total", {"k": "v"}, -5)
     assert current_value("up_only_total") == 2
     assert internal_error_counts()["metrics"] == 1
+
+
+def test_unhashable_tag_values_are_recorded_as_strings(registry: CollectorRegistry) -> None:
+    increment_counter("odd_tags_total", {"ids": [1, 2]})
+    histogram("odd_h", 1, {"ids": {"a": 1}})
+    assert current_value("odd_tags_total", {"ids": "[1, 2]"}) == 1
+    assert current_value("odd_h", {"ids": "{'a': 1}"}) == 1
+    assert internal_error_counts() == {}

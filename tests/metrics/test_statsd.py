@@ -142,3 +142,10 @@ def test_buffer_survives_fork_and_child_sends_its_own_lines(udp: socket.socket) 
     flush_metrics()
     got = {udp.recv(65536), udp.recv(65536)}
     assert got == {b"child:1|c", b"parent:1|c"}
+
+
+def test_unhashable_tag_values_are_sent_as_strings(udp: socket.socket) -> None:
+    configure_metrics(MetricsBackend.STATSD, statsd_port=port_of(udp))
+    increment_counter("odd", {"ids": [1, 2]})
+    flush_metrics()
+    assert udp.recv(65536) == b"odd:1|c|#ids:[1__2]"  # "," and " " are protocol characters

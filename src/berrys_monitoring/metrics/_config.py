@@ -215,7 +215,10 @@ def configure_metrics(
         _active = tuple(built)
         _config = MetricsConfig(
             backends=tuple(
-                k.value if isinstance(k, MetricsBackend) else str(k.name) for k in kinds
+                k.value
+                if isinstance(k, MetricsBackend)
+                else str(getattr(k, "name", type(k).__name__))
+                for k in kinds
             ),
             prefix=pfx,
             default_tags=tags,

@@ -33,7 +33,14 @@ from berrys_monitoring.metrics._names import (
 )
 from berrys_monitoring.metrics._selfmetrics import ensure_self_metrics
 
-__all__ = ["OVERFLOW_VALUE", "Family", "PrometheusBackend", "families_of", "forget_families"]
+__all__ = [
+    "OVERFLOW_VALUE",
+    "Family",
+    "PrometheusBackend",
+    "families_of",
+    "forget_families",
+    "hashable_tags",
+]
 
 _log = logging.getLogger("berrys_monitoring.metrics")
 
@@ -147,6 +154,9 @@ class PrometheusBackend:
                 raise ValueError(f"counters only go up: cannot add {value} to {name!r}")
             inc(value)
         except Exception as exc:
+            fixed = hashable_tags(tags) if isinstance(exc, TypeError) else None
+            if fixed is not None:
+                return self.increment(name, fixed, value)
             _failed(exc, "cannot increment counter")
 
     def gauge(self, name: str, tags: Mapping[str, object] | None, value: float) -> None:
@@ -157,6 +167,9 @@ class PrometheusBackend:
                 child = self._resolve(GAUGE, name, tags, key, self._gauges)
             child.set(value)
         except Exception as exc:
+            fixed = hashable_tags(tags) if isinstance(exc, TypeError) else None
+            if fixed is not None:
+                return self.gauge(name, fixed, value)
             _failed(exc, "cannot set gauge")
 
     def observe(self, name: str, tags: Mapping[str, object] | None, value: float) -> None:
@@ -169,6 +182,9 @@ class PrometheusBackend:
                     self._histograms[key] = entry
             self._observe(entry, value)
         except Exception as exc:
+            fixed = hashable_tags(tags) if isinstance(exc, TypeError) else None
+            if fixed is not None:
+                return self.observe(name, fixed, value)
             _failed(exc, "cannot observe histogram")
 
     def timing(self, name: str, tags: Mapping[str, object] | None, seconds: float) -> None:
@@ -181,6 +197,9 @@ class PrometheusBackend:
                     self._timers[key] = entry
             self._observe(entry, seconds)
         except Exception as exc:
+            fixed = hashable_tags(tags) if isinstance(exc, TypeError) else None
+            if fixed is not None:
+                return self.timing(name, fixed, seconds)
             _failed(exc, "cannot record timer")
 
     def _observe(self, entry: tuple[Any, Any, Any, Any], value: float) -> None:
@@ -358,6 +377,23 @@ class PrometheusBackend:
             if fam is not None and fam.kind == kind:
                 return fam
         return None
+
+
+def hashable_tags(tags: Mapping[str, object] | None) -> dict[str, object] | None:
+    """``tags`` with unhashable values (lists, dicts) turned into strings; ``None`` when
+    there were none, so the caller's TypeError had another cause."""
+    if not tags or not hasattr(tags, "items"):
+        return None
+    fixed: dict[str, object] = {}
+    changed = False
+    for k, v in tags.items():
+        try:
+            hash(v)
+            fixed[k] = v
+        except TypeError:
+            fixed[k] = str(v)
+            changed = True
+    return fixed if changed else None
 
 
 def _hist_entry(child: Any) -> tuple[Any, Any, Any, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from berrys_monitoring._internal import count_event, is_strict, report_internal_error
 from berrys_monitoring.metrics._names import statsd_name, statsd_tag
+from berrys_monitoring.metrics._prometheus import hashable_tags
 
 __all__ = ["StatsDBackend"]
 
@@ -135,6 +136,9 @@ class StatsDBackend:
             if packet is not None:
                 self._send(packet)
         except Exception as exc:
+            fixed = hashable_tags(tags) if isinstance(exc, TypeError) else None
+            if fixed is not None:
+                return self._emit(kind, name, fixed, value)
             report_internal_error("metrics", exc, "cannot record a StatsD metric")
             if is_strict():
                 raise
