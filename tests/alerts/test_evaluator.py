@@ -114,3 +114,26 @@ def test_rules_can_be_added_while_running_and_stop_is_idempotent(manager: AlertM
 def test_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="interval"):
         RuleEvaluator(interval=0)
+
+
+def test_configure_alerts_with_rules_evaluates_them_in_the_background(
+    fresh_metrics: CollectorRegistry,
+) -> None:
+    from berrys_monitoring.alerts import configure_alerts, get_alert_manager, list_alerts
+
+    inbox = InMemoryNotifier()
+    disk = AlertRule(
+        "disk", "disk_used_ratio", threshold_above(0.9), "Disk almost full", "{value:.0%} used",
+        "error", {"mount": "/var"}, cooldown_period=0,
+    )  # fmt: skip
+    manager = configure_alerts(notifiers=[inbox], rules=[disk], evaluation_interval=0.05)
+    assert manager is get_alert_manager() and manager.evaluator.running
+    gauge("disk_used_ratio", 0.95)
+    alert = wait_for(lambda: list_alerts(active=True), what="alert from configured rules")[0]
+    assert alert.message == "95% used" and alert.rule == "disk"
+    gauge("disk_used_ratio", 0.5)
+    wait_for(lambda: not list_alerts(active=True), what="auto-resolve")
+    evaluator = manager.evaluator
+    configure_alerts()  # replacing the default stops the old evaluator
+    assert not evaluator.running
+    assert inbox.kinds() == ["triggered", "resolved"]

@@ -36,13 +36,18 @@ def get_alert_manager() -> AlertManager:
 def configure_alerts(
     store_path: str | os.PathLike[str] | SQLiteAlertStore | None = None,
     notifiers: Iterable[Any] = (),
+    *,
+    rules: Iterable[Any] = (),
+    evaluation_interval: float = 15.0,
     **options: Any,
 ) -> AlertManager:
     """Replace the default manager used by ``trigger_alert`` & co. and return it.
 
     ``store_path`` is an SQLite file (state survives restarts; None keeps it in memory);
     ``options`` go to :class:`AlertManager` (``max_attempts``, ``backoff_initial``,
-    ``queue_size``, ``clock``). The previous default manager is flushed and shut down.
+    ``queue_size``, ``clock``). ``rules`` are evaluated every ``evaluation_interval``
+    seconds against the metrics registry (see :meth:`AlertManager.start_rules`). The
+    previous default manager is flushed and shut down (its evaluator stopped).
     Errors in the configuration (a missing directory, a non-notifier) raise here.
 
     Example::
@@ -54,10 +59,13 @@ def configure_alerts(
     """
     global _default
     manager = AlertManager(store_path, notifiers, **options)
+    rules = list(rules)
     with _lock:
         old, _default = _default, manager
     if old is not None:
         old.shutdown(timeout=5.0)
+    if rules:
+        manager.start_rules(rules, interval=evaluation_interval)
     return manager
 
 

@@ -86,6 +86,7 @@ class AlertManager:
             "backoff_max": backoff_max,
         }
         self._deliveries: list[Delivery] = []
+        self.evaluator: Any = None  # a RuleEvaluator once start_rules() is called
         for notifier in notifiers:
             self.add_notifier(notifier)
 
@@ -292,8 +293,38 @@ class AlertManager:
             ok = d.flush(left) and ok
         return ok
 
+    def start_rules(
+        self,
+        rules: Iterable[Any],
+        *,
+        interval: float = 15.0,
+        value_source: Callable[[str, dict[str, str] | None], float | None] | None = None,
+    ) -> Any:
+        """Evaluate ``rules`` on this manager every ``interval`` seconds in the background.
+
+        Rules created without a ``manager`` are bound to this one. Returns the
+        :class:`RuleEvaluator` (also ``manager.evaluator``); :meth:`shutdown` stops it.
+
+        Example::
+
+            manager.start_rules([cpu_rule, disk_rule], interval=30)
+        """
+        from berrys_monitoring.alerts._evaluator import RuleEvaluator  # import cycle
+
+        rules = list(rules)
+        for rule in rules:
+            if rule._manager is None:
+                rule._manager = self
+        if self.evaluator is not None:
+            self.evaluator.stop()
+        self.evaluator = RuleEvaluator(rules, interval=interval, value_source=value_source)
+        return self.evaluator.start()
+
     def shutdown(self, timeout: float | None = 5.0) -> bool:
-        """Deliver what is queued within ``timeout``, stop the workers, close the store."""
+        """Stop the rule evaluator, deliver what is queued within ``timeout``, stop the
+        delivery workers and close the store."""
+        if self.evaluator is not None:
+            self.evaluator.stop(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         ok = True
         for d in self._deliveries:
