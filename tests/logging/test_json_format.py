@@ -360,3 +360,47 @@ def test_stdout_is_untouched_when_a_stream_is_given(
     get_logger("s").info("only in stream")
     assert capsys.readouterr().out == ""
     assert sys.stdout is not lines
+
+
+def test_a_custom_record_factory_is_used_for_our_records(
+    json_logging: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = logging.getLogRecordFactory()
+    made: list[str] = []
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = original(*args, **kwargs)
+        made.append(record.getMessage())
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        get_logger("factory").info("through the factory")
+    finally:
+        logging.setLogRecordFactory(original)
+    assert made == ["through the factory"]
+    assert json_logging.records()[0]["message"] == "through the factory"
+
+
+def test_foreign_formatters_see_standard_attributes_and_extra_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        logging.Formatter(
+            "%(levelname)s %(name)s %(threadName)s %(process)d %(order_id)s %(message)s"
+        )
+    )
+    lg = logging.getLogger("foreign.fmt")
+    lg.addHandler(handler)
+    try:
+        get_logger("foreign.fmt").warning("hello %s", "you", extra={"order_id": 7})
+    finally:
+        lg.removeHandler(handler)
+    import os
+    import threading
+
+    assert stream.getvalue() == (
+        f"WARNING foreign.fmt {threading.current_thread().name} {os.getpid()} 7 hello you\n"
+    )

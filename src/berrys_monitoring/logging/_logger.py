@@ -62,9 +62,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def _factory_changed() -> bool:
-    # A user-installed record factory must see every record: take the stdlib path then.
-    return logging.getLogRecordFactory() is not _LogRecord
+# Read logging's globals directly: a user-installed record factory
+# (logging.setLogRecordFactory) must see every record, so it sends us down the stdlib
+# path, and checking it this way costs a dict lookup instead of a function call.
+_logging_ns = vars(logging)
 
 
 def _task_name() -> str | None:
@@ -137,8 +138,13 @@ class Logger:
             if exc_info[0] is None:
                 exc_info = None
         # ``fields`` is a fresh dict per call already (the caller's ``**fields``).
-        ex = ({**extra, **fields} if fields else {**extra}) if extra else fields
-        if stack_info or _render._settings.include_caller or _factory_changed():
+        # ``extra`` itself is kept (not copied), as the stdlib keeps its values.
+        ex = ({**extra, **fields} if fields else extra) if extra else fields
+        if (
+            stack_info
+            or _render._settings.include_caller
+            or _logging_ns["_logRecordFactory"] is not _LogRecord
+        ):
             # +2: this method and the level method sit between the caller and here.
             fn, lno, func, sinfo = std.findCaller(stack_info, stacklevel + 2)
             rec = std.makeRecord(std.name, level, fn, lno, msg, args, exc_info, func, None, sinfo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,25 +60,32 @@ def install(new: Settings) -> None:
     global _settings
     new.generation = _settings.generation + 1
     _msg_memo.clear()
+    _key_plans.clear()
     _settings = new
 
 
 # -- timestamps -------------------------------------------------------------------------
 
 _ts_cache: tuple[int, str] = (-1, "")
+_ms_cache: tuple[int, str] = (-1, "")
 
 
 def format_timestamp(created: float) -> str:
     """RFC 3339 UTC with milliseconds: ``2026-11-24T02:19:17.123Z``."""
-    global _ts_cache
-    sec = int(created)
-    ms = int((created - sec) * 1000)
+    global _ts_cache, _ms_cache
+    msk = int(created * 1000)
+    last = _ms_cache
+    if last[0] == msk:
+        return last[1]  # busy services write many lines per millisecond
+    sec = msk // 1000
     cached = _ts_cache
     if cached[0] != sec:
         # strftime is the slow part; it runs once per second, not once per line.
         cached = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
         _ts_cache = cached
-    return f"{cached[1]}.{ms:03d}Z"
+    out = f"{cached[1]}.{msk - sec * 1000:03d}Z"
+    _ms_cache = (msk, out)
+    return out
 
 
 # -- trace correlation --------------------------------------------------------------------
@@ -161,23 +168,37 @@ def exception_fields(record: logging.LogRecord, s: Settings) -> dict[str, Any] |
     return {"type": type(exc).__qualname__, "message": red.text(msg), "stack": red.text(stack)}
 
 
-def _extra_fields(extra: dict[str, Any], red: Redactor) -> dict[str, Any]:
+_PLAIN, _SECRET = 0, 1
+# Per field name: _PLAIN, _SECRET, or the name to write instead (a reserved name).
+_key_plans: dict[str, int | str] = {}
+
+
+def _key_plan(k: str, red: Redactor) -> int | str:
+    name = f"extra_{k}" if k in RESERVED else k
+    plan: int | str = _SECRET if red.enabled and red.is_secret_key(name) else _PLAIN
+    if plan == _PLAIN and name != k:
+        plan = name
+    if len(_key_plans) > 4096:
+        _key_plans.clear()
+    _key_plans[k] = plan
+    return plan
+
+
+def _extra_fields(extra: Mapping[str, Any], red: Redactor) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    enabled = red.enabled
-    key_memo = red._key_memo
+    plans = _key_plans
     text_memo = red._text_memo
     for k, v in extra.items():
         if type(k) is not str:
             k = str(k)
-        if k in RESERVED:
-            k = f"extra_{k}"
-        if enabled:
-            secret = key_memo.get(k)
-            if secret is None:
-                secret = red.is_secret_key(k)
-            if secret:
-                out[k] = MASK
-                continue
+        plan = plans.get(k)
+        if plan is None:
+            plan = _key_plan(k, red)
+        if plan == _SECRET:
+            out[k] = MASK
+            continue
+        if plan != _PLAIN:
+            k = plan  # type: ignore[assignment]
         t = type(v)
         if t is str:
             # Inline memo hit: constant strings are the common case.
