@@ -63,6 +63,30 @@ def run(quick: bool) -> list[Comparison]:
         )
     )
 
+    # With an active span: ours attaches the trace id; the anchor is given one by hand.
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("bench")
+    with tracer.start_as_current_span("bench") as span:
+        ctx = span.get_span_context()
+        ex = {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+        ours, anchor = compare_ns(
+            lambda: histogram("size_bytes", 512, {"endpoint": "/users", "method": "GET"}),
+            lambda: h.labels("/users", "GET").observe(512, ex),
+            repeat=repeat,
+            target_s=target_s,
+        )
+    rows.append(
+        Comparison(
+            "metrics",
+            "histogram + exemplar from the active span",
+            ours,
+            "Histogram.labels(..).observe(v, exemplar)",
+            anchor,
+            1.0,
+        )
+    )
+
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
     sink.setblocking(False)

@@ -149,3 +149,16 @@ def test_unhashable_tag_values_are_sent_as_strings(udp: socket.socket) -> None:
     increment_counter("odd", {"ids": [1, 2]})
     flush_metrics()
     assert udp.recv(65536) == b"odd:1|c|#ids:[1__2]"  # "," and " " are protocol characters
+
+
+def test_buffered_lines_are_sent_at_interpreter_exit(udp: socket.socket) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "from berrys_monitoring.metrics import configure_metrics, increment_counter\n"
+        f"configure_metrics('statsd', statsd_port={port_of(udp)}, statsd_flush_interval=3600)\n"
+        "increment_counter('at_exit', {'k': 'v'})\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert udp.recv(65536) == b"at_exit:1|c|#k:v"
