@@ -58,6 +58,9 @@ class CheckExecutor:
 
     metrics: bool
     _tasks: set[asyncio.Task[CheckResult]]
+    # The task behind each run started on a caller's loop, so callers on that same loop
+    # await it directly instead of through a thread-safe future.
+    _task_of: dict[cf.Future[CheckResult], asyncio.Task[CheckResult]]
 
     def _start(
         self, spec: CheckSpec, st: State, loop: asyncio.AbstractEventLoop | None, use_cache: bool
@@ -108,6 +111,7 @@ class CheckExecutor:
 
         def transfer(t: asyncio.Task[CheckResult]) -> None:
             self._tasks.discard(t)
+            self._task_of.pop(out, None)
             if t.cancelled():
                 out.set_result(timeout_result(spec))
             elif (exc := t.exception()) is not None:
@@ -116,6 +120,7 @@ class CheckExecutor:
                 out.set_result(t.result())
 
         self._tasks.add(task)  # keep a reference: the loop only holds weak ones
+        self._task_of[out] = task
         task.add_done_callback(transfer)
         return out
 
@@ -159,16 +164,43 @@ class CheckExecutor:
         except (Exception, asyncio.CancelledError) as exc:
             return failure(exc).with_(name=spec.name, critical=spec.critical)
 
-    async def _await(
-        self, spec: CheckSpec, st: State, pending: Pending, deadline: float
-    ) -> CheckResult:
-        if isinstance(pending, CheckResult):
-            return pending
-        try:
-            waiter = asyncio.shield(asyncio.wrap_future(pending))
-            remaining = max(0.0, deadline - time.monotonic())
-            return await asyncio.wait_for(waiter, remaining)  # type: ignore[no-any-return]
-        except asyncio.TimeoutError:
+    async def _await_all(
+        self, items: list[tuple[CheckSpec, State, Pending]], start: float
+    ) -> dict[str, CheckResult]:
+        """Await every pending run up to its own deadline, without blocking the loop.
+
+        One ``asyncio.wait`` per distinct deadline (usually one in all) instead of a
+        timer per check; a run started on this loop is awaited directly as its task.
+        """
+        loop = asyncio.get_running_loop()
+        results: dict[str, CheckResult] = {}
+        waiting: list[tuple[CheckSpec, State, asyncio.Future[CheckResult]]] = []
+        for spec, st, p in items:
+            if isinstance(p, CheckResult):
+                results[spec.name] = p
+                continue
+            task = self._task_of.get(p)
+            if task is not None and task.get_loop() is loop:
+                waiting.append((spec, st, task))
+            else:
+                waiting.append((spec, st, asyncio.wrap_future(p, loop=loop)))
+        for spec, st, fut in sorted(waiting, key=lambda w: w[0].timeout):
+            if not fut.done():
+                remaining = start + spec.timeout - time.monotonic()
+                open_ = {f for _, _, f in waiting if not f.done()}
+                if remaining > 0 and open_:
+                    # asyncio.wait never cancels what it waits for: a run that outlives
+                    # this caller's deadline keeps going for the next caller to join.
+                    await asyncio.wait(open_, timeout=remaining)
+            results[spec.name] = self._outcome(spec, st, fut)
+        return {spec.name: results[spec.name] for spec, _, _ in items}
+
+    def _outcome(self, spec: CheckSpec, st: State, fut: asyncio.Future[CheckResult]) -> CheckResult:
+        if not fut.done():
             return self._timed_out(spec, st)
-        except Exception as exc:
+        if fut.cancelled():
+            return timeout_result(spec)
+        exc = fut.exception()
+        if exc is not None:
             return failure(exc).with_(name=spec.name, critical=spec.critical)
+        return fut.result()

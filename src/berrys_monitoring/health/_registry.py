@@ -4,6 +4,7 @@ run them (the machinery is in ``_execution``)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures as cf
 import os
 import threading
 import time
@@ -62,6 +63,7 @@ class HealthRegistry(CheckExecutor):
         self._specs: dict[str, CheckSpec] = {}
         self._states: dict[str, State] = {}
         self._tasks: set[asyncio.Task[CheckResult]] = set()
+        self._task_of: dict[cf.Future[CheckResult], asyncio.Task[CheckResult]] = {}
         _registries.add(self)
 
     def _after_fork(self) -> None:
@@ -69,6 +71,7 @@ class HealthRegistry(CheckExecutor):
         # joining them would time out forever. Locks may have been held mid-fork.
         self._lock = threading.Lock()
         self._tasks = set()
+        self._task_of = {}
         self._states = {name: State() for name in self._specs}
 
     # -- registration -----------------------------------------------------------------
@@ -209,10 +212,7 @@ class HealthRegistry(CheckExecutor):
         loop = asyncio.get_running_loop()
         start = time.monotonic()
         pending = [(spec, st, self._start(spec, st, loop, use_cache)) for spec, st in plan]
-        done = await asyncio.gather(
-            *(self._await(spec, st, p, start + spec.timeout) for spec, st, p in pending)
-        )
-        results = {r.name: r for r in done}
+        results = await self._await_all(pending, start)
         if name is not None:
             return results[name]
         return self._report(results, probe, t0)
