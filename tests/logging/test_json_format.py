@@ -404,3 +404,31 @@ def test_foreign_formatters_see_standard_attributes_and_extra_fields(
     assert stream.getvalue() == (
         f"WARNING foreign.fmt {threading.current_thread().name} {os.getpid()} 7 hello you\n"
     )
+
+
+def test_fast_json_path_writes_exactly_what_the_general_renderer_writes(
+    json_logging: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from berrys_monitoring.logging._jsonline import dumps, render_json
+    from berrys_monitoring.logging._render import render
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [Keep()])
+    tracer = TracerProvider().get_tracer("t")
+    log = get_logger("same").bind(tenant="acme", token="t-1")
+    bind_context(request_id="r-1", password="p")
+    log.info("constant", extra={"n": 1, "s": "Bearer abc", "d": {"secret": 1}})
+    log.info("with %s", "args", extra={"message": "forged"})
+    log.warning("no extra")
+    with tracer.start_as_current_span("s"):
+        log.error("in span", x=[1, "a"])
+    logging.getLogger("foreign").info("foreign %d", 3, extra={"api_key": "k"})
+    assert len(records) == 5
+    for rec in records:
+        assert render_json(rec) == dumps(render(rec))

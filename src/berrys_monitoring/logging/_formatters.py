@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from berrys_monitoring.logging import _render
-from berrys_monitoring.logging._render import _OPTS, _default, render, render_json
+from berrys_monitoring.logging._jsonline import _OPTS, _default, render_json
+from berrys_monitoring.logging._render import render
 
 __all__ = ["ConsoleFormatter", "JSONFormatter"]
 
