@@ -200,3 +200,42 @@ def test_context_values_that_are_not_json_are_kept_as_text() -> None:
     assert alert is not None and alert.context == {"path": "/var/log"}
     with pytest.raises(TypeError, match="context must be a dict"):
         trigger_alert("T", "m", "info", ["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+def test_built_in_notifiers_take_an_events_option_validated_at_configuration() -> None:
+    from berrys_monitoring.alerts import (
+        AlertmanagerNotifier,
+        EmailNotifier,
+        LogNotifier,
+        PagerDutyNotifier,
+        SlackNotifier,
+        WebhookNotifier,
+    )
+
+    made = [
+        WebhookNotifier("http://127.0.0.1:1/x", events={"triggered", "repeated"}),
+        SlackNotifier("http://127.0.0.1:1/x", events={"triggered", "repeated"}),
+        PagerDutyNotifier("k", url="http://127.0.0.1:1/x", events={"triggered", "repeated"}),
+        AlertmanagerNotifier(events={"triggered", "repeated"}),
+        EmailNotifier("h", sender="a@b.c", recipients=["d@e.f"], events={"triggered", "repeated"}),
+        LogNotifier(events={"triggered", "repeated"}),
+        InMemoryNotifier(events={"triggered", "repeated"}),
+    ]
+    assert all(n.events == {"triggered", "repeated"} for n in made)
+    assert "repeated" in AlertmanagerNotifier().events
+    assert "repeated" not in WebhookNotifier("http://127.0.0.1:1/x").events
+    with pytest.raises(ValueError, match="unknown notification kinds"):
+        LogNotifier(events={"fired"})
+    with pytest.raises(TypeError):
+        InMemoryNotifier(events="triggered")
+
+
+def test_reminders_for_a_still_firing_alert_go_to_notifiers_that_want_repeats() -> None:
+    reminders = InMemoryNotifier(events={"triggered", "repeated", "resolved"})
+    m = AlertManager(notifiers=[reminders])
+    alert_id = m.trigger("T", "m", "warning", {})
+    m.trigger("T", "still", "warning", {})
+    m.resolve(alert_id)
+    assert m.flush(5)
+    assert reminders.kinds() == ["triggered", "repeated", "resolved"]
+    m.shutdown(1)

@@ -17,10 +17,36 @@ from typing import Any
 from berrys_monitoring._internal import count_event, report_internal_error
 from berrys_monitoring.alerts._model import Notification
 
-__all__ = ["DEFAULT_EVENTS", "DeliveryError", "PermanentDeliveryError", "notifier_name"]
+__all__ = [
+    "ALL_EVENTS",
+    "DEFAULT_EVENTS",
+    "DeliveryError",
+    "PermanentDeliveryError",
+    "choose_events",
+    "notifier_name",
+]
 
 #: The notification kinds a notifier receives unless it sets an ``events`` attribute.
 DEFAULT_EVENTS = frozenset({"triggered", "escalated", "resolved"})
+
+
+#: Every notification kind there is.
+ALL_EVENTS = frozenset(
+    {"triggered", "escalated", "resolved", "repeated", "acknowledged", "updated"}
+)
+
+
+def choose_events(events: object, default: frozenset[str]) -> frozenset[str]:
+    """Validate a notifier's ``events=`` option (None keeps ``default``)."""
+    if events is None:
+        return default
+    if isinstance(events, str):
+        raise TypeError("events must be a collection of kinds, e.g. {'triggered', 'resolved'}")
+    chosen = frozenset(str(e) for e in events)  # type: ignore[attr-defined]
+    unknown = chosen - ALL_EVENTS
+    if unknown:
+        raise ValueError(f"unknown notification kinds {sorted(unknown)}; use {sorted(ALL_EVENTS)}")
+    return chosen
 
 
 class DeliveryError(Exception):

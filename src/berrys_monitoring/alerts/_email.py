@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 
-from berrys_monitoring.alerts._delivery import DeliveryError, PermanentDeliveryError
+from berrys_monitoring.alerts._delivery import (
+    DEFAULT_EVENTS,
+    DeliveryError,
+    PermanentDeliveryError,
+    choose_events,
+)
 from berrys_monitoring.alerts._model import Notification
 
 __all__ = ["EmailNotifier"]
@@ -42,6 +47,7 @@ class EmailNotifier:
         timeout: float = 10.0,
         subject_prefix: str = "[alert]",
         ssl_context: ssl.SSLContext | None = None,
+        events: Iterable[str] | None = None,
     ) -> None:
         if not host:
             raise ValueError("EmailNotifier needs an SMTP host")
@@ -59,6 +65,7 @@ class EmailNotifier:
         self.timeout = timeout
         self.subject_prefix = subject_prefix
         self.ssl_context = ssl_context
+        self.events = choose_events(events, DEFAULT_EVENTS)
 
     def message(self, notification: Notification) -> EmailMessage:
         """The email sent for ``notification``."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from typing import Any
 
+from berrys_monitoring.alerts._delivery import DEFAULT_EVENTS, choose_events
 from berrys_monitoring.alerts._model import AlertSeverity, Notification
 from berrys_monitoring.alerts._payloads import (
     alert_annotations,
@@ -33,6 +35,7 @@ class WebhookNotifier:
     """
 
     name = "webhook"
+    events = DEFAULT_EVENTS
 
     def __init__(
         self,
@@ -43,10 +46,12 @@ class WebhookNotifier:
         receiver: str = "berrys-monitoring",
         external_url: str = "",
         generator_url: str = "",
+        events: Iterable[str] | None = None,
     ) -> None:
         self.url = check_url(url, "WebhookNotifier")
         self.headers = dict(headers or {})
         self.timeout = timeout
+        self.events = choose_events(events, type(self).events)
         self.receiver = receiver
         self.external_url = external_url
         self.generator_url = generator_url
@@ -91,6 +96,7 @@ class SlackNotifier:
     """
 
     name = "slack"
+    events = DEFAULT_EVENTS
 
     def __init__(
         self,
@@ -101,6 +107,7 @@ class SlackNotifier:
         icon_emoji: str | None = None,
         mention: str | None = None,
         timeout: float = 5.0,
+        events: Iterable[str] | None = None,
     ) -> None:
         self.webhook_url = check_url(webhook_url, "SlackNotifier")
         self.channel = channel
@@ -108,6 +115,7 @@ class SlackNotifier:
         self.icon_emoji = icon_emoji
         self.mention = mention
         self.timeout = timeout
+        self.events = choose_events(events, type(self).events)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         """The JSON body sent for ``notification``."""
@@ -159,6 +167,7 @@ class PagerDutyNotifier:
     """
 
     name = "pagerduty"
+    events = DEFAULT_EVENTS
 
     def __init__(
         self,
@@ -170,6 +179,7 @@ class PagerDutyNotifier:
         group: str | None = None,
         event_class: str | None = None,
         timeout: float = 5.0,
+        events: Iterable[str] | None = None,
     ) -> None:
         if not routing_key:
             raise ValueError("PagerDutyNotifier needs a routing_key (integration key)")
@@ -180,6 +190,7 @@ class PagerDutyNotifier:
         self.group = group
         self.event_class = event_class
         self.timeout = timeout
+        self.events = choose_events(events, type(self).events)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         """The JSON body sent for ``notification``."""
@@ -234,11 +245,13 @@ class AlertmanagerNotifier:
         generator_url: str = "",
         headers: dict[str, str] | None = None,
         timeout: float = 5.0,
+        events: Iterable[str] | None = None,
     ) -> None:
         self.url = check_url(url, "AlertmanagerNotifier").rstrip("/")
         self.generator_url = generator_url
         self.headers = dict(headers or {})
         self.timeout = timeout
+        self.events = choose_events(events, type(self).events)
 
     def payload(self, notification: Notification) -> list[dict[str, Any]]:
         """The JSON body sent for ``notification``."""

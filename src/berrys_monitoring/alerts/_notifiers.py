@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+from berrys_monitoring.alerts._delivery import DEFAULT_EVENTS, choose_events
 from berrys_monitoring.alerts._model import AlertSeverity, Notification
 
 __all__ = ["InMemoryNotifier", "LogNotifier", "Notifier"]
@@ -46,14 +48,12 @@ class InMemoryNotifier:
         (True, ['triggered'])
     """
 
-    def __init__(self, events: set[str] | frozenset[str] | None = None) -> None:
-        self.notifications: list[Notification] = []
-        if events is not None:
-            self.events = frozenset(events)
-        self._lock = threading.Lock()
-
     name = "memory"
-    events = frozenset({"triggered", "escalated", "resolved"})
+
+    def __init__(self, events: Iterable[str] | None = None) -> None:
+        self.notifications: list[Notification] = []
+        self.events = choose_events(events, DEFAULT_EVENTS)
+        self._lock = threading.Lock()
 
     def send(self, notification: Notification) -> None:
         with self._lock:
@@ -96,8 +96,14 @@ class LogNotifier:
 
     name = "log"
 
-    def __init__(self, logger: str | logging.Logger = "berrys_monitoring.alerts") -> None:
+    def __init__(
+        self,
+        logger: str | logging.Logger = "berrys_monitoring.alerts",
+        *,
+        events: Iterable[str] | None = None,
+    ) -> None:
         self.logger = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
+        self.events = choose_events(events, DEFAULT_EVENTS)
 
     def send(self, notification: Notification) -> None:
         alert = notification.alert
