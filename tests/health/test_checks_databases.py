@@ -160,15 +160,17 @@ def test_wrong_scheme_for_a_specific_check_raises() -> None:
     [
         ("psycopg", "postgresql://x@127.0.0.1/x", "postgres"),
         ("pymysql", "mysql://x@127.0.0.1/x", "mysql"),
+        ("redis", "redis://127.0.0.1:6379/0", "redis"),
     ],
 )
 def test_a_missing_driver_names_the_extra_to_install(module: str, url: str, extra: str) -> None:
     # A fresh interpreter where the driver cannot be imported (sys.modules entry None).
+    factory = "check_redis_connection" if url.startswith("redis") else "check_database_connection"
     code = (
         f"import sys; sys.modules[{module!r}] = None\n"
-        "from berrys_monitoring.health import check_database_connection\n"
+        f"from berrys_monitoring.health import {factory}\n"
         "try:\n"
-        f"    check_database_connection({url!r})\n"
+        f"    {factory}({url!r})\n"
         "except ImportError as e:\n"
         "    print(e)\n"
     )
