@@ -432,3 +432,24 @@ def test_fast_json_path_writes_exactly_what_the_general_renderer_writes(
     assert len(records) == 5
     for rec in records:
         assert render_json(rec) == dumps(render(rec))
+
+
+def test_reconfigure_resets_per_logger_levels_it_set_before(lines: Lines) -> None:
+    configure_logging(stream=lines, levels={"noisy": "error"}, adopt_servers=False)
+    configure_logging(stream=lines, adopt_servers=False)
+    get_logger("noisy").info("visible again")
+    assert [r["message"] for r in lines.records()] == ["visible again"]
+
+
+def test_adopting_server_loggers_keeps_a_silenced_access_log_silenced() -> None:
+    from berrys_monitoring.logging import adopt_server_loggers
+
+    access = logging.getLogger("uvicorn.access")
+    try:
+        adopt_server_loggers(access_log=False)
+        configure_logging(adopt_servers=True)  # e.g. reconfigured after the middleware
+        assert access.disabled
+        adopt_server_loggers(access_log=True)
+        assert not access.disabled
+    finally:
+        access.disabled = False

@@ -32,6 +32,8 @@ SERVER_LOGGERS = (
 # the next call so reconfiguring never duplicates lines. Handlers added by others
 # (pytest's caplog, a user's own) are left alone.
 _installed: list[logging.Handler] = []
+# Loggers whose level the last call set (``levels=``): reset before the next one applies.
+_leveled: list[str] = []
 
 
 def configure_logging(
@@ -135,6 +137,9 @@ def configure_logging(
     for h in handlers:
         root.addHandler(h)
     root.setLevel(lvl)
+    for name in _leveled:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    _leveled[:] = per_logger
     for name, v in per_logger.items():
         logging.getLogger(name).setLevel(v)
     install(Settings(static=static, redactor=redactor, include_caller=include_caller))
@@ -150,12 +155,13 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def adopt_server_loggers(*, access_log: bool = True) -> None:
+def adopt_server_loggers(*, access_log: bool | None = None) -> None:
     """Make uvicorn/gunicorn/hypercorn loggers write through the root configuration.
 
     Their own handlers are removed and they propagate to the root, so their lines come
     out in the same format as the application's. ``access_log=False`` silences their
-    plain access lines (when the monitoring middleware writes its own).
+    plain access lines (when the monitoring middleware writes its own), ``True`` turns
+    them back on; the default leaves that choice as it is.
     Call it again if the server reconfigures its logging after your app is imported.
 
     Example::
@@ -168,7 +174,7 @@ def adopt_server_loggers(*, access_log: bool = True) -> None:
         for h in list(lg.handlers):
             lg.removeHandler(h)
         lg.propagate = True
-        if name.endswith(".access"):
+        if access_log is not None and name.endswith(".access"):
             lg.disabled = not access_log
 
 
