@@ -312,3 +312,13 @@ def test_unhashable_tag_values_are_recorded_as_strings(registry: CollectorRegist
     assert current_value("odd_tags_total", {"ids": "[1, 2]"}) == 1
     assert current_value("odd_h", {"ids": "{'a': 1}"}) == 1
     assert internal_error_counts() == {}
+
+
+def test_tags_added_to_a_metric_first_recorded_without_tags_are_dropped_with_a_warning(
+    registry: CollectorRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    increment_counter("plain_total")
+    with caplog.at_level(logging.WARNING, logger="berrys_monitoring.metrics"):
+        increment_counter("plain_total", {"route": "/a"})
+    assert current_value("plain_total") == 2
+    assert any("'route' is dropped" in r.getMessage() for r in caplog.records)

@@ -246,6 +246,8 @@ class PrometheusBackend:
                 cache[key] = _NULL
                 return _NULL
             if not fam.labelnames:
+                if tags:
+                    self._label_values(fam, tags)  # warns about (and counts) the dropped tags
                 cache[key] = fam.metric
                 return fam.metric
             values = self._label_values(fam, tags)
