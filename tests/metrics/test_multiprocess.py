@@ -143,3 +143,36 @@ def test_gunicorn_preload_shares_one_directory_between_master_and_workers() -> N
             per_worker = scrape(base)["mp_requests_total"]
             assert sum(per_worker.values()) == N
         assert len(per_worker) >= 2
+
+
+def test_setup_multiprocess_sums_forked_children(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: multiprocess mode must be chosen before any metric exists.
+    script = f"""
+import os
+import prometheus_client  # imported first on purpose: setup_multiprocess still switches it
+from berrys_monitoring.metrics import (
+    setup_multiprocess, increment_counter, gauge, metrics_exposition, mark_process_dead,
+)
+setup_multiprocess({str(tmp_path)!r})
+pids = []
+for i in range(3):
+    pid = os.fork()
+    if pid == 0:
+        increment_counter("forked_jobs_total", value=i + 1)
+        gauge("busy", 1)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+mark_process_dead(pids[0])
+print(metrics_exposition()[0].decode())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=clean_env(), capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "forked_jobs_total 6.0" in out.stdout
+    assert "busy" not in out.stdout  # every child is dead: no live gauge lingers
