@@ -52,5 +52,4 @@ def test_every_public_callable_has_a_docstring_with_an_example() -> None:
             continue
         doc = inspect.getdoc(obj) or ""
         assert doc, f"{name} has no docstring"
-        if name != "DependencyCheck":  # a base class for extensions, documented in the guide
-            assert "Example" in doc or ">>>" in doc, f"{name} docstring has no example"
+        assert "Example" in doc or ">>>" in doc, f"{name} docstring has no example"

@@ -40,6 +40,16 @@ class DependencyCheck:
     Subclasses implement :meth:`probe`; any exception it raises becomes an unhealthy
     result naming the (masked) target. ``component_type``, ``measurement`` and
     ``secrets`` are read by the registry as defaults.
+
+    Example::
+
+        >>> from berrys_monitoring.health import CheckResult, DependencyCheck, HealthStatus
+        >>> class Broker(DependencyCheck):
+        ...     kind = "broker"
+        ...     def probe(self):
+        ...         raise ConnectionRefusedError("nobody home")
+        >>> Broker("amqp://guest:guest123@127.0.0.1:5672/", timeout=1.0)().message
+        'broker at amqp://guest:***@127.0.0.1:5672/ is unreachable: ConnectionRefusedError: nobody home'
     """
 
     kind: str = "dependency"
