@@ -122,3 +122,25 @@ def test_missing_otlp_extra_names_the_pip_install(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.http.metric_exporter", None)
     with pytest.raises(ImportError, match=r"pip install 'berrys-monitoring\[otlp\]'"):
         configure_metrics(MetricsBackend.OTLP)
+
+
+def test_last_value_gauge_for_sdks_without_synchronous_gauges() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from berrys_monitoring.metrics._otlp import _LastValueGauge
+
+    reader = InMemoryMetricReader()
+    gauge_ = _LastValueGauge(MeterProvider(metric_readers=[reader]).get_meter("t"), "depth")
+    gauge_.set(3, {"queue": "a"})
+    gauge_.set(4, {"queue": "a"})
+    gauge_.set(1, {"queue": "b"})
+    data = reader.get_metrics_data()
+    points = {
+        p.attributes["queue"]: p.value
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        for p in m.data.data_points
+    }
+    assert points == {"a": 4, "b": 1}

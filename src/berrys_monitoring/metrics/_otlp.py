@@ -116,7 +116,10 @@ class OTLPBackend:
                 if kind == COUNTER:
                     inst = self.meter.create_counter(full)
                 elif kind == GAUGE:
-                    inst = self.meter.create_gauge(full)
+                    if hasattr(self.meter, "create_gauge"):
+                        inst = self.meter.create_gauge(full)
+                    else:  # SDK < 1.23 has no synchronous gauge
+                        inst = _LastValueGauge(self.meter, full)
                 else:
                     bounds = self.buckets.get(name)
                     inst = self.meter.create_histogram(
@@ -179,6 +182,23 @@ class OTLPBackend:
             report_internal_error(
                 "metrics", exc, "OTLP metrics shutdown failed", key="otlp_shutdown"
             )
+
+
+class _LastValueGauge:
+    """A synchronous gauge on SDKs that only have observable ones: reports the last value
+    set for each attribute set at every collection."""
+
+    def __init__(self, meter: Any, name: str) -> None:
+        self._values: dict[tuple[tuple[str, Any], ...], float] = {}
+        meter.create_observable_gauge(name, callbacks=[self._observe])
+
+    def set(self, value: float, attributes: dict[str, Any]) -> None:
+        self._values[tuple(sorted(attributes.items()))] = value
+
+    def _observe(self, options: Any) -> Any:
+        from opentelemetry.metrics import Observation
+
+        return [Observation(v, dict(k)) for k, v in list(self._values.items())]
 
 
 def _attr(v: object) -> Any:
