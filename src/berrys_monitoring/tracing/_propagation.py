@@ -3,7 +3,7 @@ Baggage, or whatever ``OTEL_PROPAGATORS`` selects)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from opentelemetry import propagate
@@ -20,30 +20,50 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _normalise(carrier: Any) -> dict[str, list[str]]:
-    """Any header container -> {lowercase name: [values]}.
-
-    Handles dicts (any case), Starlette/Werkzeug/requests/httpx/email headers (they all
-    have ``items()``), and ASGI's raw ``[(b"name", b"value"), ...]`` list.
-    """
+def _normalise(pairs: Iterable[Any]) -> dict[str, list[str]]:
+    """``(name, value)`` pairs (a raw ASGI header list, a mixed-case dict's items) ->
+    {lowercase name: [values]}."""
     out: dict[str, list[str]] = {}
-    items: Iterable[Any] = carrier.items() if hasattr(carrier, "items") else carrier
-    for pair in items:
-        key, value = pair
-        values = value if isinstance(value, (list, tuple)) else (value,)
-        out.setdefault(_text(key).lower(), []).extend(_text(v) for v in values)
+    for key, value in pairs:
+        out.setdefault(_text(key).lower(), []).extend(_values(value))
     return out
 
 
-class _LowercaseGetter(Getter[Mapping[str, list[str]]]):
-    def get(self, carrier: Mapping[str, list[str]], key: str) -> list[str] | None:
-        return carrier.get(key.lower())
+def _carrier(headers: Any) -> Any:
+    if isinstance(headers, dict):
+        # A plain dict is case-sensitive: copy it only if some name is not lower-case
+        # (the common server-side carriers already are).
+        for key in headers:
+            if not (key.__class__ is str and key.islower()):
+                return _normalise(headers.items())
+        return headers
+    if hasattr(headers, "get"):
+        return headers  # framework header objects look names up case-insensitively
+    return _normalise(headers)
 
-    def keys(self, carrier: Mapping[str, list[str]]) -> list[str]:
-        return list(carrier)
+
+def _values(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [_text(v) for v in value]
+    return [_text(value)]
 
 
-_GETTER = _LowercaseGetter()
+class _HeaderGetter(Getter[Any]):
+    """Reads a header from any container without copying it.
+
+    Framework header objects (Starlette, Werkzeug, requests, httpx, email.message) are
+    case-insensitive already; dicts reach it with lower-case names (see ``_carrier``).
+    """
+
+    def get(self, carrier: Any, key: str) -> list[str] | None:
+        value = carrier.get(key)
+        return None if value is None else _values(value)
+
+    def keys(self, carrier: Any) -> list[str]:
+        return [_text(k) for k in carrier]
+
+
+_GETTER = _HeaderGetter()
 
 
 def inject_context_into_headers(
@@ -84,7 +104,7 @@ def extract_context_from_headers(headers: Any) -> Context:
     if headers is None:
         return Context()
     try:
-        carrier = _normalise(headers)
+        carrier = _carrier(headers)
         # An explicit empty base: without traceparent the next span is a new root, not a
         # child of whatever span happens to be current in this process.
         return propagate.extract(carrier, context=Context(), getter=_GETTER)
