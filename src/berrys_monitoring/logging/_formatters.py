@@ -7,7 +7,6 @@ from typing import Any
 
 import orjson
 
-from berrys_monitoring.logging import _render
 from berrys_monitoring.logging._jsonline import _OPTS, _default, render_json
 from berrys_monitoring.logging._render import render
 
@@ -28,13 +27,10 @@ class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         # Several handlers (console + file) share one rendering of the record.
         d = record.__dict__
-        gen = _render._settings.generation
-        cached = d.get("_berrys_json")
-        if cached is not None and cached[0] == gen:
-            return str(cached[1])
-        line = render_json(record)
-        d["_berrys_json"] = (gen, line)
-        return line
+        line = d.get("_berrys_json")
+        if line is None:
+            line = d["_berrys_json"] = render_json(record)
+        return str(line)
 
 
 _COLOURS = {

@@ -93,12 +93,17 @@ class Logger:
         >>> log.info("invoice sent", extra={"invoice_id": 42})
     """
 
-    __slots__ = ("_bound", "_std", "name")
+    __slots__ = ("_bound", "_cache", "_std", "name")
 
     def __init__(self, std: logging.Logger, bound: Fields = EMPTY) -> None:
         self._std = std
         self._bound = bound
         self.name = std.name
+        # The stdlib logger's own level cache (cleared in place by the stdlib on every
+        # setLevel/disable), read inline: a call below the level costs what the
+        # stdlib's does. Without it (another Python), every check takes the slow branch.
+        cache = getattr(std, "_cache", None)
+        self._cache: dict[int, bool] = cache if isinstance(cache, dict) else {}
 
     def __repr__(self) -> str:
         return f"<berrys_monitoring Logger {self.name!r} bound={dict(self._bound)!r}>"
@@ -208,8 +213,13 @@ class Logger:
         **fields: Any,
     ) -> None:
         """Log at DEBUG."""
-        if self._std.isEnabledFor(_DEBUG):
-            self._log(_DEBUG, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+        try:
+            if not self._cache[_DEBUG] or self._std.disabled:
+                return
+        except KeyError:
+            if not self._std.isEnabledFor(_DEBUG):
+                return
+        self._log(_DEBUG, msg, args, exc_info, extra, stack_info, stacklevel, fields)
 
     def info(
         self,
@@ -222,8 +232,13 @@ class Logger:
         **fields: Any,
     ) -> None:
         """Log at INFO."""
-        if self._std.isEnabledFor(_INFO):
-            self._log(_INFO, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+        try:
+            if not self._cache[_INFO] or self._std.disabled:
+                return
+        except KeyError:
+            if not self._std.isEnabledFor(_INFO):
+                return
+        self._log(_INFO, msg, args, exc_info, extra, stack_info, stacklevel, fields)
 
     def warning(
         self,
@@ -236,8 +251,13 @@ class Logger:
         **fields: Any,
     ) -> None:
         """Log at WARNING."""
-        if self._std.isEnabledFor(_WARNING):
-            self._log(_WARNING, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+        try:
+            if not self._cache[_WARNING] or self._std.disabled:
+                return
+        except KeyError:
+            if not self._std.isEnabledFor(_WARNING):
+                return
+        self._log(_WARNING, msg, args, exc_info, extra, stack_info, stacklevel, fields)
 
     warn = warning
 
@@ -252,8 +272,13 @@ class Logger:
         **fields: Any,
     ) -> None:
         """Log at ERROR."""
-        if self._std.isEnabledFor(_ERROR):
-            self._log(_ERROR, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+        try:
+            if not self._cache[_ERROR] or self._std.disabled:
+                return
+        except KeyError:
+            if not self._std.isEnabledFor(_ERROR):
+                return
+        self._log(_ERROR, msg, args, exc_info, extra, stack_info, stacklevel, fields)
 
     def exception(
         self,
@@ -266,8 +291,13 @@ class Logger:
         **fields: Any,
     ) -> None:
         """Log at ERROR with the exception being handled."""
-        if self._std.isEnabledFor(_ERROR):
-            self._log(_ERROR, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+        try:
+            if not self._cache[_ERROR] or self._std.disabled:
+                return
+        except KeyError:
+            if not self._std.isEnabledFor(_ERROR):
+                return
+        self._log(_ERROR, msg, args, exc_info, extra, stack_info, stacklevel, fields)
 
     def critical(
         self,
@@ -280,8 +310,13 @@ class Logger:
         **fields: Any,
     ) -> None:
         """Log at CRITICAL."""
-        if self._std.isEnabledFor(_CRITICAL):
-            self._log(_CRITICAL, msg, args, exc_info, extra, stack_info, stacklevel, fields)
+        try:
+            if not self._cache[_CRITICAL] or self._std.disabled:
+                return
+        except KeyError:
+            if not self._std.isEnabledFor(_CRITICAL):
+                return
+        self._log(_CRITICAL, msg, args, exc_info, extra, stack_info, stacklevel, fields)
 
     fatal = critical
 
