@@ -123,6 +123,7 @@ def test_a_hung_sync_check_fails_at_its_timeout_and_the_others_still_report() ->
     hung = report.checks["hung"]
     assert hung.status is HealthStatus.UNHEALTHY and hung.timed_out
     assert hung.message == "timed out after 0.3s" and hung.duration == 0.3
+    assert event_counts()[("health", "check_timeout")] == 1
     assert report.checks["fine"].is_healthy
 
 
