@@ -22,6 +22,7 @@ EXPECTED = {
     "Notifier",
     "PagerDutyNotifier",
     "PermanentDeliveryError",
+    "PrometheusValueSource",
     "RuleEvaluator",
     "SQLiteAlertStore",
     "SlackNotifier",

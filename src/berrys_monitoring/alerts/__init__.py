@@ -48,6 +48,7 @@ from berrys_monitoring.alerts._model import (
     Notification,
 )
 from berrys_monitoring.alerts._notifiers import InMemoryNotifier, LogNotifier, Notifier
+from berrys_monitoring.alerts._prometheus_source import PrometheusValueSource
 from berrys_monitoring.alerts._rules import AlertRule
 from berrys_monitoring.alerts._store import SQLiteAlertStore
 
@@ -69,6 +70,7 @@ __all__ = [
     "Notifier",
     "PagerDutyNotifier",
     "PermanentDeliveryError",
+    "PrometheusValueSource",
     "RuleEvaluator",
     "SQLiteAlertStore",
     "SlackNotifier",
