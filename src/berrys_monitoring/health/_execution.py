@@ -150,8 +150,6 @@ class CheckExecutor:
                 )
 
     def _timed_out(self, spec: CheckSpec, st: State) -> CheckResult:
-        # Counted as a self-metric (berrys_monitoring_events_total{component="health"}).
-        count_event("health", "check_timeout")
         res = timeout_result(spec)
         self._note(st, res)
         return res

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from berrys_monitoring._internal import count_event
 from berrys_monitoring.health._masking import scrub
 from berrys_monitoring.health._result import CheckResult, coerce_outcome, utcnow
 from berrys_monitoring.health._spec import CheckSpec
@@ -65,6 +66,8 @@ def finalize(spec: CheckSpec, res: CheckResult, duration: float) -> CheckResult:
 
 
 def timeout_result(spec: CheckSpec) -> CheckResult:
+    # Counted as a self-metric (berrys_monitoring_events_total{component="health"}).
+    count_event("health", "check_timeout")
     res = CheckResult(
         status=HealthStatus.UNHEALTHY,
         message=f"timed out after {spec.timeout:g}s",
