@@ -95,7 +95,7 @@ def render_json(record: logging.LogRecord) -> str:
         bfrag = ""
     msg = record.msg
     if type(msg) is str and not record.args:
-        mjson = _msg_memo.get(msg)
+        mjson = s.msg_memo.get(msg)
         if mjson is None:
             mjson = _msg_json(msg, s)
     else:
@@ -104,7 +104,7 @@ def render_json(record: logging.LogRecord) -> str:
     tfrag = "" if trace is None else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
     efrag = ""
     if extra:
-        body = dumps(_extra_fields(extra, s.redactor))
+        body = dumps(_extra_fields(extra, s))
         if len(body) > 2:
             efrag = "," + body[1:-1]
     head = _heads.get((record.name, record.levelno)) or _head(record.name, record.levelno)
@@ -114,18 +114,13 @@ def render_json(record: logging.LogRecord) -> str:
     )
 
 
-# Constant messages (most structured log calls) are redacted and encoded once. Cleared
-# on reconfigure, since the redaction rules may have changed.
-_msg_memo: dict[str, str] = {}
-
-
 def _msg_json(msg: str, s: Settings) -> str:
+    # Constant messages (most structured log calls) are redacted and encoded once per
+    # configuration; the memo is bounded so unique messages cannot grow it forever.
     out = orjson.dumps(s.redactor.text(msg)).decode()
     if len(msg) <= 512:
-        if len(_msg_memo) > 8192:
-            _msg_memo.clear()
-        _msg_memo[msg] = out
+        memo = s.msg_memo
+        if len(memo) > 8192:
+            memo.clear()
+        memo[msg] = out
     return out
-
-
-_render.on_install.append(_msg_memo.clear)

@@ -43,6 +43,10 @@ class Settings:
     include_caller: bool = False
     generation: int = 0
     static_fragment: str = ""
+    # Caches that depend on the redaction rules live here, so replacing the settings
+    # replaces them atomically: no line mixes old rules with new ones.
+    msg_memo: dict[str, str] = field(default_factory=dict)
+    key_plans: dict[str, int | str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         body = orjson.dumps(self.static).decode()[1:-1]
@@ -50,8 +54,6 @@ class Settings:
 
 
 _settings = Settings()
-# Caches derived from the settings register a reset here (see _jsonline).
-on_install: list[Callable[[], None]] = []
 
 
 def settings() -> Settings:
@@ -61,9 +63,6 @@ def settings() -> Settings:
 def install(new: Settings) -> None:
     global _settings
     new.generation = _settings.generation + 1
-    _key_plans.clear()
-    for hook in on_install:
-        hook()
     _settings = new
 
 
@@ -172,31 +171,31 @@ def exception_fields(record: logging.LogRecord, s: Settings) -> dict[str, Any] |
 
 
 _PLAIN, _SECRET = 0, 1
+
+
 # Per field name: _PLAIN, _SECRET, or the name to write instead (a reserved name).
-_key_plans: dict[str, int | str] = {}
-
-
-def _key_plan(k: str, red: Redactor) -> int | str:
+def _key_plan(k: str, red: Redactor, plans: dict[str, int | str]) -> int | str:
     name = f"extra_{k}" if k in RESERVED else k
     plan: int | str = _SECRET if red.enabled and red.is_secret_key(name) else _PLAIN
     if plan == _PLAIN and name != k:
         plan = name
-    if len(_key_plans) > 4096:
-        _key_plans.clear()
-    _key_plans[k] = plan
+    if len(plans) > 4096:
+        plans.clear()
+    plans[k] = plan
     return plan
 
 
-def _extra_fields(extra: Mapping[str, Any], red: Redactor) -> dict[str, Any]:
+def _extra_fields(extra: Mapping[str, Any], s: Settings) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    plans = _key_plans
+    red = s.redactor
+    plans = s.key_plans
     text_memo = red._text_memo
     for k, v in extra.items():
         if type(k) is not str:
             k = str(k)
         plan = plans.get(k)
         if plan is None:
-            plan = _key_plan(k, red)
+            plan = _key_plan(k, red, plans)
         if plan == _SECRET:
             out[k] = MASK
             continue
@@ -239,7 +238,7 @@ def render(record: logging.LogRecord) -> dict[str, Any]:
     if extra is None:
         extra = {k: v for k, v in d.items() if k not in _RECORD_ATTRS and k[:8] != "_berrys_"}
     if extra:
-        event.update(_extra_fields(extra, red))
+        event.update(_extra_fields(extra, s))
     if s.include_caller:
         event["caller"] = f"{record.module}:{record.funcName}:{record.lineno}"
     if record.exc_info:
