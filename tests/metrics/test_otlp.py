@@ -144,3 +144,13 @@ def test_last_value_gauge_for_sdks_without_synchronous_gauges() -> None:
         for p in m.data.data_points
     }
     assert points == {"a": 4, "b": 1}
+
+
+def test_endpoint_comes_from_the_opentelemetry_environment_variable(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    configure_metrics(MetricsBackend.OTLP)
+    increment_counter("from_env_total")
+    flush_metrics()
+    assert "from_env" in receiver.metrics()

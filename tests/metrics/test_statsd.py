@@ -162,3 +162,20 @@ def test_buffered_lines_are_sent_at_interpreter_exit(udp: socket.socket) -> None
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     assert udp.recv(65536) == b"at_exit:1|c|#k:v"
+
+
+def test_agent_address_comes_from_the_datadog_environment_variables(
+    udp: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DD_AGENT_HOST", "127.0.0.1")
+    monkeypatch.setenv("DD_DOGSTATSD_PORT", str(port_of(udp)))
+    configure_metrics(MetricsBackend.STATSD)
+    increment_counter("from_env")
+    flush_metrics()
+    assert udp.recv(65536) == b"from_env:1|c"
+
+
+def test_bad_port_in_the_environment_raises_at_configure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATSD_PORT", "eighty")
+    with pytest.raises(ValueError, match="'eighty'"):
+        configure_metrics(MetricsBackend.STATSD)

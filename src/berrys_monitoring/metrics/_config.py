@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,25 @@ def _backend_list(backend: Any) -> list[Any]:
     return out
 
 
+def _from_env(host: str | None, port: int | None, endpoint: str | None) -> tuple[str, int, str]:
+    """Fill unset addresses from the variables Datadog and OpenTelemetry users already set."""
+    env = os.environ
+    host = host or env.get("STATSD_HOST") or env.get("DD_AGENT_HOST") or "127.0.0.1"
+    if port is None:
+        raw = env.get("STATSD_PORT") or env.get("DD_DOGSTATSD_PORT") or "8125"
+        try:
+            port = int(raw)
+        except ValueError:
+            raise ValueError(f"StatsD port from the environment is not a number: {raw!r}") from None
+    endpoint = (
+        endpoint
+        or env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or "http://127.0.0.1:4318"
+    )
+    return host, port, endpoint
+
+
 def configure_metrics(
     backend: MetricsBackend | str | Any | Sequence[Any] = MetricsBackend.PROMETHEUS,
     prefix: str = "",
@@ -107,12 +127,12 @@ def configure_metrics(
     default_buckets: Sequence[float] | None = None,
     exemplars: bool = True,
     gauge_multiprocess_mode: str = "livesum",
-    statsd_host: str = "127.0.0.1",
-    statsd_port: int = 8125,
+    statsd_host: str | None = None,
+    statsd_port: int | None = None,
     statsd_max_packet_size: int = 1432,
     statsd_flush_interval: float = 0.5,
     statsd_sample_rate: float = 1.0,
-    otlp_endpoint: str = "http://127.0.0.1:4318",
+    otlp_endpoint: str | None = None,
     otlp_headers: Mapping[str, str] | None = None,
     otlp_export_interval: float = 10.0,
     otlp_timeout: float = 10.0,
@@ -120,6 +140,9 @@ def configure_metrics(
     """Choose backends, prefix and default tags. Raises ``ValueError`` on a bad setting.
 
     Recording functions never raise; every mistake this function can detect raises here.
+    Unset addresses come from ``STATSD_HOST``/``DD_AGENT_HOST``, ``STATSD_PORT``/
+    ``DD_DOGSTATSD_PORT`` and ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT``/
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``, else ``127.0.0.1:8125`` and ``http://127.0.0.1:4318``.
     Calling it again replaces the previous backends (after flushing them).
 
     Example::
@@ -146,6 +169,7 @@ def configure_metrics(
         )
     if not 0.0 < statsd_sample_rate <= 1.0:
         raise ValueError(f"statsd_sample_rate must be in (0, 1], got {statsd_sample_rate!r}")
+    statsd_host, statsd_port, otlp_endpoint = _from_env(statsd_host, statsd_port, otlp_endpoint)
     if not 1 <= int(statsd_port) <= 65535:
         raise ValueError(f"statsd_port must be 1..65535, got {statsd_port!r}")
     if statsd_max_packet_size < 64:
