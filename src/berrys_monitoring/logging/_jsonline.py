@@ -79,8 +79,10 @@ def render_json(record: logging.LogRecord) -> str:
     ctx = d["_berrys_ctx"]
     bound = d["_berrys_bound"]
     if (
-        extra and ((ctx and not ctx.keys().isdisjoint(extra)) or not bound.keys().isdisjoint(extra))
-    ) or (bound and ctx and not bound.keys().isdisjoint(ctx)):
+        (extra and ctx and not ctx.keys().isdisjoint(extra))
+        or (bound and extra and not bound.keys().isdisjoint(extra))
+        or (bound and ctx and not bound.keys().isdisjoint(ctx))
+    ):
         return dumps(render(record))  # a field given twice: render() resolves precedence
     gen = s.generation
     if ctx:

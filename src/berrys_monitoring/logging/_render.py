@@ -170,10 +170,11 @@ def exception_fields(record: logging.LogRecord, s: Settings) -> dict[str, Any] |
     return {"type": type(exc).__qualname__, "message": red.text(msg), "stack": red.text(stack)}
 
 
+# What to do with a field name: _PLAIN, _SECRET, or the name to write instead (for a
+# reserved name). Memoised per configuration in Settings.key_plans.
 _PLAIN, _SECRET = 0, 1
 
 
-# Per field name: _PLAIN, _SECRET, or the name to write instead (a reserved name).
 def _key_plan(k: str, red: Redactor, plans: dict[str, int | str]) -> int | str:
     name = f"extra_{k}" if k in RESERVED else k
     plan: int | str = _SECRET if red.enabled and red.is_secret_key(name) else _PLAIN
