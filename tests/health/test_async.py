@@ -134,3 +134,26 @@ def test_a_run_left_pending_on_a_closed_loop_is_not_joined(registry: HealthRegis
     state["hang"] = False
     result = check_health("svc")
     assert result.is_healthy and result.message == "answered"
+
+
+async def test_sync_check_health_on_the_loop_thread_does_not_join_a_run_on_that_loop(
+    registry: HealthRegistry,
+) -> None:
+    gate = asyncio.Event()
+    calls: list[int] = []
+
+    @register_health_check("svc", timeout=1)
+    async def svc() -> tuple[bool, str]:
+        calls.append(1)
+        if len(calls) == 1:
+            await gate.wait()  # the first run, on this loop, waits for the gate
+        return True, "ok"
+
+    first = asyncio.create_task(check_health_async("svc"))
+    await asyncio.sleep(0.05)  # the first run is now in flight on this loop
+    # Sync call from the loop's own thread: the loop is blocked while it waits, so it
+    # must start a fresh run (on the background loop) rather than join the stuck one.
+    result = check_health("svc")
+    assert result.is_healthy and not result.timed_out and len(calls) == 2
+    gate.set()
+    assert (await first).is_healthy

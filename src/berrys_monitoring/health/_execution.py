@@ -53,6 +53,13 @@ class State:
         self.last_status: HealthStatus | None = None
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class CheckExecutor:
     """The run/wait/cache machinery shared by sync and async callers."""
 
@@ -69,7 +76,7 @@ class CheckExecutor:
         with st.lock:
             if use_cache and st.cached is not None and now < st.cached_until:
                 return st.cached
-            if self._joinable(spec, st, now):
+            if self._joinable(spec, st, now, loop):
                 assert st.inflight is not None
                 return st.inflight  # join the run in flight instead of piling up another
             try:
@@ -86,12 +93,20 @@ class CheckExecutor:
             st.inflight_loop = loop if spec.is_async else None
             return fut
 
-    def _joinable(self, spec: CheckSpec, st: State, now: float) -> bool:
+    def _joinable(
+        self, spec: CheckSpec, st: State, now: float, loop: asyncio.AbstractEventLoop | None
+    ) -> bool:
         fut = st.inflight
         if fut is None or fut.done():
             return False
-        if st.inflight_loop is not None and st.inflight_loop.is_closed():
-            return False  # its loop is gone: the run can never finish
+        run_loop = st.inflight_loop
+        if run_loop is not None:
+            if run_loop.is_closed():
+                return False  # its loop is gone: the run can never finish
+            if loop is None and run_loop is _running_loop():
+                # A sync caller on that loop's own thread blocks the loop while it waits:
+                # joining would wait for a run that cannot progress.
+                return False
         if now - st.inflight_since > max(STALE_FACTOR * spec.timeout, STALE_MIN_S):
             # Stuck for far longer than its timeout (a socket read without a timeout):
             # give up on it, so the check can recover when the dependency does.
