@@ -199,3 +199,26 @@ def test_capture_spans_in_an_unconfigured_process_lends_a_pipeline_and_removes_i
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['inside'] False"
+
+
+def test_tracer_used_as_a_decorator_follows_later_configuration() -> None:
+    import asyncio
+
+    shutdown_tracing()
+
+    @tracer.start_as_current_span("decorated-early")
+    def work() -> int:
+        return 1
+
+    @tracer.start_as_current_span("async-decorated-early")
+    async def async_work() -> int:
+        return 2
+
+    assert work() == 1  # unconfigured: a no-op, but the function still runs
+    for name in ("first", "second"):
+        configure_tracing(name, exporter="none")
+        with capture_spans() as spans:
+            assert work() == 1
+            assert asyncio.run(async_work()) == 2
+        assert spans.names() == ["decorated-early", "async-decorated-early"]
+        assert spans[0].resource.attributes["service.name"] == name
