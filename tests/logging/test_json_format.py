@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -453,3 +454,27 @@ def test_adopting_server_loggers_keeps_a_silenced_access_log_silenced() -> None:
         assert not access.disabled
     finally:
         access.disabled = False
+
+
+def test_records_written_after_fork_carry_the_child_pid(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "pids.txt"
+    handler = logging.FileHandler(out)
+    handler.setFormatter(logging.Formatter("%(process)d"))
+    lg = logging.getLogger("forked")
+    lg.addHandler(handler)
+    try:
+        get_logger("forked").warning("parent")
+        pid = os.fork()
+        if pid == 0:  # the child: log once and leave without running pytest's teardown
+            try:
+                get_logger("forked").warning("child")
+                handler.flush()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+    finally:
+        lg.removeHandler(handler)
+        handler.close()
+    assert out.read_text().split() == [str(os.getpid()), str(pid)]
