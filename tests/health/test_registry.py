@@ -340,3 +340,20 @@ def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
         assert event_counts()[("health", "abandoned_run")] == 1
     finally:
         stuck.set()
+
+
+def test_a_passing_check_slower_than_degraded_after_is_degraded() -> None:
+    reg = HealthRegistry()
+    reg.register("slow", lambda: time.sleep(0.15) or (True, "answered"), degraded_after=0.05)
+    reg.register("fast", lambda: (True, "answered"), degraded_after=0.5)
+    report = reg.check_health()
+    slow = report.checks["slow"]
+    assert slow.status is HealthStatus.DEGRADED
+    assert slow.message.startswith("answered (slow: ") and slow.message.endswith("> 0.05s)")
+    assert report.checks["fast"].is_healthy
+    assert report.status is HealthStatus.DEGRADED
+
+
+def test_degraded_after_must_be_below_the_timeout() -> None:
+    with pytest.raises(ValueError, match="degraded_after must be"):
+        HealthRegistry().register("c", lambda: True, timeout=1.0, degraded_after=2.0)

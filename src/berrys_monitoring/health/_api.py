@@ -91,7 +91,8 @@ def register_health_check(name: str, func: Any = None, **options: Any) -> Any:
     The function takes no arguments, may be ``async``, and returns ``(bool, message)``,
     a bool, a status word, a dict or a :class:`CheckResult` (raising means unhealthy).
     Options: ``critical=True``, ``timeout=2.0``, ``probes=("readiness",)``,
-    ``cache_ttl=None``, ``component_type=None``, ``measurement="responseTime"``.
+    ``cache_ttl=None``, ``component_type=None``, ``measurement="responseTime"``,
+    ``degraded_after=None`` (seconds: a passing check slower than this is degraded).
 
     Example::
 

@@ -85,7 +85,8 @@ class HealthRegistry(CheckExecutor):
         Options: ``critical=True`` (False: a failure degrades instead of failing),
         ``timeout=2.0`` seconds, ``probes=("readiness",)`` (any of liveness, readiness,
         startup), ``cache_ttl=None`` seconds, ``component_type`` (e.g. ``"datastore"``),
-        ``measurement`` (default ``"responseTime"``). Registering a name again replaces
+        ``measurement`` (default ``"responseTime"``), ``degraded_after=None`` seconds (a
+        passing check slower than this reports degraded). Registering a name again replaces
         the previous check. The function is returned unchanged.
         """
         make_spec(name, lambda: None, **options)  # validate options before decorating

@@ -42,6 +42,15 @@ def finalize(spec: CheckSpec, res: CheckResult, duration: float) -> CheckResult:
     if observed is None and spec.measurement == "responseTime":
         observed, unit = round(duration * 1000.0, 3), "ms"
     message = res.message or ("ok" if res.status is HealthStatus.HEALTHY else "check failed")
+    status = res.status
+    if (
+        status is HealthStatus.HEALTHY
+        and spec.degraded_after is not None
+        and duration > spec.degraded_after
+    ):
+        # Answering, but slowly: degraded before it turns into a timeout.
+        status = HealthStatus.DEGRADED
+        message = f"{message} (slow: {duration:.3g}s > {spec.degraded_after:g}s)"
     details: Mapping[str, Any] = res.details
     if spec.secrets:
         message = scrub(message, spec.secrets)
@@ -49,7 +58,7 @@ def finalize(spec: CheckSpec, res: CheckResult, duration: float) -> CheckResult:
     # A direct constructor call: dataclasses.replace() costs several times more, and this
     # runs once per check per probe.
     return CheckResult(
-        status=res.status,
+        status=status,
         message=message,
         name=spec.name,
         duration=duration,

@@ -49,6 +49,7 @@ class CheckSpec:
     component_type: str | None = None
     measurement: str = "responseTime"
     is_async: bool = False
+    degraded_after: float | None = None
     secrets: list[str] = field(default_factory=list)
 
 
@@ -69,6 +70,7 @@ def make_spec(
     cache_ttl: float | None = None,
     component_type: str | None = None,
     measurement: str | None = None,
+    degraded_after: float | None = None,
 ) -> CheckSpec:
     """Validate registration options (configuration errors raise here, not at check time)."""
     if not isinstance(name, str) or not name.strip():
@@ -83,6 +85,15 @@ def make_spec(
     ):
         raise ValueError(
             f"health check {name!r}: cache_ttl must be >= 0 or None, got {cache_ttl!r}"
+        )
+    if degraded_after is not None and (
+        isinstance(degraded_after, bool)
+        or not isinstance(degraded_after, (int, float))
+        or not 0 < degraded_after < t
+    ):
+        raise ValueError(
+            f"health check {name!r}: degraded_after must be a number of seconds between 0 "
+            f"and the timeout ({t:g}), got {degraded_after!r}"
         )
     # "component:measurement" names map straight onto health+json keys.
     if ":" in name:
@@ -102,5 +113,6 @@ def make_spec(
         or getattr(func, "measurement", None)
         or "responseTime",
         is_async=_is_async(func),
+        degraded_after=None if degraded_after is None else float(degraded_after),
         secrets=list(getattr(func, "secrets", None) or []),
     )
