@@ -17,8 +17,9 @@ from berrys_monitoring.metrics import _facade
 from berrys_monitoring.metrics._console import ConsoleBackend
 from berrys_monitoring.metrics._multiprocess import is_multiprocess
 from berrys_monitoring.metrics._names import validate_prefix
-from berrys_monitoring.metrics._prometheus import PrometheusBackend, forget_families
+from berrys_monitoring.metrics._prometheus import PrometheusBackend
 from berrys_monitoring.metrics._statsd import StatsDBackend
+from berrys_monitoring.metrics._store import forget_families
 
 __all__ = [
     "MetricsBackend",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +22,7 @@ except ImportError:  # pragma: no cover
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from berrys_monitoring._internal import count_event, is_strict, report_internal_error
+from berrys_monitoring.metrics._fastpath import fast_inc, hashable_tags, hist_entry
 from berrys_monitoring.metrics._names import (
     COUNTER,
     GAUGE,
@@ -32,78 +32,15 @@ from berrys_monitoring.metrics._names import (
     metric_name,
 )
 from berrys_monitoring.metrics._selfmetrics import ensure_self_metrics
+from berrys_monitoring.metrics._store import NULL, Family, families_lock, families_of
 
-__all__ = [
-    "OVERFLOW_VALUE",
-    "Family",
-    "PrometheusBackend",
-    "families_of",
-    "forget_families",
-    "hashable_tags",
-]
+__all__ = ["BYTES_BUCKETS", "OVERFLOW_VALUE", "PrometheusBackend"]
 
 _log = logging.getLogger("berrys_monitoring.metrics")
 
 OVERFLOW_VALUE = "__overflow__"
 BYTES_BUCKETS = (100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, float("inf"))
 _CACHE_LIMIT = 100_000
-
-
-class Family:
-    """One exposed metric and what the facade knows about it."""
-
-    __slots__ = ("index", "kind", "labelnames", "metric", "name", "overflow", "seen", "warned")
-
-    def __init__(self, kind: str, name: str, metric: Any, labelnames: tuple[str, ...]) -> None:
-        self.kind = kind
-        self.name = name
-        self.metric = metric
-        self.labelnames = labelnames
-        self.index: dict[object, int | None] = {}
-        self.seen: set[tuple[str, ...]] = set()
-        self.overflow: Any = None
-        self.warned: set[str] = set()
-
-
-class _Null:
-    """Stands in for a metric that could not be created (already reported once)."""
-
-    def inc(self, amount: float = 1, exemplar: Any = None) -> None:
-        pass
-
-    def set(self, value: float) -> None:
-        pass
-
-    def observe(self, amount: float, exemplar: Any = None) -> None:
-        pass
-
-
-_NULL = _Null()
-
-# Metrics live as long as their registry: a second backend on the same registry (after
-# configure_metrics is called again) reuses them instead of colliding with them.
-_families: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Family]] = (
-    weakref.WeakKeyDictionary()
-)
-_families_lock = threading.RLock()
-
-
-def families_of(registry: CollectorRegistry) -> dict[str, Family]:
-    with _families_lock:
-        fams = _families.get(registry)
-        if fams is None:
-            fams = _families[registry] = {}
-        return fams
-
-
-def forget_families(registry: CollectorRegistry) -> None:
-    """Unregister every facade metric from ``registry`` (for reset_metrics)."""
-    with _families_lock:
-        for fam in _families.pop(registry, {}).values():
-            try:
-                registry.unregister(fam.metric)
-            except KeyError:
-                pass
 
 
 class PrometheusBackend:
@@ -147,7 +84,7 @@ class PrometheusBackend:
             key = (name, tuple(tags.items())) if tags else name
             inc = self._counters.get(key)
             if inc is None:
-                inc = _fast_inc(self._resolve(COUNTER, name, tags, key, self._counters))
+                inc = fast_inc(self._resolve(COUNTER, name, tags, key, self._counters))
                 if key in self._counters:
                     self._counters[key] = inc
             if value < 0:
@@ -177,7 +114,7 @@ class PrometheusBackend:
             key = (name, tuple(tags.items())) if tags else name
             entry = self._histograms.get(key)
             if entry is None:
-                entry = _hist_entry(self._resolve(HISTOGRAM, name, tags, key, self._histograms))
+                entry = hist_entry(self._resolve(HISTOGRAM, name, tags, key, self._histograms))
                 if key in self._histograms:
                     self._histograms[key] = entry
             self._observe(entry, value)
@@ -192,7 +129,7 @@ class PrometheusBackend:
             key = (name, tuple(tags.items())) if tags else name
             entry = self._timers.get(key)
             if entry is None:
-                entry = _hist_entry(self._resolve(TIMER, name, tags, key, self._timers))
+                entry = hist_entry(self._resolve(TIMER, name, tags, key, self._timers))
                 if key in self._timers:
                     self._timers[key] = entry
             self._observe(entry, seconds)
@@ -243,8 +180,8 @@ class PrometheusBackend:
         with self._lock:
             fam = self._family(kind, name, tags)
             if fam is None:
-                cache[key] = _NULL
-                return _NULL
+                cache[key] = NULL
+                return NULL
             if not fam.labelnames:
                 if tags:
                     self._label_values(fam, tags)  # warns about (and counts) the dropped tags
@@ -325,7 +262,7 @@ class PrometheusBackend:
             if lname not in labelnames:
                 labelnames.append(lname)
         fams = families_of(self.registry)
-        with _families_lock:
+        with families_lock:
             fam = fams.get(full)
             if fam is not None:
                 if fam.kind != kind or fam.labelnames != tuple(labelnames):
@@ -379,47 +316,6 @@ class PrometheusBackend:
             if fam is not None and fam.kind == kind:
                 return fam
         return None
-
-
-def hashable_tags(tags: Mapping[str, object] | None) -> dict[str, object] | None:
-    """``tags`` with unhashable values (lists, dicts) turned into strings; ``None`` when
-    there were none, so the caller's TypeError had another cause."""
-    if not tags or not hasattr(tags, "items"):
-        return None
-    fixed: dict[str, object] = {}
-    changed = False
-    for k, v in tags.items():
-        try:
-            hash(v)
-            fixed[k] = v
-        except TypeError:
-            fixed[k] = str(v)
-            changed = True
-    return fixed if changed else None
-
-
-def _hist_entry(child: Any) -> tuple[Any, Any, Any, Any]:
-    """(child, its sum's inc, its upper bounds, its bucket values) for the fast observe."""
-    try:
-        sum_inc = child._sum.inc
-        bounds = tuple(child._upper_bounds)
-        buckets = tuple(child._buckets)
-        if len(bounds) == len(buckets) and bounds[-1] == float("inf"):
-            return (child, sum_inc, bounds, buckets)
-    except (AttributeError, TypeError, IndexError):
-        pass
-    return (child, None, None, None)
-
-
-def _fast_inc(child: Any) -> Any:
-    """The child's value increment, skipping ``Counter.inc``'s checks (done by the caller).
-
-    ``Counter.inc(amount)`` without an exemplar is exactly ``self._value.inc(amount)`` after
-    a sign check; calling it directly saves a third of the cost of a cached increment.
-    """
-    value = getattr(child, "_value", None)
-    inc = getattr(value, "inc", None)
-    return inc if callable(inc) else child.inc
 
 
 def _failed(exc: Exception, message: str) -> None:

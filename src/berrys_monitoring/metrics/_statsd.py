@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from berrys_monitoring._internal import count_event, is_strict, report_internal_error
+from berrys_monitoring.metrics._fastpath import hashable_tags
 from berrys_monitoring.metrics._names import statsd_name, statsd_tag
-from berrys_monitoring.metrics._prometheus import hashable_tags
 
 __all__ = ["StatsDBackend"]
 
