@@ -1,0 +1,94 @@
+"""`verify --metrics-source prometheus`: performance read with PromQL from a real Prometheus
+server scraping real services, instead of driving load."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from tests.cicd._subjects import subject
+from tests.support.servers import free_port, require_binary, run_server, wait_for
+
+from berrys_monitoring.cicd import prometheus_query
+from berrys_monitoring.cli import main
+
+
+def _traffic(urls: list[str], stop: threading.Event) -> None:
+    with httpx.Client(timeout=5) as client:
+        while not stop.is_set():
+            for url in urls:
+                client.get(url + "/users")
+            time.sleep(0.02)
+
+
+def test_prometheus_source_passes_a_fast_service_and_fails_a_slow_one(tmp_path: Path) -> None:
+    prometheus = require_binary("prometheus", "apt-get install prometheus")
+    with subject() as fast, subject(EXAMPLE_EXTRA_LATENCY_MS="150") as slow:
+        targets = [u.removeprefix("http://") for u in (fast, slow)]
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: subjects\n"
+            f"    static_configs:\n      - targets: {json.dumps(targets)}\n"
+        )
+        port = free_port()
+        prom_url = f"http://127.0.0.1:{port}"
+        cmd = [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ]
+        stop = threading.Event()
+        driver = threading.Thread(target=_traffic, args=([fast, slow], stop), daemon=True)
+        with run_server(cmd, ready_url=f"{prom_url}/-/ready", timeout=60):
+            driver.start()
+            try:
+                for target in targets:
+                    wait_for(
+                        lambda t=target: prometheus_query(
+                            prom_url,
+                            f'sum(rate(http_request_duration_seconds_count{{instance="{t}"}}[30s]))',
+                        ),
+                        timeout=60,
+                        what=f"Prometheus data for {target}",
+                    )
+                results = {}
+                for name, url in (("fast", fast), ("slow", slow)):
+                    out = tmp_path / f"{name}.json"
+                    code = main(
+                        [
+                            "verify",
+                            "--url",
+                            url,
+                            "--metrics-source",
+                            "prometheus",
+                            "--metrics-url",
+                            prom_url,
+                            "--window",
+                            "30s",
+                            "--max-p95-ms",
+                            "100",
+                            "--quiet",
+                            "--json",
+                            str(out),
+                        ]
+                    )
+                    results[name] = (code, json.loads(out.read_text()))
+            finally:
+                stop.set()
+                driver.join(10)
+    code, report = results["fast"]
+    perf = report["performance"]
+    assert code == 0, report["checks"]
+    assert perf["source"] == "prometheus" and perf["throughput_rps"] > 0
+    assert perf["p95_ms"] < 100
+    assert "histogram_quantile(0.95" in perf["queries"]["p95"]
+    code, report = results["slow"]
+    assert code == 1
+    assert report["performance"]["p95_ms"] > 100
+    slow_check = next(c for c in report["checks"] if c["name"] == "performance")
+    assert "> max 100 ms" in slow_check["summary"]
