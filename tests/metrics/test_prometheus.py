@@ -322,3 +322,17 @@ def test_tags_added_to_a_metric_first_recorded_without_tags_are_dropped_with_a_w
         increment_counter("plain_total", {"route": "/a"})
     assert current_value("plain_total") == 2
     assert any("'route' is dropped" in r.getMessage() for r in caplog.records)
+
+
+def test_each_span_gets_its_own_exemplar(registry: CollectorRegistry) -> None:
+    tracer = TracerProvider().get_tracer("test")
+    ids = {}
+    for route in ("/a", "/b"):
+        with tracer.start_as_current_span(route) as span:
+            histogram("per_span", 1.0, {"route": route})
+            ids[route] = format(span.get_span_context().trace_id, "032x")
+    text = metrics_exposition("application/openmetrics-text", registry)[0].decode()
+    for route, trace_id in ids.items():
+        line = next(ln for ln in text.splitlines() if f'route="{route}"' in ln and "trace_id" in ln)
+        assert f'trace_id="{trace_id}"' in line
+    assert ids["/a"] != ids["/b"]

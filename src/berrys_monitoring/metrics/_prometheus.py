@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ try:  # the key OpenTelemetry stores the active span under; stable since its 1.0
 except ImportError:  # pragma: no cover
     _SPAN_KEY = None  # type: ignore[assignment]
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.samples import Exemplar
 
 from berrys_monitoring._internal import count_event, is_strict, report_internal_error
 from berrys_monitoring.metrics._fastpath import fast_inc, hashable_tags, hist_entry
@@ -140,27 +142,26 @@ class PrometheusBackend:
             _failed(exc, "cannot record timer")
 
     def _observe(self, entry: tuple[Any, Any, Any, Any], value: float) -> None:
+        exemplar = None
         if self.exemplars:
             span: Any = _current_context().get(_SPAN_KEY)
             if span is not None:
-                ctx = span.get_span_context()
-                if ctx.is_valid:
-                    entry[0].observe(
-                        value,
-                        {
-                            "trace_id": format(ctx.trace_id, "032x"),
-                            "span_id": format(ctx.span_id, "016x"),
-                        },
-                    )
-                    return
+                exemplar = _exemplar_of(span)
         sum_inc = entry[1]
         if sum_inc is None or value != value:  # not a plain child, or NaN: the slow path
-            entry[0].observe(value)
+            if exemplar is not None:
+                entry[0].observe(value, exemplar)
+            else:
+                entry[0].observe(value)
             return
-        # Histogram.observe without an exemplar, with a binary search over the bounds
-        # instead of its linear scan (first bucket whose upper bound >= value).
+        # Histogram.observe, with a binary search over the bounds instead of its linear
+        # scan (first bucket whose upper bound >= value).
         sum_inc(value)
-        entry[3][bisect_left(entry[2], value)].inc(1)
+        bucket = entry[3][bisect_left(entry[2], value)]
+        bucket.inc(1)
+        if exemplar is not None:
+            # Our labels are known valid (63 characters), so prometheus_client's check is skipped.
+            bucket.set_exemplar(Exemplar(exemplar, value, time.time()))
 
     def flush(self) -> None:
         pass
@@ -316,6 +317,27 @@ class PrometheusBackend:
             if fam is not None and fam.kind == kind:
                 return fam
         return None
+
+
+_last_exemplar: tuple[int, int, dict[str, str]] = (0, 0, {})
+
+
+def _exemplar_of(span: Any) -> dict[str, str] | None:
+    """The exemplar labels of ``span``, or ``None`` when it is not a valid (recorded) span.
+
+    Observations inside one request share its span, so the last labels are reused rather
+    than formatting two hex ids per observation.
+    """
+    global _last_exemplar
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return None
+    last = _last_exemplar
+    if last[0] == ctx.span_id and last[1] == ctx.trace_id:
+        return last[2]
+    labels = {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
+    _last_exemplar = (ctx.span_id, ctx.trace_id, labels)
+    return labels
 
 
 def _failed(exc: Exception, message: str) -> None:
