@@ -336,3 +336,21 @@ def test_each_span_gets_its_own_exemplar(registry: CollectorRegistry) -> None:
         line = next(ln for ln in text.splitlines() if f'route="{route}"' in ln and "trace_id" in ln)
         assert f'trace_id="{trace_id}"' in line
     assert ids["/a"] != ids["/b"]
+
+
+def test_concurrent_recording_from_threads_loses_nothing(registry: CollectorRegistry) -> None:
+    import threading
+
+    def work(i: int) -> None:
+        for _ in range(5000):
+            increment_counter("threads_total", {"group": str(i % 2)})
+            histogram("threads_h", 1.0, {"group": str(i % 2)})
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert current_value("threads_total") == 40_000
+    assert current_value("threads_total", {"group": "1"}) == 20_000
+    assert current_value("threads_h") == 40_000.0
