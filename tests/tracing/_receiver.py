@@ -81,7 +81,9 @@ class OTLPReceiver:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def _ingest(self, body: bytes, content_type: str) -> None:
         req = ExportTraceServiceRequest()
