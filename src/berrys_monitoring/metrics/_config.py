@@ -295,7 +295,7 @@ def flush_metrics(timeout: float = 10.0) -> None:
     for b in _active:
         try:
             if hasattr(b, "flush"):
-                if b.name == "otlp":
+                if getattr(b, "name", "") == "otlp":
                     b.flush(timeout)
                 else:
                     b.flush()
