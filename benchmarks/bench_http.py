@@ -8,7 +8,7 @@ All servers run side by side during the whole benchmark; variants are measured i
 round after round (ABCD ABCD …), and each figure is the median over rounds, so drift of the
 shared 2-core machine hits every variant alike.
 
-Run alone: ``python -m benchmarks.bench_http [--quick]`` (prints the markdown table for
+Run alone: ``python -m benchmarks.bench_http [--quick] [--diagnose]`` (prints the markdown table for
 benchmarks/README.md), or with the rest: ``python -m benchmarks --only http``.
 """
 
@@ -45,7 +45,13 @@ LABELS = {
     "ours": "ours (100% sampled)",
     "ours10": "ours (10% sampled)",
     "combo": "instrumentator+OTel",
+    "ours-native-off": "ours, FastAPI native OTel off",
 }
+# Diagnostic variants (``--diagnose``), not part of the targets: the app variant they run
+# and the extra environment. FastAPI >= 0.16x has native OpenTelemetry telemetry that turns
+# itself on once a global tracer provider exists (adding its own server span and three
+# operation spans per request); this variant shows what ours costs without it.
+DIAGNOSTIC = {"ours-native-off": ("ours", {"BENCH_FASTAPI_NATIVE_OTEL": "0"})}
 
 
 @dataclass
@@ -200,8 +206,10 @@ def _servers(variants: list[tuple[str, str]], workdir: Path) -> Iterator[tuple[l
             port = _free_port()
             env = dict(os.environ)
             env.pop("BERRYS_MONITORING_STRICT", None)  # measure the production configuration
+            app_variant, extra_env = DIAGNOSTIC.get(variant, (variant, {}))
+            env.update(extra_env)
             env.update(
-                BENCH_VARIANT=variant,
+                BENCH_VARIANT=app_variant,
                 BENCH_OTLP_ENDPOINT=f"http://127.0.0.1:{sink_port}",
                 BENCH_ACCESS_LOG=str(workdir / f"{framework}-{variant}-access.log"),
                 PYTHONPATH=str(REPO),
@@ -232,12 +240,14 @@ def _ours_available() -> bool:
         return False
 
 
-def measure(quick: bool) -> tuple[list[Server], dict[str, int]]:
+def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str, int]]:
     """Start every variant, then run wrk against each in turn for a few rounds."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     variants = [v for v in VARIANTS if _ours_available() or not v.startswith("ours")]
     pairs = [(fw, v) for fw in ("fastapi", "flask") for v in variants]
+    if diagnose and _ours_available():
+        pairs.insert(len(variants), ("fastapi", "ours-native-off"))
     rounds, seconds, warmup = (1, 3.0, 1.0) if quick else (3, 6.0, 2.0)
     with (
         tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
@@ -256,9 +266,11 @@ def measure(quick: bool) -> tuple[list[Server], dict[str, int]]:
         stats = _sink_stats(sink_port)
         stats.update(exports)
         for s in servers:
-            access = Path(tmp) / f"{s.framework}-{s.variant}-access.log"
-            if s.variant.startswith("ours") and access.exists():
-                stats[f"{s.framework}-{s.variant}-access-lines"] = sum(1 for _ in access.open("rb"))
+            # Rotated backups (access.log.1, …) count too.
+            files = Path(tmp).glob(f"{s.framework}-{s.variant}-access.log*")
+            lines = sum(sum(1 for _ in f.open("rb")) for f in files)
+            if s.variant.startswith("ours"):
+                stats[f"{s.framework}-{s.variant}-access-lines"] = lines
     return servers, stats
 
 
@@ -280,6 +292,7 @@ def comparisons(servers: list[Server]) -> list[Comparison]:
         ("fastapi", "ours", "combo", 2.0),
         ("fastapi", "ours10", "bare", 0.85),
         ("fastapi", "combo", "bare", None),
+        ("fastapi", "ours-native-off", "bare", None),
         ("flask", "ours", "bare", 0.80),
         ("flask", "ours10", "bare", None),
         ("flask", "ours", "combo", None),
@@ -345,6 +358,6 @@ def markdown(servers: list[Server], stats: dict[str, int], quick: bool) -> str:
 
 if __name__ == "__main__":
     q = "--quick" in sys.argv
-    srv, st = measure(q)
+    srv, st = measure(q, diagnose="--diagnose" in sys.argv)
     print(markdown(srv, st, q))
     print("\n" + json.dumps(st))

@@ -137,3 +137,44 @@ def test_demo_without_duration_stops_everything_on_interrupt(sig):
     while _processes_with_marker(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_with_marker(marker) == []
+
+
+def test_demo_on_a_terminal_draws_the_live_view():
+    import pty
+
+    marker = uuid.uuid4().hex
+    env = _env(marker)
+    env.update(TERM="xterm-256color", COLUMNS="160", LINES="50")
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        _demo_cmd("--duration", "6"),
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # EIO: the demo exited and closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+    finally:
+        os.close(primary)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert proc.returncode == 0, screen
+    assert "berrys-monitoring demo" in screen  # the live table's title
+    assert "trace seen in both services:" in screen
+    assert "recent log lines" in screen
+    assert "final summary:" in screen
+    assert _processes_with_marker(marker) == []
