@@ -267,5 +267,6 @@ def _at_exit() -> None:
             pass
 
 
-os.register_at_fork(after_in_child=_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_after_fork)
 atexit.register(_at_exit)
