@@ -20,6 +20,7 @@ def test_public_names_are_pinned() -> None:
             "capture_logs",
             "clear_context",
             "configure_logging",
+            "flush_logging",
             "get_context",
             "get_logger",
             "get_request_logger",

@@ -16,6 +16,7 @@ from berrys_monitoring.logging._capture import capture_logs
 from berrys_monitoring.logging._config import (
     adopt_server_loggers,
     configure_logging,
+    flush_logging,
     uvicorn_log_config,
 )
 from berrys_monitoring.logging._context import (
@@ -48,6 +49,7 @@ __all__ = [
     "capture_logs",
     "clear_context",
     "configure_logging",
+    "flush_logging",
     "get_context",
     "get_logger",
     "get_request_logger",

@@ -15,7 +15,7 @@ from berrys_monitoring.logging._levels import LogLevel, parse_level
 from berrys_monitoring.logging._redact import DEFAULT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, Redactor
 from berrys_monitoring.logging._render import Settings, install
 
-__all__ = ["adopt_server_loggers", "configure_logging", "uvicorn_log_config"]
+__all__ = ["adopt_server_loggers", "configure_logging", "flush_logging", "uvicorn_log_config"]
 
 SERVER_LOGGERS = (
     "uvicorn",
@@ -58,6 +58,9 @@ def configure_logging(
     include_caller: bool = False,
     adopt_servers: bool = True,
     capture_warnings: bool = True,
+    otlp_endpoint: str | None = None,
+    otlp_headers: Mapping[str, str] | None = None,
+    otlp_timeout: float = 5.0,
 ) -> None:
     """Configure logging for the whole process (the stdlib root logger).
 
@@ -79,6 +82,9 @@ def configure_logging(
     * ``include_caller``: add ``caller`` (module:function:line); costs a stack walk.
     * ``adopt_servers``: route uvicorn/gunicorn loggers through this configuration.
     * ``capture_warnings``: ``warnings.warn`` messages become log lines.
+    * ``otlp_endpoint``: also send every line as an OTLP log record to this collector
+      (e.g. ``http://127.0.0.1:4318``; ``/v1/logs`` is appended), with ``otlp_headers``;
+      ``otlp_timeout`` bounds each export (seconds, retries included).
 
     Example::
 
@@ -89,6 +95,8 @@ def configure_logging(
     per_logger = {name: parse_level(v) for name, v in (levels or {}).items()}
     if max_bytes < 0 or backup_count < 0:
         raise ValueError("max_bytes and backup_count must be >= 0")
+    if otlp_timeout <= 0:
+        raise ValueError("otlp_timeout must be > 0 seconds")
     if stream is not None and not callable(getattr(stream, "write", None)):
         raise ValueError(f"stream must be a writable text stream, got {stream!r}")
     if isinstance(redact_keys, str) or isinstance(allow_keys, str):
@@ -128,6 +136,26 @@ def configure_logging(
         fh = SafeFileHandler(log_file, max_bytes=max_bytes, backup_count=backup_count)
         fh.setFormatter(JSONFormatter())
         handlers.append(fh)
+    if otlp_endpoint is not None:
+        from berrys_monitoring.logging._otlp import OTLPLogHandler, resolve_logs_endpoint
+
+        resolve_logs_endpoint(otlp_endpoint)  # a malformed URL raises before any change
+        resource = {"service.name": str(static["service"])}
+        if environment:
+            resource["deployment.environment.name"] = environment
+            resource["deployment.environment"] = environment  # the pre-1.27 semconv name
+        if version:
+            resource["service.version"] = version
+        try:
+            handlers.append(
+                OTLPLogHandler(
+                    otlp_endpoint, resource=resource, headers=otlp_headers, timeout=otlp_timeout
+                )
+            )
+        except BaseException:
+            for h in handlers:
+                h.close()
+            raise
 
     root = logging.getLogger()
     for h in _installed:
@@ -146,6 +174,26 @@ def configure_logging(
     if adopt_servers:
         adopt_server_loggers()
     logging.captureWarnings(capture_warnings)
+
+
+def flush_logging(timeout: float = 5.0) -> None:
+    """Write out everything buffered: streams, files, and pending OTLP log records.
+
+    Call it before a short-lived process exits (a CLI, a job, a serverless handler).
+
+    Example::
+
+        >>> from berrys_monitoring.logging import flush_logging
+        >>> flush_logging()
+    """
+    for h in list(_installed):
+        try:
+            if type(h).__name__ == "OTLPLogHandler":
+                h.flush(timeout)  # type: ignore[call-arg]
+            else:
+                h.flush()
+        except Exception:
+            pass
 
 
 def _isatty(stream: Any) -> bool:

@@ -119,8 +119,8 @@ def _context_getter() -> Callable[[], Any]:
 _get_otel_context = _context_getter()
 
 
-def current_trace() -> tuple[str, str] | None:
-    """``(trace_id, span_id)`` in lowercase hex of the active span, or None."""
+def current_trace() -> tuple[str, str, bool] | None:
+    """``(trace_id, span_id, sampled)`` of the active span (ids in lowercase hex), or None."""
     if _SPAN_KEY is not None:
         # Reading the key directly skips two calls of get_current_span(); an empty
         # context (the common case outside a request) costs one dict lookup.
@@ -132,7 +132,7 @@ def current_trace() -> tuple[str, str] | None:
     sc = span.get_span_context()
     if not sc.is_valid:
         return None
-    return format(sc.trace_id, "032x"), format(sc.span_id, "016x")
+    return format(sc.trace_id, "032x"), format(sc.span_id, "016x"), sc.trace_flags.sampled
 
 
 # -- the line -----------------------------------------------------------------------------
@@ -228,7 +228,7 @@ def render(record: logging.LogRecord) -> dict[str, Any]:
         event.update(s.static)
     trace = d["_berrys_trace"] if "_berrys_trace" in d else current_trace()
     if trace is not None:
-        event["trace_id"], event["span_id"] = trace
+        event["trace_id"], event["span_id"] = trace[0], trace[1]
     ctx = d["_berrys_ctx"] if "_berrys_ctx" in d else current_fields()
     if ctx:
         event.update(_rendered(ctx, s))
