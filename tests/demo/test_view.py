@@ -35,7 +35,14 @@ def _summary() -> Summary:
             LogLine(
                 "users",
                 "{}",
-                {"level": "info", "message": "GET /users/1 200", "status": 200, "trace_id": TRACE},
+                {
+                    "level": "info",
+                    "message": "GET /users/1 200",
+                    "route": "/users/{user_id}",
+                    "path": "/users/1",
+                    "duration_ms": 3.14159,
+                    "trace_id": TRACE,
+                },
             ),
             LogLine("gateway", "plain banner", None),
         ],
@@ -70,5 +77,5 @@ def test_plain_summary_has_one_parseable_line_per_service():
     assert "gateway  requests=120 rate=5.2/s errors=5.0% p95=412 ms health=pass (200)" in text
     assert "users    requests=60 rate=2.5/s errors=- p95=- health=fail (503)" in text
     assert f"trace_id_in_both={TRACE}" in text
-    assert "log users: info GET /users/1 200 status=200 trace_id=4bf92f35…" in text
+    assert "log users: info GET /users/1 200 route=/users/{user_id} 3.1 ms trace=4bf92f35…" in text
     assert "http://127.0.0.1:8001/metrics" in text

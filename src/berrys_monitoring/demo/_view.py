@@ -53,16 +53,19 @@ def _log_text(line: LogLine) -> str:
     r = line.record
     if r is None:
         return line.text[:160]
-    parts = [str(r.get(k)) for k in ("level", "message") if r.get(k) is not None]
-    for key in ("method", "route", "path", "status", "duration_ms", "trace_id"):
-        if key in r and r[key] is not None:
-            value = r[key]
-            if key == "trace_id":
-                value = str(value)[:8] + "…"
-            elif isinstance(value, float):
-                value = f"{value:.1f}"
-            parts.append(f"{key}={value}")
-    return " ".join(parts)[:160]
+    message = str(r.get("message", ""))
+    parts = [str(r.get("level", "")), message]
+    # Access lines say "GET /users/3 200" already; add what the message does not show.
+    route = r.get("route")
+    if route is not None and route != r.get("path"):
+        parts.append(f"route={route}")
+    duration = r.get("duration_ms")
+    if isinstance(duration, (int, float)):
+        parts.append(f"{duration:.1f} ms")
+    trace_id = r.get("trace_id")
+    if trace_id:
+        parts.append(f"trace={str(trace_id)[:8]}…")
+    return " ".join(p for p in parts if p)[:160]
 
 
 def render_rich(summary: Summary) -> RenderableType:
