@@ -12,8 +12,20 @@ import pytest
 from berrys_monitoring.logging import _config, _render, clear_context, configure_logging
 
 
+def _unconfigure() -> None:
+    root = logging.getLogger()
+    for h in _config._installed:
+        root.removeHandler(h)
+        h.close()
+    _config._installed.clear()
+    _config._configured_without_handlers[0] = False
+    _render.install(_render.Settings())
+
+
 @pytest.fixture(autouse=True)
 def _fresh_logging() -> Iterator[None]:
+    # Other components' tests may have configured logging earlier in the session.
+    _unconfigure()
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     clear_context()
@@ -25,6 +37,7 @@ def _fresh_logging() -> Iterator[None]:
             if h in _config._installed:
                 h.close()
     _config._installed.clear()
+    _config._configured_without_handlers[0] = False
     root.setLevel(level)
     _render.install(_render.Settings())
     logging.captureWarnings(False)

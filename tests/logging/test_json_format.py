@@ -478,3 +478,13 @@ def test_records_written_after_fork_carry_the_child_pid(tmp_path: Path) -> None:
         lg.removeHandler(handler)
         handler.close()
     assert out.read_text().split() == [str(os.getpid()), str(pid)]
+
+
+def test_is_configured_reports_whether_configure_logging_ran(lines: Lines) -> None:
+    from berrys_monitoring.logging import is_configured
+
+    assert not is_configured()  # pytest's own capture handler on the root does not count
+    configure_logging(log_to_console=False, adopt_servers=False)
+    assert is_configured()
+    configure_logging(stream=lines, adopt_servers=False)
+    assert is_configured()

@@ -24,6 +24,7 @@ def test_public_names_are_pinned() -> None:
             "get_context",
             "get_logger",
             "get_request_logger",
+            "is_configured",
             "run_in_executor",
             "unbind_context",
             "uvicorn_log_config",

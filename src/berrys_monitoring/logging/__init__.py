@@ -17,6 +17,7 @@ from berrys_monitoring.logging._config import (
     adopt_server_loggers,
     configure_logging,
     flush_logging,
+    is_configured,
     uvicorn_log_config,
 )
 from berrys_monitoring.logging._context import (
@@ -53,6 +54,7 @@ __all__ = [
     "get_context",
     "get_logger",
     "get_request_logger",
+    "is_configured",
     "run_in_executor",
     "unbind_context",
     "uvicorn_log_config",

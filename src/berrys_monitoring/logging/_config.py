@@ -15,7 +15,13 @@ from berrys_monitoring.logging._levels import LogLevel, parse_level
 from berrys_monitoring.logging._redact import DEFAULT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, Redactor
 from berrys_monitoring.logging._render import Settings, install
 
-__all__ = ["adopt_server_loggers", "configure_logging", "flush_logging", "uvicorn_log_config"]
+__all__ = [
+    "adopt_server_loggers",
+    "configure_logging",
+    "flush_logging",
+    "is_configured",
+    "uvicorn_log_config",
+]
 
 SERVER_LOGGERS = (
     "uvicorn",
@@ -32,6 +38,8 @@ SERVER_LOGGERS = (
 # the next call so reconfiguring never duplicates lines. Handlers added by others
 # (pytest's caplog, a user's own) are left alone.
 _installed: list[logging.Handler] = []
+# configure_logging(log_to_console=False) with no file is still "configured".
+_configured_without_handlers = [False]
 # Loggers whose level the last call set (``levels=``): reset before the next one applies.
 _leveled: list[str] = []
 
@@ -162,6 +170,7 @@ def configure_logging(
         root.removeHandler(h)
         h.close()
     _installed[:] = handlers
+    _configured_without_handlers[0] = not handlers
     for h in handlers:
         root.addHandler(h)
     root.setLevel(lvl)
@@ -174,6 +183,21 @@ def configure_logging(
     if adopt_servers:
         adopt_server_loggers()
     logging.captureWarnings(capture_warnings)
+
+
+def is_configured() -> bool:
+    """True once :func:`configure_logging` has installed its handlers in this process.
+
+    Lets integrations (``setup_monitoring``) configure logging only when the application
+    has not done it itself.
+
+    Example::
+
+        >>> from berrys_monitoring.logging import is_configured
+        >>> isinstance(is_configured(), bool)
+        True
+    """
+    return bool(_installed) or _configured_without_handlers[0]
 
 
 def flush_logging(timeout: float = 5.0) -> None:
