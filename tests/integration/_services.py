@@ -29,13 +29,13 @@ def gunicorn_cmd(module: str, chdir: Path, port: int, *extra: str) -> list[str]:
 
 @contextlib.contextmanager
 def users_service(
-    env: Mapping[str, str] | None = None, workers: int = 1
+    env: Mapping[str, str] | None = None, workers: int = 1, *extra: str
 ) -> Iterator[tuple[str, ServerProcess]]:
     """The Flask example under gunicorn (gthread); yields (base URL, process)."""
     port = free_port()
     cmd = gunicorn_cmd(
         "flask_users", EXAMPLES, port,
-        "-c", str(EXAMPLES / "gunicorn_conf.py"), "--workers", str(workers),
+        "-c", str(EXAMPLES / "gunicorn_conf.py"), "--workers", str(workers), *extra,
     )  # fmt: skip
     full_env = {**_base_env(), **(env or {})}
     with run_server(cmd, env=full_env, ready_url=f"http://127.0.0.1:{port}/health/live") as p:

@@ -96,6 +96,17 @@ def test_each_request_logs_one_structured_access_line_and_no_plain_server_line()
     assert len([x for x in access_lines(users_log) if x["path"] == "/users/1"]) == 1
 
 
+def test_gunicorn_plain_access_lines_are_replaced_even_when_enabled() -> None:
+    # gunicorn asked to write its own access log to stdout: ours replaces it.
+    with users_service(None, 1, "--access-logfile", "-") as (users_url, users):
+        for path in ("/users/1", "/users/2", "/nope"):
+            httpx.get(users_url + path)
+        wait_for(lambda: len(access_lines(users.output())) >= 3, what="access lines")
+        output = users.output()
+    assert sorted(str(x["path"]) for x in access_lines(output)) == ["/nope", "/users/1", "/users/2"]
+    assert '"GET /users/1 HTTP/1.1" 200' not in output
+
+
 def test_example_services_count_requests_in_their_metrics() -> None:
     with users_service() as (users_url, _), gateway_service(users_url) as (gw_url, _):
         for _ in range(3):
