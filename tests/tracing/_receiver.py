@@ -51,6 +51,7 @@ class OTLPReceiver:
         self.spans: list[ReceivedSpan] = []
         self.requests = 0
         self.content_types: list[str] = []
+        self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         receiver = self
 
@@ -66,6 +67,7 @@ class OTLPReceiver:
                     self.send_response(404)
                     self.end_headers()
                     return
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                 receiver._ingest(body, self.headers.get("Content-Type", ""))
                 out = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)

@@ -189,3 +189,24 @@ def test_console_exporter_prints_spans(capsys: pytest.CaptureFixture[str]) -> No
         pass
     assert force_flush()
     assert '"name": "printed"' in capsys.readouterr().out
+
+
+def test_auth_headers_and_gzip_compression_reach_the_collector(receiver: OTLPReceiver) -> None:
+    configure_tracing(
+        "svc",
+        endpoint=receiver.endpoint,
+        headers={"Authorization": "Bearer s3cret"},
+        compression="gzip",
+    )
+    with tracer.start_as_current_span("compressed"):
+        pass
+    assert force_flush()
+    [request_headers] = receiver.headers
+    assert request_headers["authorization"] == "Bearer s3cret"
+    assert request_headers["content-encoding"] == "gzip"
+    assert [s.name for s in receiver.spans] == ["compressed"]  # decoded after gunzip
+
+
+def test_unknown_compression_is_rejected_at_configure_time() -> None:
+    with pytest.raises(ValueError, match="compression"):
+        configure_tracing("svc", compression="brotli")

@@ -50,6 +50,7 @@ def configure_tracing(
     *,
     headers: Mapping[str, str] | None = None,
     timeout: float = 10.0,
+    compression: str | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
     max_queue_size: int = 2048,
     max_export_batch_size: int = 512,
@@ -64,6 +65,8 @@ def configure_tracing(
     * ``endpoint``: the collector's base URL (``/v1/traces`` is appended) or the full
       traces URL. Default ``http://127.0.0.1:4318``, or the standard
       ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` when set.
+    * ``headers`` (e.g. an auth token), ``timeout`` per export in seconds, and
+      ``compression`` (``"gzip"``, ``"deflate"``) apply to the OTLP exporter.
     * ``sample_rate``: fraction of *new* traces kept (``ParentBased(TraceIdRatioBased)``:
       a request that arrives with a sampling decision keeps it, so traces stay whole).
     * ``environment``/``version``: the ``deployment.environment`` and ``service.version``
@@ -90,7 +93,9 @@ def configure_tracing(
     if max_queue_size < 1 or max_export_batch_size < 1 or max_export_batch_size > max_queue_size:
         raise ValueError("need 1 <= max_export_batch_size <= max_queue_size")
 
-    factory, target = _exporter_factory(exporter, endpoint, headers, timeout)
+    if compression not in (None, "none", "gzip", "deflate"):
+        raise ValueError(f"compression must be 'gzip', 'deflate' or 'none', got {compression!r}")
+    factory, target = _exporter_factory(exporter, endpoint, headers, timeout, compression)
     # process.pid tells gunicorn workers apart in a trace view; refreshed after fork below.
     attrs: dict[str, Any] = {"service.name": service_name, "process.pid": os.getpid()}
     if version:
@@ -140,13 +145,16 @@ def _exporter_factory(
     endpoint: str | None,
     headers: Mapping[str, str] | None,
     timeout: float,
+    compression: str | None,
 ) -> tuple[Callable[[], SpanExporter] | None, str]:
     if isinstance(exporter, SpanExporter):
         instance = exporter
         return (lambda: instance), type(exporter).__name__
     if exporter == "otlp":
         url = resolve_traces_endpoint(endpoint)
-        return otlp_exporter_factory(endpoint, headers, timeout), url or "the OTLP endpoint"
+        return otlp_exporter_factory(
+            endpoint, headers, timeout, compression
+        ), url or "the OTLP endpoint"
     if endpoint is not None:
         resolve_traces_endpoint(endpoint)  # still reject a malformed URL early
     if exporter == "console":

@@ -55,10 +55,14 @@ def resolve_traces_endpoint(endpoint: str | None) -> str | None:
 
 
 def otlp_exporter_factory(
-    endpoint: str | None, headers: Mapping[str, str] | None, timeout: float
+    endpoint: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+    compression: str | None = None,
 ) -> Callable[[], SpanExporter]:
     """A factory for the OTLP/HTTP exporter; raises a clear ImportError without the extra."""
     try:
+        from opentelemetry.exporter.otlp.proto.http import Compression
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError as exc:  # pragma: no cover - the extra is installed in the test env
         raise ImportError(
@@ -66,9 +70,11 @@ def otlp_exporter_factory(
         ) from exc
     url = resolve_traces_endpoint(endpoint)
     hdrs = dict(headers) if headers else None
+    # None lets OTEL_EXPORTER_OTLP_TRACES_COMPRESSION decide, as the exporter documents.
+    comp = Compression(compression) if compression else None
 
     def make() -> SpanExporter:
-        return OTLPSpanExporter(endpoint=url, headers=hdrs, timeout=timeout)
+        return OTLPSpanExporter(endpoint=url, headers=hdrs, timeout=timeout, compression=comp)
 
     return make
 
