@@ -488,3 +488,14 @@ def test_is_configured_reports_whether_configure_logging_ran(lines: Lines) -> No
     assert is_configured()
     configure_logging(stream=lines, adopt_servers=False)
     assert is_configured()
+
+
+def test_loggers_survive_pickle_and_copy_with_their_bound_fields(json_logging: Lines) -> None:
+    import copy
+    import pickle
+
+    log = get_logger("pickled").bind(tenant="acme")
+    for clone in (pickle.loads(pickle.dumps(log)), copy.copy(log), copy.deepcopy(log)):
+        clone.info("again")
+    recs = json_logging.records()
+    assert [(r["logger"], r["tenant"]) for r in recs] == [("pickled", "acme")] * 3

@@ -109,7 +109,13 @@ class Logger:
         return f"<berrys_monitoring Logger {self.name!r} bound={dict(self._bound)!r}>"
 
     def __getattr__(self, item: str) -> Any:
+        if item.startswith("__") or item in Logger.__slots__:
+            raise AttributeError(item)  # unset slot (copy/unpickle): no recursion
         return getattr(self._std, item)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Like the stdlib's loggers: pickled by name (and bound fields).
+        return (_restore, (self.name, dict(self._bound)))
 
     @property
     def std(self) -> logging.Logger:
@@ -334,6 +340,11 @@ class Logger:
         """Log at any numeric level."""
         if self._std.isEnabledFor(level):
             self._log(int(level), msg, args, exc_info, extra, stack_info, stacklevel, fields)
+
+
+def _restore(name: str, bound: dict[str, Any]) -> Logger:
+    lg = get_logger(name or None)
+    return lg.bind(**bound) if bound else lg
 
 
 _loggers: dict[str, Logger] = {}
