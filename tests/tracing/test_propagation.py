@@ -152,3 +152,18 @@ def test_arbitrary_header_values_never_raise(headers: dict[str, object]) -> None
         assert sc.is_remote and sc.trace_id != 0 and sc.span_id != 0
     with tracer.start_as_current_span("after-hostile-input", context=ctx):
         inject_context_into_headers({})
+
+
+def test_an_unsampled_caller_is_respected_even_at_full_sample_rate() -> None:
+    from berrys_monitoring.tracing import configure_tracing
+
+    configure_tracing("svc", exporter="none", sample_rate=1.0)
+    ctx = extract_context_from_headers({"traceparent": f"00-{TRACE_ID}-{SPAN_ID}-00"})
+    with capture_spans() as spans:
+        with tracer.start_as_current_span("downstream", context=ctx) as span:
+            assert not span.is_recording()
+            # ...but the ids still propagate, so the next hop keeps the same trace.
+            out = inject_context_into_headers({})
+    assert spans == []
+    assert out["traceparent"].split("-")[1] == TRACE_ID
+    assert out["traceparent"].endswith("-00")
