@@ -46,12 +46,31 @@ LABELS = {
     "ours10": "ours (10% sampled)",
     "combo": "instrumentator+OTel",
     "ours-native-off": "ours, FastAPI native OTel off",
+    "ours-no-log": "ours, native off, no access log",
+    "ours-no-trace": "ours, native off, no tracing",
+    "ours-metrics-only": "ours, native off, metrics only",
 }
 # Diagnostic variants (``--diagnose``), not part of the targets: the app variant they run
 # and the extra environment. FastAPI >= 0.16x has native OpenTelemetry telemetry that turns
 # itself on once a global tracer provider exists (adding its own server span and three
-# operation spans per request); this variant shows what ours costs without it.
-DIAGNOSTIC = {"ours-native-off": ("ours", {"BENCH_FASTAPI_NATIVE_OTEL": "0"})}
+# operation spans per request); these variants switch it off and then take our features
+# away one at a time, so the CPU per request of each feature can be read off the table.
+_NATIVE_OFF = {"BENCH_FASTAPI_NATIVE_OTEL": "0"}
+DIAGNOSTIC: dict[str, tuple[str, dict[str, str]]] = {
+    "ours-native-off": ("ours", _NATIVE_OFF),
+    "ours-no-log": ("ours", {**_NATIVE_OFF, "BENCH_OURS_OPTIONS": '{"log_requests": false}'}),
+    "ours-no-trace": (
+        "ours",
+        {**_NATIVE_OFF, "BENCH_OURS_OPTIONS": '{"enable_tracing": false}'},
+    ),
+    "ours-metrics-only": (
+        "ours",
+        {
+            **_NATIVE_OFF,
+            "BENCH_OURS_OPTIONS": '{"enable_tracing": false, "log_requests": false}',
+        },
+    ),
+}
 
 
 @dataclass
@@ -60,6 +79,10 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int = 0
+    requests: int = 0
+    # Server CPU (all its processes and threads, exporter included) per request: far less
+    # sensitive than req/s to other work on a shared machine.
+    cpu_us: float = 0.0
 
 
 @dataclass
@@ -81,6 +104,8 @@ class Server:
             p50_ms=statistics.median(r.p50_ms for r in self.runs),
             p99_ms=statistics.median(r.p99_ms for r in self.runs),
             errors=sum(r.errors for r in self.runs),
+            requests=sum(r.requests for r in self.runs),
+            cpu_us=statistics.median(r.cpu_us for r in self.runs),
         )
 
 
@@ -167,7 +192,38 @@ def parse_wrk(output: str) -> WrkResult:
     )
     if sock:
         errors += sum(int(x) for x in sock.groups())
-    return WrkResult(float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), errors)
+    total = re.search(r"(\d+) requests in", output)
+    return WrkResult(
+        float(rps.group(1)),
+        _ms(p50.group(1)),
+        _ms(p99.group(1)),
+        errors,
+        int(total.group(1)) if total else 0,
+    )
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(root: int) -> float:
+    """User+system CPU of ``root`` and its descendants (gunicorn's worker), from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
 
 
 def wrk(url: str, seconds: float) -> WrkResult:
@@ -247,7 +303,8 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
     variants = [v for v in VARIANTS if _ours_available() or not v.startswith("ours")]
     pairs = [(fw, v) for fw in ("fastapi", "flask") for v in variants]
     if diagnose and _ours_available():
-        pairs.insert(len(variants), ("fastapi", "ours-native-off"))
+        for i, name in enumerate(DIAGNOSTIC):
+            pairs.insert(len(variants) + i, ("fastapi", name))
     rounds, seconds, warmup = (1, 3.0, 1.0) if quick else (3, 6.0, 2.0)
     with (
         tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
@@ -260,7 +317,11 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
             for s in servers:
                 time.sleep(0.5)  # let the previous variant's exporter drain its queue
                 before = _sink_stats(sink_port)["requests"]
-                s.runs.append(wrk(s.url, seconds))
+                cpu_before = _cpu_seconds(s.proc.pid)
+                result = wrk(s.url, seconds)
+                cpu = _cpu_seconds(s.proc.pid) - cpu_before
+                result.cpu_us = cpu / max(result.requests, 1) * 1e6
+                s.runs.append(result)
                 key = f"{s.framework}-{s.variant}-otlp-exports"
                 exports[key] = exports.get(key, 0) + _sink_stats(sink_port)["requests"] - before
         stats = _sink_stats(sink_port)
@@ -277,7 +338,8 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
 def _note(ours: WrkResult, anchor: WrkResult, anchor_label: str) -> str:
     text = (
         f"ours p50 {ours.p50_ms:.2f} ms p99 {ours.p99_ms:.2f} ms; "
-        f"{anchor_label} p50 {anchor.p50_ms:.2f} ms p99 {anchor.p99_ms:.2f} ms"
+        f"{anchor_label} p50 {anchor.p50_ms:.2f} ms p99 {anchor.p99_ms:.2f} ms; "
+        f"server CPU/request ours {ours.cpu_us:.0f} µs, {anchor_label} {anchor.cpu_us:.0f} µs"
     )
     if ours.errors or anchor.errors:
         text += f"; errors ours {ours.errors} / {anchor_label} {anchor.errors}"
@@ -292,7 +354,7 @@ def comparisons(servers: list[Server]) -> list[Comparison]:
         ("fastapi", "ours", "combo", 2.0),
         ("fastapi", "ours10", "bare", 0.85),
         ("fastapi", "combo", "bare", None),
-        ("fastapi", "ours-native-off", "bare", None),
+        *(("fastapi", name, "bare", None) for name in DIAGNOSTIC),
         ("flask", "ours", "bare", 0.80),
         ("flask", "ours10", "bare", None),
         ("flask", "ours", "combo", None),
@@ -336,15 +398,15 @@ def markdown(servers: list[Server], stats: dict[str, int], quick: bool) -> str:
         f"OTLP sink received {stats.get('requests', 0)} export requests "
         f"({stats.get('bytes', 0) / 1e6:.1f} MB).",
         "",
-        "| app | variant | req/s | p50 ms | p99 ms | x bare | errors |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| app | variant | req/s | p50 ms | p99 ms | x bare | server CPU µs/req | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in servers:
         m = s.median()
         bare = next(x.median() for x in servers if x.framework == s.framework)
         lines.append(
             f"| {s.framework} | {LABELS[s.variant]} | {m.rps:,.0f} | {m.p50_ms:.2f} | "
-            f"{m.p99_ms:.2f} | {m.rps / bare.rps:.2f} | {m.errors} |"
+            f"{m.p99_ms:.2f} | {m.rps / bare.rps:.2f} | {m.cpu_us:.0f} | {m.errors} |"
         )
     lines += ["", "| target | ratio | met |", "|---|---:|---|"]
     for c in comparisons(servers):

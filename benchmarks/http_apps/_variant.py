@@ -15,6 +15,16 @@ ACCESS_LOG = os.environ.get("BENCH_ACCESS_LOG", os.devnull)
 PAYLOAD = {"message": "hello", "items": [1, 2, 3]}
 
 
+def ours_options() -> dict[str, object]:
+    """``setup_monitoring`` keyword arguments of the variant (diagnostic variants of
+    bench_http.py pass extra ones as JSON in ``BENCH_OURS_OPTIONS``)."""
+    import json
+
+    options: dict[str, object] = {"sample_rate": sample_rate()}
+    options.update(json.loads(os.environ.get("BENCH_OURS_OPTIONS", "{}")))
+    return options
+
+
 def sample_rate() -> float:
     return 0.1 if VARIANT == "ours10" else 1.0
 

@@ -6,8 +6,13 @@ import os
 
 from fastapi import FastAPI
 
-from benchmarks.http_apps._variant import PAYLOAD, VARIANT, combo_tracer_provider, configure_ours
-from benchmarks.http_apps._variant import sample_rate as _sample_rate
+from benchmarks.http_apps._variant import (
+    PAYLOAD,
+    VARIANT,
+    combo_tracer_provider,
+    configure_ours,
+    ours_options,
+)
 
 # Diagnostic knob (not a benchmark variant): BENCH_FASTAPI_NATIVE_OTEL=0 switches off the
 # native OpenTelemetry telemetry of FastAPI >= 0.16x, which turns itself on as soon as a
@@ -28,7 +33,7 @@ if VARIANT in ("ours", "ours10"):
     from berrys_monitoring.middleware.fastapi import setup_monitoring
 
     configure_ours("bench-fastapi")
-    setup_monitoring(app, service_name="bench-fastapi", sample_rate=_sample_rate())
+    setup_monitoring(app, service_name="bench-fastapi", **ours_options())  # type: ignore[arg-type]
 elif VARIANT == "combo":
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from prometheus_fastapi_instrumentator import Instrumentator

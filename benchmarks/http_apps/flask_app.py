@@ -7,8 +7,13 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
-from benchmarks.http_apps._variant import PAYLOAD, VARIANT, combo_tracer_provider, configure_ours
-from benchmarks.http_apps._variant import sample_rate as _sample_rate
+from benchmarks.http_apps._variant import (
+    PAYLOAD,
+    VARIANT,
+    combo_tracer_provider,
+    configure_ours,
+    ours_options,
+)
 
 app = Flask(__name__)
 
@@ -50,7 +55,7 @@ if VARIANT in ("ours", "ours10"):
     from berrys_monitoring.middleware.flask import setup_monitoring
 
     configure_ours("bench-flask")
-    setup_monitoring(app, service_name="bench-flask", sample_rate=_sample_rate())
+    setup_monitoring(app, service_name="bench-flask", **ours_options())  # type: ignore[arg-type]
 elif VARIANT == "combo":
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
