@@ -111,3 +111,32 @@ def test_gunicorn_workers_and_master_lines_are_json_with_preload(tmp_path: Path)
     assert sum(m.startswith("Booting worker with pid") for m in messages) >= 2
     assert any(r["logger"] == "gunicorn.access" for r in recs)
     assert all(r["service"] == "gu-test" for r in recs)
+
+
+def test_gunicorn_on_starting_hook_makes_master_and_worker_lines_json(tmp_path: Path) -> None:
+    gunicorn = require_binary("gunicorn", "pip install 'berrys-monitoring[flask]'")
+    (tmp_path / "gu_app.py").write_text(textwrap.dedent(WSGI_APP))
+    # the hook the guide shows, in a gunicorn config file
+    (tmp_path / "gunicorn.conf.py").write_text(
+        textwrap.dedent(
+            """
+            def on_starting(server):
+                from berrys_monitoring.logging import configure_logging
+                configure_logging(service_name="gu-test")
+            """
+        )
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hi"
+    cmd = [gunicorn, "-c", "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{port}", "gu_app:app"]
+    with run_server(cmd, cwd=tmp_path, ready_url=url) as server:
+        assert httpx.get(url).status_code == 200
+        wait_for(lambda: server.output().count('"logger":"app"') >= 2, what="app lines")
+        server.stop()
+        output = server.output()
+    lines = [x for x in output.splitlines() if x.strip()]
+    assert "Starting gunicorn" in lines[0]  # logged before the hook runs
+    recs = _json_lines("\n".join(lines[1:]))
+    messages = [str(r["message"]) for r in recs]
+    assert any(m.startswith("Listening at: http://127.0.0.1:") for m in messages)
+    assert sum(m.startswith("Booting worker with pid") for m in messages) == 2
