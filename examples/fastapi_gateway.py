@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,11 +31,27 @@ from _knobs import (
     VERSION,
     inject_error,
 )
-from fastapi import BackgroundTasks, FastAPI, HTTPException
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import StreamingResponse
 
 SERVICE = "api-gateway"
-app = FastAPI(title="berrys-monitoring example gateway", version=VERSION)
+
+
+async def knobs(request: Request) -> None:
+    """The EXAMPLE_* knobs, as a dependency of every route: they act after routing, so
+    injected latency and errors are measured under the route's own template (and probes,
+    answered before routing, are never affected)."""
+    if request.url.path == "/health":  # the plain (EXAMPLE_PLAIN) health route
+        return
+    if EXTRA_LATENCY_S:
+        await asyncio.sleep(EXTRA_LATENCY_S)
+    if inject_error():
+        raise HTTPException(status_code=500, detail="injected failure")
+
+
+app = FastAPI(
+    title="berrys-monitoring example gateway", version=VERSION, dependencies=[Depends(knobs)]
+)
 
 if PLAIN:
     # A service without monitoring (a baseline for the CI/CD tests): no /metrics.
@@ -88,16 +104,6 @@ async def users_get(path: str) -> httpx.Response:
         if request_id:
             headers["X-Request-ID"] = request_id
     return await client().get(path, headers=headers)
-
-
-@app.middleware("http")
-async def knobs(request: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
-    # Added before setup_monitoring, so it runs inside it: probes never get here.
-    if EXTRA_LATENCY_S:
-        await asyncio.sleep(EXTRA_LATENCY_S)
-    if inject_error():
-        return JSONResponse({"error": "injected failure"}, status_code=500)
-    return await call_next(request)
 
 
 @app.get("/")

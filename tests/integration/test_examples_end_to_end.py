@@ -131,3 +131,12 @@ def test_example_knobs_fail_health_and_plain_mode() -> None:
     with users_service({"EXAMPLE_ERROR_RATE": "1"}) as (users_url, _):
         assert httpx.get(f"{users_url}/users/1").status_code == 500
         assert httpx.get(f"{users_url}/health").status_code == 200  # probes unaffected
+    env = {"EXAMPLE_EXTRA_LATENCY_MS": "40", "EXAMPLE_ERROR_RATE": "1"}
+    with users_service() as (users_url, _), gateway_service(users_url, env) as (gw_url, _):
+        for _ in range(3):
+            assert httpx.get(f"{gw_url}/").status_code == 500
+        assert httpx.get(f"{gw_url}/health").status_code == 200
+        text = httpx.get(f"{gw_url}/metrics").text
+    # The injected latency is inside the measured request: a lower bound on the sum.
+    assert metric_value(text, "http_request_duration_seconds_sum", route="/") >= 0.12
+    assert metric_value(text, "http_requests_total", status="500") == 3
