@@ -124,7 +124,8 @@ def test_too_few_samples_is_never_a_silent_pass(tmp_path: Path) -> None:
     "extra,message",
     [
         (["--performance-threshold", "0.8"], "ratio >= 1"),
-        (["--metrics-source", "prometheus"], "not available for canary analysis"),
+        (["--metrics-source", "hub"], "not available yet"),
+        (["--metrics-source", "prometheus"], "needs --metrics-url"),
     ],
 )
 def test_canary_configuration_errors_exit_2(extra, message, capsys) -> None:

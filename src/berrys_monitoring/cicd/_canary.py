@@ -7,11 +7,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from berrys_monitoring.cicd._canary_prometheus import prometheus_verdicts
 from berrys_monitoring.cicd._judge import MetricVerdict, judge_continuous, judge_rate
 from berrys_monitoring.cicd._load import Sample, paced_pairs, summarize
 from berrys_monitoring.cicd._progress import ProgressDisplay
 from berrys_monitoring.cicd._report import CheckResult, Report
-from berrys_monitoring.cicd._verify import validate_url
+from berrys_monitoring.cicd._verify import instance_selector, validate_url
 
 __all__ = ["CANARY_METRICS", "DEFAULT_CANARY_METRICS", "judge_samples", "run_canary"]
 
@@ -128,6 +129,11 @@ def run_canary(
     on_insufficient_data: str = "fail",
     early_stop: bool = True,
     timeout: float = 10.0,
+    metrics_source: str = "load",
+    metrics_url: str | None = None,
+    canary_selector: str | None = None,
+    production_selector: str | None = None,
+    window: str = "30s",
     progress: ProgressDisplay | None = None,
 ) -> Report:
     """Compare a canary with production for ``monitor_duration`` seconds.
@@ -136,6 +142,12 @@ def run_canary(
     seconds all metrics are judged on the samples so far, and a canary that is clearly
     failing (99.8% confidence that the regression exceeds the threshold) stops early.
     No data or too few samples is ``on_insufficient_data`` ("fail" or "inconclusive").
+
+    With ``metrics_source="prometheus"`` nothing is sent to the deployments: their real
+    traffic is read from the Prometheus server at ``metrics_url`` (series told apart by
+    ``canary_selector``/``production_selector``, default ``instance="host:port"`` of each
+    URL), one point per ``interval`` (p95 over ``window``) for latency and size, request
+    counts for error rates.
 
     Example::
 
@@ -158,6 +170,19 @@ def run_canary(
         raise ValueError("--monitor-duration, --interval and --rate must be positive")
     if not 0 < alpha < 1 or min_samples < 2:
         raise ValueError("--alpha must be within (0, 1) and --min-samples at least 2")
+    if metrics_source == "hub":
+        raise ValueError(
+            "--metrics-source hub is not available yet for canary analysis: sample both "
+            "deployments (--metrics-source load) or read Prometheus (--metrics-source prometheus)"
+        )
+    if metrics_source not in ("load", "prometheus"):
+        raise ValueError("--metrics-source must be load, prometheus or hub")
+    if metrics_source == "prometheus" and not metrics_url:
+        raise ValueError("--metrics-source prometheus needs --metrics-url (the Prometheus server)")
+    selectors = {
+        "canary": canary_selector or instance_selector(c_url),
+        "production": production_selector or instance_selector(p_url),
+    }
     paths = [p if p.startswith("/") else "/" + p for p in paths] or ["/"]
     metrics = list(dict.fromkeys(metrics))
     display = progress or ProgressDisplay(enabled=False)
@@ -179,19 +204,51 @@ def run_canary(
             max_error_increase=max_error_increase,
         )
 
+    started = time.time()
+
+    def judge_prometheus(end: float) -> list[MetricVerdict]:
+        assert metrics_url is not None
+        return prometheus_verdicts(
+            metrics_url,
+            selectors,
+            start=started,
+            end=end,
+            step=interval,
+            window=window,
+            metrics=metrics,
+            threshold=performance_threshold,
+            alpha=alpha,
+            min_samples=min_samples,
+            max_error_increase=max_error_increase,
+        )
+
+    def judge_now() -> list[MetricVerdict]:
+        if metrics_source == "prometheus":
+            return judge_prometheus(time.time())
+        # On a snapshot: the sampler keeps appending while this runs in a thread.
+        return judge(list(samples["canary"]), list(samples["production"]))
+
+    async def watch(duration: float) -> None:
+        deadline = time.monotonic() + duration
+        while not state["stop"] and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
     async def monitor(step: Any) -> float:
         t0 = time.monotonic()
-        sampler = asyncio.ensure_future(
-            paced_pairs(
-                {"canary": c_url, "production": p_url},
-                paths,
-                rate=rate,
-                duration=monitor_duration,
-                timeout=timeout,
-                on_sample=lambda s: samples[s.side].append(s),
-                should_stop=lambda: bool(state["stop"]),
+        if metrics_source == "prometheus":
+            sampler = asyncio.ensure_future(watch(monitor_duration))
+        else:
+            sampler = asyncio.ensure_future(
+                paced_pairs(
+                    {"canary": c_url, "production": p_url},
+                    paths,
+                    rate=rate,
+                    duration=monitor_duration,
+                    timeout=timeout,
+                    on_sample=lambda s: samples[s.side].append(s),
+                    should_stop=lambda: bool(state["stop"]),
+                )
             )
-        )
         last = t0
         while not sampler.done():
             await asyncio.wait({sampler}, timeout=interval)
@@ -200,11 +257,9 @@ def run_canary(
             last = now
             if sampler.done():
                 break
-            # Judging thousands of samples takes a while: off the event loop, on a snapshot,
-            # so the sampling ticks keep their pace.
-            verdicts = await asyncio.to_thread(
-                judge, list(samples["canary"]), list(samples["production"])
-            )
+            # Judging thousands of samples (or querying Prometheus) takes a while: off the
+            # event loop, so the sampling ticks keep their pace.
+            verdicts = await asyncio.to_thread(judge_now)
             rounds.append(
                 {
                     "elapsed_s": round(now - t0, 2),
@@ -222,7 +277,8 @@ def run_canary(
 
     step = display.start("canary vs production", total=monitor_duration)
     wall = asyncio.run(monitor(step))
-    for v in judge():
+    final = judge_prometheus(time.time()) if metrics_source == "prometheus" else judge()
+    for v in final:
         status = v.verdict
         if status in ("no-data", "too-few-samples"):
             status = on_insufficient_data
@@ -231,8 +287,12 @@ def run_canary(
     report.data["canary"] = {
         "canary_url": c_url,
         "production_url": p_url,
-        "paths": paths,
-        "rate": rate,
+        "metrics_source": metrics_source,
+        **(
+            {"prometheus": metrics_url, "selectors": selectors, "window": window}
+            if metrics_source == "prometheus"
+            else {"paths": paths, "rate": rate}
+        ),
         "interval": interval,
         "monitor_duration": monitor_duration,
         "performance_threshold": performance_threshold,
@@ -243,7 +303,7 @@ def run_canary(
         "early_stopped": bool(state["stop"]),
         "early_stop_reason": state["reason"],
         "rounds": rounds,
-        "sides": {side: _side_summary(s, wall) for side, s in samples.items()},
+        "sides": {side: _side_summary(s, wall) for side, s in samples.items() if s},
     }
     report.finished_at = time.time()
     display.finish(step, report.verdict, "stopped early" if state["stop"] else "")

@@ -12,6 +12,8 @@ import argparse
 
 from berrys_monitoring.cicd._canary import CANARY_METRICS, run_canary
 from berrys_monitoring.cicd._cli import add_output_flags, execute
+from berrys_monitoring.cicd._progress import ProgressDisplay
+from berrys_monitoring.cicd._report import Report
 
 __all__ = ["configure_parser", "run"]
 
@@ -71,24 +73,26 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="per-request timeout in seconds"
     )
-    parser.add_argument(
+    source = parser.add_argument_group("reading real traffic instead of sampling")
+    source.add_argument(
         "--metrics-source",
         choices=["load", "prometheus", "hub"],
         default="load",
-        help="only load (sampling both deployments) is available for canary analysis",
+        help="sample both deployments (load, default) or read their traffic from Prometheus",
     )
+    source.add_argument("--metrics-url", help="the Prometheus server, e.g. http://prometheus:9090")
+    source.add_argument(
+        "--canary-selector", help='PromQL matchers of the canary (default instance="host:port")'
+    )
+    source.add_argument("--production-selector", help="PromQL matchers of production")
+    source.add_argument("--window", default="30s", help="rate window of each point (default 30s)")
     add_output_flags(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``canary``; returns the exit code."""
 
-    def build(display):  # type: ignore[no-untyped-def]
-        if args.metrics_source != "load":
-            raise ValueError(
-                f"--metrics-source {args.metrics_source} is not available for canary analysis "
-                "yet: the canary samples both deployments itself (--metrics-source load)"
-            )
+    def build(display: ProgressDisplay) -> Report:
         return run_canary(
             args.canary_url,
             args.production_url,
@@ -104,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
             on_insufficient_data=args.on_insufficient_data,
             early_stop=args.early_stop,
             timeout=args.timeout,
+            metrics_source=args.metrics_source,
+            metrics_url=args.metrics_url,
+            canary_selector=args.canary_selector,
+            production_selector=args.production_selector,
+            window=args.window,
             progress=display,
         )
 

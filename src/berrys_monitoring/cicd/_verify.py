@@ -164,7 +164,7 @@ def verify_deployment(
             step = display.start("performance (prometheus)")
             assert metrics_url is not None
             summary, perf_details = prometheus_summary(
-                metrics_url, selector=selector or _instance_selector(base), window=window
+                metrics_url, selector=selector or instance_selector(base), window=window
             )
         else:
             step = display.start(
@@ -210,7 +210,14 @@ def verify_deployment(
     return report
 
 
-def _instance_selector(base: str) -> str:
+def instance_selector(base: str) -> str:
+    """The PromQL matcher Prometheus gives a target scraped at ``base``.
+
+    Example::
+
+        >>> instance_selector("http://127.0.0.1:8001")
+        'instance="127.0.0.1:8001"'
+    """
     # Prometheus labels a scraped target instance="host:port": the deployment's own address.
     parts = urlsplit(base)
     port = parts.port or (443 if parts.scheme == "https" else 80)
