@@ -499,3 +499,28 @@ def test_loggers_survive_pickle_and_copy_with_their_bound_fields(json_logging: L
         clone.info("again")
     recs = json_logging.records()
     assert [(r["logger"], r["tenant"]) for r in recs] == [("pickled", "acme")] * 3
+
+
+def test_reconfiguring_while_other_threads_log_loses_no_line() -> None:
+    import threading
+
+    streams = [Lines(), Lines()]
+    configure_logging(stream=streams[0], adopt_servers=False)
+    done = threading.Event()
+    total = 3000
+
+    def writer() -> None:
+        log = get_logger("busy")
+        for i in range(total):
+            log.info("tick", extra={"seq": i})
+        done.set()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    flips = 0
+    while not done.is_set():
+        flips += 1
+        configure_logging(stream=streams[flips % 2], adopt_servers=False)
+    t.join()
+    seen = {r["seq"] for s in streams for r in s.records() if r["logger"] == "busy"}
+    assert seen == set(range(total))

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
@@ -38,6 +39,7 @@ SERVER_LOGGERS = (
 # the next call so reconfiguring never duplicates lines. Handlers added by others
 # (pytest's caplog, a user's own) are left alone.
 _installed: list[logging.Handler] = []
+_lock = threading.Lock()
 # configure_logging(log_to_console=False) with no file is still "configured".
 _configured_without_handlers = [False]
 # Loggers whose level the last call set (``levels=``): reset before the next one applies.
@@ -166,23 +168,26 @@ def configure_logging(
             raise
 
     root = logging.getLogger()
-    for h in _installed:
-        root.removeHandler(h)
-        h.close()
-    _installed[:] = handlers
-    _configured_without_handlers[0] = not handlers
-    for h in handlers:
-        root.addHandler(h)
-    root.setLevel(lvl)
-    for name in _leveled:
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    _leveled[:] = per_logger
-    for name, v in per_logger.items():
-        logging.getLogger(name).setLevel(v)
-    install(Settings(static=static, redactor=redactor, include_caller=include_caller))
-    if adopt_servers:
-        adopt_server_loggers()
-    logging.captureWarnings(capture_warnings)
+    with _lock:
+        # New handlers go in before the old ones leave, so a line logged by another
+        # thread meanwhile is never lost to the stdlib's bare "last resort" handler.
+        old, _installed[:] = list(_installed), handlers
+        _configured_without_handlers[0] = not handlers
+        install(Settings(static=static, redactor=redactor, include_caller=include_caller))
+        for h in handlers:
+            root.addHandler(h)
+        for h in old:
+            root.removeHandler(h)
+            h.close()
+        root.setLevel(lvl)
+        for name in _leveled:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        _leveled[:] = per_logger
+        for name, v in per_logger.items():
+            logging.getLogger(name).setLevel(v)
+        if adopt_servers:
+            adopt_server_loggers()
+        logging.captureWarnings(capture_warnings)
 
 
 def is_configured() -> bool:
