@@ -243,3 +243,60 @@ def test_methods_can_be_traced() -> None:
     with capture_spans() as spans:
         assert Repo().get("a") == "A"
     assert spans.names() == ["Repo.get"]
+
+
+def test_manual_span_records_an_exception_and_reraises_it() -> None:
+    with capture_spans() as spans, pytest.raises(Boom):
+        with tracer.start_as_current_span("manual") as span:
+            assert get_current_span() is span
+            raise Boom("inside with")
+    s = spans.by_name("manual")
+    assert s.status.status_code is StatusCode.ERROR
+    assert s.status.description == "Boom: inside with"
+    assert [e.name for e in s.events] == ["exception"]
+    assert not get_current_span().get_span_context().is_valid  # detached again
+
+
+def test_manual_span_honours_the_opentelemetry_flags() -> None:
+    with capture_spans() as spans:
+        with (
+            pytest.raises(Boom),
+            tracer.start_as_current_span(
+                "quiet", record_exception=False, set_status_on_exception=False
+            ),
+        ):
+            raise Boom("not recorded")
+        with tracer.start_as_current_span("kept-open", end_on_exit=False) as open_span:
+            pass
+        assert spans.names() == ["quiet"]
+        open_span.end()
+    quiet = spans.by_name("quiet")
+    assert quiet.events == () and quiet.status.status_code is StatusCode.UNSET
+    assert spans.names() == ["quiet", "kept-open"]
+
+
+def test_keyboard_interrupt_and_generator_exit_are_not_errors() -> None:
+    @trace("interrupted")
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with capture_spans() as spans:
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+        with pytest.raises(KeyboardInterrupt), tracer.start_as_current_span("manual-interrupt"):
+            raise KeyboardInterrupt
+    assert all(s.status.status_code is StatusCode.UNSET for s in spans)
+    assert len(spans) == 2
+
+
+def test_an_ok_status_set_by_the_user_is_not_overwritten() -> None:
+    from opentelemetry.trace import Status
+
+    @trace("explicit-ok")
+    def explicit_ok() -> None:
+        get_current_span().set_status(Status(StatusCode.OK))
+        raise Boom("after ok")
+
+    with capture_spans() as spans, pytest.raises(Boom):
+        explicit_ok()
+    assert spans.by_name("explicit-ok").status.status_code is StatusCode.OK

@@ -9,9 +9,10 @@ from typing import Any, TypeVar, overload
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
+from berrys_monitoring.tracing._switch import record_error as _record_error
 from berrys_monitoring.tracing._switch import tracer as _tracer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,29 +65,37 @@ def trace(
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                with _tracer.resolve().start_as_current_span(
-                    span_name, kind=kind, attributes=attrs
-                ):
+                span = _tracer.resolve().start_span(span_name, None, kind, attrs)
+                token = context_api.attach(trace_api.set_span_in_context(span))
+                try:
                     return await fn(*args, **kwargs)
+                except Exception as exc:
+                    _record_error(span, exc)
+                    raise
+                finally:
+                    context_api.detach(token)
+                    span.end()
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            # The SDK's own start_as_current_span records the exception and sets the
-            # ERROR status; delegating to it keeps @trace as cheap as a manual span.
-            with _tracer.resolve().start_as_current_span(span_name, None, kind, attrs):
+            # Inline start/attach/detach/end rather than the SDK's start_as_current_span:
+            # the same semantics without its two generator-based context managers.
+            span = _tracer.resolve().start_span(span_name, None, kind, attrs)
+            token = context_api.attach(trace_api.set_span_in_context(span))
+            try:
                 return fn(*args, **kwargs)
+            except Exception as exc:
+                _record_error(span, exc)
+                raise
+            finally:
+                context_api.detach(token)
+                span.end()
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
-
-
-def _record_error(span: trace_api.Span, exc: BaseException) -> None:
-    if span.is_recording():
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
 
 
 def _wrap_gen(
