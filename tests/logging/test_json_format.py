@@ -524,3 +524,23 @@ def test_reconfiguring_while_other_threads_log_loses_no_line() -> None:
     t.join()
     seen = {r["seq"] for s in streams for r in s.records() if r["logger"] == "busy"}
     assert seen == set(range(total))
+
+
+def test_fast_path_records_have_every_standard_logrecord_attribute(
+    json_logging: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [Keep()])
+    get_logger("attrs").info("m", extra={"pathname": "not allowed", "custom": 1})
+    (rec,) = records
+    standard = set(vars(logging.LogRecord("n", 20, "", 0, "m", (), None)))
+    assert standard <= set(vars(rec))
+    assert rec.pathname == ""  # an extra field never replaces a standard attribute
+    assert rec.custom == 1  # type: ignore[attr-defined]
+    assert isinstance(rec.created, float) and rec.levelname == "INFO"

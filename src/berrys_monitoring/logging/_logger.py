@@ -50,12 +50,50 @@ def _process_name() -> str | None:
 
 
 # pid and process name change only across fork: computed once per process.
-_proc: tuple[int, str | None] = (os.getpid(), _process_name())
+_STANDARD_ATTRS = (
+    "name",
+    "msg",
+    "args",
+    "levelname",
+    "levelno",
+    "pathname",
+    "filename",
+    "module",
+    "exc_info",
+    "exc_text",
+    "stack_info",
+    "lineno",
+    "funcName",
+    "created",
+    "msecs",
+    "relativeCreated",
+    "thread",
+    "threadName",
+    "processName",
+    "process",
+)
+
+
+def _make_template() -> dict[str, Any]:
+    """Every attribute a LogRecord has, with this process's pid and name."""
+    t: dict[str, Any] = dict.fromkeys(_STANDARD_ATTRS)
+    t.update(pathname="", filename="", module="", lineno=0)
+    t["process"] = os.getpid()
+    t["processName"] = _process_name()
+    if _has_task_name:  # pragma: no cover - Python 3.12+
+        t["taskName"] = None
+    return t
+
+
+# pid and process name change only across fork: in the template, rebuilt in the child.
+_template = _make_template()
+# Names an extra field may not take (the stdlib raises KeyError for them; we skip them).
+_RECORD_KEYS = frozenset(_template) | {"message", "asctime"}
 
 
 def _after_fork() -> None:
-    global _proc
-    _proc = (os.getpid(), _process_name())
+    global _template
+    _template = _make_template()
 
 
 if hasattr(os, "register_at_fork"):
@@ -169,43 +207,41 @@ class Logger:
             d["_berrys_trace"] = current_trace()
             std.handle(rec)
             return
-        # The fast path: the record's attributes in one dict display, the extra fields
-        # first so that standard attributes win, as the stdlib's makeRecord insists.
+        # The fast path: a copy of a template holding every standard attribute (a dict
+        # copy is a memcpy, several times cheaper than building a 25-key dict), then the
+        # per-call values. Extra fields never replace a standard attribute, as the
+        # stdlib's makeRecord insists.
         now = _time()
         fargs: Any = args
         if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
             fargs = args[0]  # the stdlib's "%(key)s" % {...} convention
-        rec = _new_record(_LogRecord)
-        pid, pname = _proc
-        rec.__dict__ = {
-            **ex,
-            "name": std.name,
-            "msg": msg,
-            "args": fargs,
-            "levelname": _level_names.get(level) or _getLevelName(level),
-            "levelno": level,
-            "pathname": "",
-            "filename": "",
-            "module": "",
-            "exc_info": exc_info,
-            "exc_text": None,
-            "stack_info": None,
-            "lineno": 0,
-            "funcName": None,
-            "created": now,
-            "msecs": (now - int(now)) * 1000,
-            "relativeCreated": (now - _start) * 1000,
-            "thread": _get_ident(),
-            "threadName": _current_thread().name,
-            "processName": pname,
-            "process": pid,
-            "_berrys_extra": ex,
-            "_berrys_ctx": _ctx_get(),
-            "_berrys_bound": self._bound,
-            "_berrys_trace": current_trace(),
-        }
+        d = _template.copy()
+        if ex:
+            if _RECORD_KEYS.isdisjoint(ex):
+                d.update(ex)
+            else:
+                for k, v in ex.items():
+                    if k not in _RECORD_KEYS:
+                        d[k] = v
+        d["name"] = std.name
+        d["msg"] = msg
+        d["args"] = fargs
+        d["levelname"] = _level_names.get(level) or _getLevelName(level)
+        d["levelno"] = level
+        d["exc_info"] = exc_info
+        d["created"] = now
+        d["msecs"] = (now - int(now)) * 1000
+        d["relativeCreated"] = (now - _start) * 1000
+        d["thread"] = _get_ident()
+        d["threadName"] = _current_thread().name
+        d["_berrys_extra"] = ex
+        d["_berrys_ctx"] = _ctx_get()
+        d["_berrys_bound"] = self._bound
+        d["_berrys_trace"] = current_trace()
         if _has_task_name:  # pragma: no cover - Python 3.12+
-            rec.__dict__["taskName"] = _task_name()
+            d["taskName"] = _task_name()
+        rec = _new_record(_LogRecord)
+        rec.__dict__ = d
         std.handle(rec)
 
     def debug(
