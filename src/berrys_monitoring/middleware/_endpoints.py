@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.middleware._options import MonitoringOptions
 
 __all__ = ["Answer", "endpoint_kind", "health_answer", "health_answer_async", "metrics_answer"]
@@ -44,8 +44,11 @@ def _render(opts: MonitoringOptions, report: Any) -> Answer:
 
 
 def _broken(opts: MonitoringOptions, exc: BaseException) -> Answer:
-    # The health machinery itself failed: say so (503) instead of answering 500.
+    # The health machinery itself failed: say so (503) instead of answering 500; under
+    # the test suite (strict mode) the bug surfaces instead.
     report_internal_error("middleware", exc, "health endpoint failed")
+    if is_strict():
+        raise exc
     doc = {"status": "fail", "serviceId": opts.service_name, "output": "health check failed"}
     return 503, [("Content-Type", HEALTH_CT), _NO_STORE], orjson.dumps(doc)
 

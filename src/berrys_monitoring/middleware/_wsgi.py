@@ -80,7 +80,12 @@ class MonitoringWSGIMiddleware:
 
     Example::
 
-        from berrys_monitoring.middleware.flask import MonitoringWSGIMiddleware
+        from flask import Flask
+        from berrys_monitoring.middleware.flask import MonitoringWSGIMiddleware, setup_monitoring
+
+        app = Flask(__name__)
+        setup_monitoring(app, service_name="users")
+        assert isinstance(app.wsgi_app, MonitoringWSGIMiddleware)
     """
 
     def __init__(self, app: WSGIApp, holder: Any) -> None:
