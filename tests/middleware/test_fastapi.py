@@ -381,3 +381,16 @@ def test_setup_refuses_what_it_cannot_instrument() -> None:
     app.middleware_stack = app.build_middleware_stack()
     with pytest.raises(RuntimeError, match="before the app starts"):
         setup_monitoring(app, service_name="late", configure_defaults=False)
+
+
+def test_endpoints_and_templates_work_under_a_root_path(registry) -> None:
+    app = make_app(registry)
+    c = TestClient(app, root_path="/api")
+    assert c.get("/api/health").status_code == 200
+    assert c.get("/api/users/4").json() == {"id": 4}
+    assert (
+        sample(
+            registry, "http_requests_total", method="GET", route="/users/{user_id}", status="200"
+        )
+        == 1
+    )

@@ -73,11 +73,15 @@ class MonitoringMiddleware:
         observer: Observer = self.holder.observer
         opts = observer.opts
         path: str = scope["path"]
-        kind = opts.endpoints.get(path)
+        root_path = scope.get("root_path", "")
+        # Under a root path (uvicorn --root-path, a mount) "path" includes it; our
+        # endpoints and exclusions are relative to the app, like its routes.
+        local = path[len(root_path) :] if root_path and path.startswith(root_path) else path
+        kind = opts.endpoints.get(local)
         if kind is not None:
             await self._endpoint(kind, scope, send)
             return
-        if opts.is_excluded(path):
+        if opts.is_excluded(local):
             await self.app(scope, receive, send)
             return
 
@@ -134,7 +138,6 @@ class MonitoringMiddleware:
                     message["headers"] = [*(headers or ()), *extra_headers]
             await send(message)
 
-        root_path = scope.get("root_path", "")
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
