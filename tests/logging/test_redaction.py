@@ -93,6 +93,10 @@ def test_identifiers_and_lookalikes_stay_visible(key: str, json_logging: Lines) 
         ("GET /cb?access_token=abc&x=1", "GET /cb?access_token=[REDACTED]&x=1"),
         ("Authorization: Basic dXNlcjpwYXNz", "Authorization: [REDACTED]"),
         ("dsn postgres://app:pw-123@db:5432/x", "dsn postgres://app:[REDACTED]@db:5432/x"),
+        ("a=password=hunter2 b=c", "a=password=[REDACTED] b=c"),
+        ("glued xyzeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln end", "glued [REDACTED] end"),
+        ("unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOjF9. end", "unsigned [REDACTED] end"),
+        ("X-API-Key: k-9 and db.password=p-9", "X-API-Key: [REDACTED] and db.password=[REDACTED]"),
     ],
 )
 def test_secrets_inside_text_are_replaced(text: str, expected: str) -> None:
@@ -110,10 +114,34 @@ def test_secrets_inside_text_are_replaced(text: str, expected: str) -> None:
         "basic usage of the api",
         "user_id=u-1 session_id=s-2 ip_address=10.0.0.1",
         "ratio 3:2 and a=b",
+        "host api.example.com and version 1.2.3",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert Redactor().text(text) == text
+
+
+@pytest.mark.timeout(60)  # a regex that backtracks quadratically would take minutes here
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x= " + "password" * 20_000,
+        "eyJ" * 60_000,
+        "4" * 50_000,
+        "k=" * 100_000,
+        'password="' * 30_000,
+        "://" + "a:" * 50_000,
+        "Bearer " * 30_000,
+    ],
+    ids=["kv", "jwt", "digits", "keys", "quotes", "url", "bearer"],
+)
+def test_adversarial_long_text_is_redacted_in_linear_time(text: str) -> None:
+    out = Redactor().text(text)
+    assert isinstance(out, str)
+
+
+def test_a_very_long_digit_run_is_hidden_whole() -> None:
+    assert Redactor().text("blob " + "7" * 200) == "blob [REDACTED]"
 
 
 def test_redaction_applies_to_messages_args_context_bound_fields_and_exceptions(

@@ -38,8 +38,14 @@ DEFAULT_REDACT_KEYS: tuple[str, ...] = (
 # listed so that a user-supplied key such as "id" can never hide them by accident.
 DEFAULT_ALLOW_KEYS = ("request_id", "user_id", "session_id", "ip_address", "trace_id", "span_id")
 
-_ID = r"[A-Za-z0-9_.\-]"
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+# Every regex here is linear in the length of the text (no nested quantifiers that can
+# backtrack over the same run twice): a megabyte of "eyJeyJ…" must not stall a log call.
+# A dotted base64url token, from the beginning of its run; it is a JWT when it has three
+# parts (the last may be empty: unsigned) and contains "eyJ" (base64 of '{"').
+_DOTTED = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
+# A field name followed by ':' or '=' (optionally after a closing quote).
+_KEY = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)[\"']?\s*[:=]\s*")
+_VALUE = re.compile(r"(?i)\"[^\"]*\"?|'[^']*'?|(?:bearer|basic|token)\s+[^\s,;&]+|[^\s,;&]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
 _URL_CREDS = re.compile(r"(://[^/\s:@]*:)[^@\s/]+(@)")
 # 13 or more digits, single spaces or dashes allowed between them.
@@ -115,17 +121,7 @@ class Redactor:
             self._patterns = [p if isinstance(p, re.Pattern) else re.compile(p) for p in patterns]
         except re.error as exc:
             raise ValueError(f"invalid redact pattern: {exc}") from exc
-        alts = [re.escape(k).replace("_", "[_-]?") for k in self._sub_keys]
-        parts = [rf"{_ID}*(?:{'|'.join(alts)}){_ID}*"] if alts else []
-        if self._suffix_keys:
-            parts.append(rf"{_ID}*token")
-        key_rx = "|".join(parts)
-        self._kv: re.Pattern[str] | None = None
-        if key_rx:
-            self._kv = re.compile(
-                rf"(?i)((?<![A-Za-z0-9_.\-])(?:{key_rx})[\"']?\s*[:=]\s*)"
-                r"(\"[^\"]*\"?|'[^']*'?|(?:bearer|basic|token)\s+[^\s,;&]+|[^\s,;&]+)"
-            )
+        self._kv_enabled = bool(norm)
         self._key_memo: dict[str, bool] = {}
         self._text_memo: dict[str, str] = {}
 
@@ -166,16 +162,44 @@ class Redactor:
 
     def _scan(self, s: str) -> str:
         if "eyJ" in s:
-            s = _JWT.sub(MASK, s)
+            s = _DOTTED.sub(_jwt_sub, s)
         s = _BEARER.sub(r"\1" + MASK, s)
         if "://" in s:
             s = _URL_CREDS.sub(r"\1" + MASK + r"\2", s)
-        if self._kv is not None and ("=" in s or ":" in s):
-            s = self._kv.sub(r"\1" + MASK, s)
+        if self._kv_enabled and ("=" in s or ":" in s):
+            s = self._key_values(s)
         s = _DIGIT_RUN.sub(_card_sub, s)
         for p in self._patterns:
             s = p.sub(MASK, s)
         return s
+
+    def _key_values(self, s: str) -> str:
+        """``password=…``, ``"api_key": "…"``, ``Authorization: Basic …``: the value hidden.
+
+        The same rule as for field names decides which keys are sensitive. A scan, not
+        one regex, so that a non-sensitive pair ("a=password=x") does not swallow the
+        sensitive one after it, and so that the cost stays linear.
+        """
+        out: list[str] = []
+        pos = 0
+        search = _KEY.search
+        while True:
+            m = search(s, pos)
+            if m is None:
+                break
+            end = m.end()
+            if self.is_secret_key(m.group(1)):
+                v = _VALUE.match(s, end)
+                out.append(s[pos:end])
+                out.append(MASK)
+                pos = v.end() if v is not None else end
+            else:
+                out.append(s[pos:end])
+                pos = end
+        if not out:
+            return s
+        out.append(s[pos:])
+        return "".join(out)
 
     # -- structures ---------------------------------------------------------------------
 
@@ -220,7 +244,17 @@ _NATIVE = (int, float, datetime.date, datetime.time, uuid.UUID, enum.Enum)
 
 
 def _card_sub(m: re.Match[str]) -> str:
-    return MASK if _contains_card(m.group(0)) else m.group(0)
+    run = m.group(0)
+    # A very long run almost surely holds some Luhn-valid window, and checking every
+    # window costs O(n) per run: such a blob is hidden whole (never leaked, never slow).
+    if len(run) > 96:
+        return MASK
+    return MASK if _contains_card(run) else run
+
+
+def _jwt_sub(m: re.Match[str]) -> str:
+    token = m.group(0)
+    return MASK if "eyJ" in token and token.count(".") >= 2 else token
 
 
 def _safe_str(v: Any) -> str:
