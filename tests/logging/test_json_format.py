@@ -544,3 +544,25 @@ def test_fast_path_records_have_every_standard_logrecord_attribute(
     assert rec.pathname == ""  # an extra field never replaces a standard attribute
     assert rec.custom == 1  # type: ignore[attr-defined]
     assert isinstance(rec.created, float) and rec.levelname == "INFO"
+
+
+def test_objects_that_cannot_be_printed_never_break_the_line(
+    json_logging: Lines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Hostile:
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if h in _config._installed])
+    log = get_logger("hostile")
+    log.info("value %s", Hostile())
+    log.info(Hostile())
+    log.info("field", extra={"obj": Hostile()})
+    first, second, third = json_logging.records()
+    assert "unprintable" in str(first["message"])
+    assert "unprintable" in str(second["message"])
+    assert third["obj"] == "<unprintable Hostile>"

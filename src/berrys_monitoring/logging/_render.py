@@ -153,7 +153,10 @@ def _message(record: logging.LogRecord) -> str:
         return record.getMessage()
     except Exception:
         # A bad format string in a caller's log call must not lose the line.
-        return f"{record.msg!s} (unformattable arguments: {record.args!r})"
+        try:
+            return f"{record.msg!s} (unformattable arguments: {record.args!r})"
+        except Exception:
+            return f"<unprintable log message of type {type(record.msg).__name__}>"
 
 
 def exception_fields(record: logging.LogRecord, s: Settings) -> dict[str, Any] | None:
