@@ -15,6 +15,7 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from berrys_monitoring._internal import is_strict, report_internal_error
+from berrys_monitoring.logging import get_logger
 from berrys_monitoring.middleware import _context
 from berrys_monitoring.middleware._instruments import HttpInstruments, normalize_method
 from berrys_monitoring.middleware._options import MonitoringOptions
@@ -27,7 +28,6 @@ ACCESS_LOGGER = "berrys_monitoring.access"
 _COMPONENT = "middleware"
 _SCOPE = "berrys_monitoring.middleware"
 _INFO = logging.INFO
-_SRC = __file__
 _ERROR = logging.ERROR
 
 
@@ -82,7 +82,9 @@ class Observer:
     def __init__(self, opts: MonitoringOptions, instruments: HttpInstruments | None) -> None:
         self.opts = opts
         self.instruments = instruments
-        self.access = logging.getLogger(ACCESS_LOGGER)
+        # The logging component's logger: its fast path builds the record without the
+        # stdlib's findCaller stack walk and generic LogRecord.__init__.
+        self.access = get_logger(ACCESS_LOGGER)
         self._provider: Any = None
         self._tracer: Any = None
         # Flask logs unhandled exceptions (with their stack) itself; Starlette leaves it
@@ -216,9 +218,9 @@ class Observer:
             self._end(st, end_ns)
 
     def _access_line(self, st: RequestState, route: str, status: int, elapsed: float) -> None:
-        level = _ERROR if st.exc is not None else _INFO
+        exc = st.exc
         log = self.access
-        if not log.isEnabledFor(level):
+        if not log.isEnabledFor(_ERROR if exc is not None else _INFO):
             return
         extra = {
             "method": st.method,
@@ -230,20 +232,12 @@ class Observer:
             "client_ip": st.client_ip,
             "response_bytes": st.response_bytes,
         }
-        exc = st.exc
         try:
-            exc_info = (
-                (type(exc), exc, exc.__traceback__)
-                if exc is not None and not self.framework_logs_exceptions
-                else None
-            )
-            # makeRecord + handle instead of log(): the caller is always this line, so
-            # the stack walk of findCaller is skipped.
-            record = log.makeRecord(
-                log.name, level, _SRC, 0, "%s %s %s", (st.method, st.path, status), exc_info,
-                None, extra,
-            )  # fmt: skip
-            log.handle(record)
+            if exc is None:
+                log.info("%s %s %s", st.method, st.path, status, extra=extra)
+            else:
+                exc_info = None if self.framework_logs_exceptions else exc
+                log.error("%s %s %s", st.method, st.path, status, exc_info=exc_info, extra=extra)
         except Exception as err:
             # A broken handler must never fail the request it describes.
             report_internal_error(_COMPONENT, err, "access log handler failed", key="access-log")
