@@ -93,6 +93,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     log: Path
     runs: list[WrkResult] = field(default_factory=list)
+    served: int = 0  # every request wrk completed, warm-up included
 
     @property
     def url(self) -> str:
@@ -311,7 +312,7 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
         _servers(pairs, Path(tmp)) as (servers, sink_port),
     ):
         for s in servers:
-            wrk(s.url, warmup)
+            s.served += wrk(s.url, warmup).requests
         exports: dict[str, int] = {}
         for _ in range(rounds):
             for s in servers:
@@ -322,6 +323,7 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
                 cpu = _cpu_seconds(s.proc.pid) - cpu_before
                 result.cpu_us = cpu / max(result.requests, 1) * 1e6
                 s.runs.append(result)
+                s.served += result.requests
                 key = f"{s.framework}-{s.variant}-otlp-exports"
                 exports[key] = exports.get(key, 0) + _sink_stats(sink_port)["requests"] - before
         stats = _sink_stats(sink_port)
@@ -332,6 +334,7 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
             lines = sum(sum(1 for _ in f.open("rb")) for f in files)
             if s.variant.startswith("ours"):
                 stats[f"{s.framework}-{s.variant}-access-lines"] = lines
+                stats[f"{s.framework}-{s.variant}-requests"] = s.served
     return servers, stats
 
 
