@@ -338,14 +338,14 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
     return servers, stats
 
 
-def _note(ours: WrkResult, anchor: WrkResult, anchor_label: str) -> str:
+def _note(ours: WrkResult, anchor: WrkResult, label: str, anchor_label: str) -> str:
     text = (
-        f"ours p50 {ours.p50_ms:.2f} ms p99 {ours.p99_ms:.2f} ms; "
+        f"{label} p50 {ours.p50_ms:.2f} ms p99 {ours.p99_ms:.2f} ms; "
         f"{anchor_label} p50 {anchor.p50_ms:.2f} ms p99 {anchor.p99_ms:.2f} ms; "
-        f"server CPU/request ours {ours.cpu_us:.0f} µs, {anchor_label} {anchor.cpu_us:.0f} µs"
+        f"server CPU/request {label} {ours.cpu_us:.0f} µs, {anchor_label} {anchor.cpu_us:.0f} µs"
     )
     if ours.errors or anchor.errors:
-        text += f"; errors ours {ours.errors} / {anchor_label} {anchor.errors}"
+        text += f"; errors {label} {ours.errors} / {anchor_label} {anchor.errors}"
     return text
 
 
@@ -378,7 +378,7 @@ def comparisons(servers: list[Server]) -> list[Comparison]:
                 target=target,
                 unit="req/s",
                 higher_is_better=True,
-                note=_note(a, b, LABELS[other]),
+                note=_note(a, b, LABELS[mine], LABELS[other]),
             )
         )
     return rows
