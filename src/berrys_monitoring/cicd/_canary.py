@@ -223,6 +223,15 @@ def run_canary(
         "rounds": rounds,
         "sides": {side: _side_summary(s, wall) for side, s in samples.items() if s},
     }
+    if state["stop"]:
+        report.notes.append(f"stopped early after {wall:.0f}s: {state['reason']}")
+    if metrics_source == "load":
+        sides = report.data["canary"]["sides"]
+        report.notes.append(
+            "sampled "
+            + ", ".join(f"{side} {info['requests']} requests" for side, info in sides.items())
+            + f" over {wall:.0f}s on {', '.join(paths)}"
+        )
     report.finished_at = time.time()
     display.finish(step, report.verdict, "stopped early" if state["stop"] else "")
     return report

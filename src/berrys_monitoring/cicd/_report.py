@@ -68,6 +68,7 @@ class Report:
     target: str
     checks: list[CheckResult] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     finished_at: float | None = None
 
@@ -110,6 +111,7 @@ class Report:
             "exit_code": self.exit_code,
             "started_at": self.started_at,
             "duration_s": round(end - self.started_at, 3),
+            "notes": self.notes,
             "checks": [
                 {"name": c.name, "status": c.status, "summary": c.summary, "details": c.details}
                 for c in self.checks
@@ -126,6 +128,7 @@ class Report:
         t = Table(
             title=f"berrys-monitoring {self.command} {self.target}: {self.verdict.upper()}",
             title_style=_STYLE.get(self.verdict, ""),
+            caption="\n".join(self.notes) or None,
             expand=False,
         )
         t.add_column("check")
@@ -153,6 +156,7 @@ class Report:
         for c in self.checks:
             summary = c.summary.replace("|", "\\|").replace("\n", "<br>")
             lines.append(f"| {c.name} | {_ICON.get(c.status, '')} {c.status} | {summary} |")
+        lines += ["", *(f"> {n}" for n in self.notes)] if self.notes else []
         return "\n".join(lines) + "\n\n"
 
     def append_step_summary(self, path: str | os.PathLike[str] | None = None) -> bool:
