@@ -227,13 +227,14 @@ def _watch(
             health, code = _probe_health(client, s)
             views.append(ServiceView(s.name, s.base_url, windows[s.name].stats(), health, code))
         tail.poll()
+        sent, by_status = driver.snapshot()
         return Summary(
             elapsed=time.monotonic() - started,
             services=views,
             shared_trace=tail.shared_trace([s.name for s in services]),
             logs=tail.recent(),
-            sent=driver.stats.sent,
-            by_status=dict(driver.stats.by_status),
+            sent=sent,
+            by_status=by_status,
         )
 
     def done() -> bool:

@@ -96,6 +96,7 @@ class TrafficDriver:
         self.stats = TrafficStats()
         self.routes: list[Route] = []
         self._rng = random.Random(seed)
+        self._lock = threading.Lock()  # three senders update the stats
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="demo-traffic", daemon=True)
 
@@ -116,13 +117,20 @@ class TrafficDriver:
         # A path no route matches: shows up as a 404 under the "unmatched" route label.
         self.routes.append(Route("/no-such-page", "failing", 0.5))
 
-    def _pick(self) -> str:
-        route = self._rng.choices(self.routes, weights=[r.weight for r in self.routes])[0]
-        path = fill(route.template, self._rng)
-        if route.delay_param:
-            # Slow, but spread out: a p95 that moves is more telling than a constant.
-            path += f"?{route.delay_param}={self._rng.randint(100, 800)}"
-        return path
+    def snapshot(self) -> tuple[int, dict[str, int]]:
+        """Requests sent so far and their outcomes (status code or error name)."""
+        with self._lock:
+            return self.stats.sent, dict(self.stats.by_status)
+
+    def _pick(self) -> tuple[str, float]:
+        with self._lock:  # random.Random is not meant to be shared between threads
+            route = self._rng.choices(self.routes, weights=[r.weight for r in self.routes])[0]
+            path = fill(route.template, self._rng)
+            if route.delay_param:
+                # Slow, but spread out: a p95 that moves is more telling than a constant.
+                path += f"?{route.delay_param}={self._rng.randint(100, 800)}"
+            pause = self._rng.expovariate(1.0)
+        return path, pause
 
     def _loop(self) -> None:
         # Slow requests must not hold up the rest of the mix: a small pool of senders.
@@ -141,13 +149,14 @@ class TrafficDriver:
         interval = 3.0 / max(self.rate, 0.1)  # three senders share the rate
         while not self._stop.is_set():
             started = time.monotonic()
-            path = self._pick()
+            path, pause_units = self._pick()
             try:
                 status = str(client.get(self.base_url + path).status_code)
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
-            self.stats.sent += 1
-            self.stats.by_status[status] += 1
+            with self._lock:
+                self.stats.sent += 1
+                self.stats.by_status[status] += 1
             # Poisson-ish arrivals look more like real traffic than a metronome.
-            pause = self._rng.expovariate(1.0 / interval) - (time.monotonic() - started)
+            pause = pause_units * interval - (time.monotonic() - started)
             self._stop.wait(max(0.0, min(pause, 3 * interval)))
