@@ -162,3 +162,28 @@ def test_the_console_script_prints_plain_progress_a_table_and_a_step_summary(
     md = summary.read_text()
     assert md.startswith("# earlier step\n")
     assert "berrys-monitoring verify: pass" in md and "| health | ✅ pass |" in md
+
+
+def test_duration_mode_spreads_load_over_every_path_and_reports_each(tmp_path: Path) -> None:
+    with subject() as url:
+        code, report = _verify(
+            url, tmp_path, "--no-health", "--no-metrics", "--path", "/users/1",
+            "--duration", "1", "--concurrency", "2",
+        )  # fmt: skip
+    assert code == 0, report["checks"]
+    per_path = report["performance"]["per_path"]
+    assert set(per_path) == {"/users", "/users/1"}
+    assert abs(per_path["/users"]["requests"] - per_path["/users/1"]["requests"]) <= 2
+    assert per_path["/users/1"]["status_counts"] == {"200": per_path["/users/1"]["requests"]}
+
+
+def test_timing_only_404s_is_a_warning_that_names_the_fix(tmp_path: Path) -> None:
+    with subject() as url:
+        out = tmp_path / "r.json"
+        code = main(["verify", "--url", url, "--no-health", "--no-metrics", "--quiet",
+                     "--requests", "20", "--json", str(out)])  # fmt: skip
+    report = json.loads(out.read_text())
+    assert code == 0  # a warning does not fail the pipeline
+    perf = _check(report, "performance")
+    assert perf["status"] == "warn"
+    assert "every response was 404: measure a real route with --path" in perf["summary"]

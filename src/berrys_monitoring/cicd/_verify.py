@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from berrys_monitoring.cicd._checks import check_health, check_metrics
-from berrys_monitoring.cicd._load import LoadSummary, run_load, summarize
+from berrys_monitoring.cicd._load import LoadSummary, Sample, run_load, summarize
 from berrys_monitoring.cicd._progress import ProgressDisplay
 from berrys_monitoring.cicd._report import CheckResult, Report
 
@@ -86,7 +86,34 @@ def _judge_performance(
     details["problems"] = problems
     if problems:
         return CheckResult("performance", "fail", "; ".join(problems) + f" ({head})", details)
+    client_errors = [k for k in s.status_counts if k.startswith("4")]
+    if s.status_counts and set(s.status_counts) == set(client_errors):
+        # Timing 404s measures the router, not the service: say so instead of a clean pass.
+        codes = "/".join(client_errors)
+        return CheckResult(
+            "performance",
+            "warn",
+            f"every response was {codes}: measure a real route with --path ({head})",
+            details,
+        )
     return CheckResult("performance", "pass", head, details)
+
+
+def _per_path(samples: list[Sample], wall: float) -> dict[str, dict[str, Any]]:
+    by_path: dict[str, list[Sample]] = {}
+    for sample in samples:
+        by_path.setdefault(sample.path, []).append(sample)
+    out = {}
+    for path, group in by_path.items():
+        g = summarize(group, wall)
+        out[path] = {
+            "requests": g.requests,
+            "errors": g.errors,
+            "p50_ms": g.p50_ms,
+            "p95_ms": g.p95_ms,
+            "status_counts": g.status_counts,
+        }
+    return out
 
 
 def verify_deployment(
@@ -183,7 +210,8 @@ def verify_deployment(
                     on_sample=lambda s: display.advance(step),
                 )
             )
-            summary, perf_details = summarize(samples, wall), {"paths": paths}
+            summary = summarize(samples, wall)
+            perf_details = {"paths": paths, "per_path": _per_path(samples, wall)}
         result = _judge_performance(
             summary,
             max_p95_ms=max_p95_ms,
