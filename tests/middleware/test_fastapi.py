@@ -394,3 +394,44 @@ def test_endpoints_and_templates_work_under_a_root_path(registry) -> None:
         )
         == 1
     )
+
+
+def test_a_custom_request_id_header_is_read_and_echoed(registry) -> None:
+    c = client(make_app(registry, request_id_header="X-Correlation-ID"))
+    r = c.get("/sync", headers={"X-Correlation-ID": "corr-9"})
+    assert r.headers["x-correlation-id"] == "corr-9"
+    assert r.json()["context"]["request_id"] == "corr-9"
+
+
+def test_mounted_static_files_count_under_the_mount_template(registry, tmp_path) -> None:
+    from starlette.staticfiles import StaticFiles
+
+    (tmp_path / "app.css").write_text("body {}")
+    app = Starlette(routes=[Mount("/static", app=StaticFiles(directory=tmp_path))])
+    setup_monitoring(app, service_name="static", registry=registry, configure_defaults=False)
+    c = TestClient(app)
+    assert c.get("/static/app.css").text == "body {}"
+    assert c.get("/static/missing.css").status_code == 404
+    route = "/static/{path:path}"
+    assert sample(registry, "http_requests_total", method="GET", route=route, status="200") == 1
+    assert sample(registry, "http_requests_total", method="GET", route=route, status="404") == 1
+
+
+def test_an_error_while_streaming_keeps_the_status_sent_and_marks_the_span(registry) -> None:
+    app = make_app(registry)
+
+    @app.get("/broken-stream")
+    async def broken_stream() -> StreamingResponse:
+        async def body():  # type: ignore[no-untyped-def]
+            yield b"first\n"
+            raise RuntimeError("stream broke")
+
+        return StreamingResponse(body())
+
+    with capture_spans() as spans, pytest.raises(RuntimeError, match="stream broke"):
+        client(app).get("/broken-stream")
+    # The 200 was already on the wire: it is what the client saw, so it is what counts.
+    labels = {"method": "GET", "route": "/broken-stream", "status": "200"}
+    assert sample(registry, "http_requests_total", **labels) == 1
+    span = next(s for s in spans if s.name == "GET /broken-stream")
+    assert span.status.status_code.name == "ERROR"
