@@ -51,3 +51,16 @@ def test_shared_trace_is_the_latest_trace_id_logged_by_every_service(tmp_path):
     tail.poll()
     assert tail.shared_trace(["gateway", "users"]) == b
     assert tail.shared_trace(["gateway", "nobody"]) is None
+
+
+def test_http_client_chatter_is_left_out_of_the_recent_lines_but_its_trace_ids_count(tmp_path):
+    log = tmp_path / "gateway.log"
+    tail = LogTail()
+    tail.add("gateway", log)
+    log.write_text(
+        _line(logger="gateway", message="ready")
+        + _line(logger="httpx", message="HTTP Request: GET /health/live", trace_id="d" * 32)
+    )
+    tail.poll()
+    assert [r.record["message"] for r in tail.recent() if r.record] == ["ready"]
+    assert tail.trace_ids("gateway") == ["d" * 32]

@@ -16,6 +16,9 @@ from typing import Any
 import orjson
 
 _MAX_TRACES = 2000  # per service; old ones are forgotten first
+# HTTP client chatter (one line per outgoing call and health probe) would crowd the few
+# lines the summary has room for; its trace ids still count.
+_QUIET_LOGGERS = frozenset({"httpx", "httpcore", "urllib3.connectionpool"})
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,9 @@ class LogTail:
             pass
         line = LogLine(service, raw.decode("utf-8", "replace").rstrip(), record)
         with self._lock:
-            self._seq += 1
-            self._lines[service].append((self._seq, line))
+            if record is None or record.get("logger") not in _QUIET_LOGGERS:
+                self._seq += 1
+                self._lines[service].append((self._seq, line))
             trace_id = record.get("trace_id") if record else None
             if isinstance(trace_id, str) and trace_id.strip("0"):
                 traces = self._traces[service]
