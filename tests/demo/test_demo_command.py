@@ -139,6 +139,35 @@ def test_demo_without_duration_stops_everything_on_interrupt(sig):
     assert _processes_with_marker(marker) == []
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux")
+def test_services_stop_even_when_the_demo_is_killed_outright():
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen(
+        _demo_cmd(),
+        cwd=REPO,
+        env=_env(marker),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "services up" in line:
+                break
+        assert len(_processes_with_marker(marker)) >= 3
+        proc.kill()  # SIGKILL: no cleanup code of the demo runs
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    deadline = time.monotonic() + 20
+    while _processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with_marker(marker) == []
+
+
 def test_demo_on_a_terminal_draws_the_live_view():
     import pty
 

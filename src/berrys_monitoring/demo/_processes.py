@@ -75,6 +75,20 @@ class Service:
             return ""
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, get SIGTERM when the demo dies, even by SIGKILL,
+    so a killed demo leaves no servers behind (gunicorn's master then stops its workers)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # best effort: the normal stop path still cleans up
+
+
 def start_service(
     name: str, cmd: list[str], port: int, env: dict[str, str], log_path: Path, cwd: Path
 ) -> Service:
@@ -91,6 +105,7 @@ def start_service(
             stdout=fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # runs before exec; the demo starts no threads before
         )
     return Service(name, port, proc, log_path)
 
