@@ -138,3 +138,16 @@ def test_canary_configuration_errors_exit_2(extra, message, capsys) -> None:
     ]
     assert main([*argv, "--quiet", *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_unreachable_prometheus_is_no_data_never_a_pass(tmp_path: Path) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    code, report = _canary(
+        "http://127.0.0.1:8001", "http://127.0.0.1:8002", tmp_path,
+        "--metrics-source", "prometheus", "--metrics-url", nowhere,
+        "--monitor-duration", "1", "--interval", "1",
+    )  # fmt: skip
+    assert code == 1
+    latency = _metric(report, "latency")
+    assert latency["details"]["verdict"] == "no-data"
+    assert latency["summary"].startswith("no-data: Prometheus query failed")

@@ -112,9 +112,10 @@ def test_canary_from_prometheus_passes_a_twin_and_fails_a_slow_canary(tmp_path: 
             )  # fmt: skip
             results[name] = (code, json.loads(out.read_text()))
     code, report = results["slow"]
-    latency = next(c for c in report["checks"] if c["name"] == "latency_p95")
+    latency = next(c for c in report["checks"] if c["name"] == "latency")
     assert code == 1, report["checks"]
     assert latency["status"] == "fail" and latency["details"]["ratio"] > 1.2
+    assert latency["summary"].startswith("p95 per 1s point over 5s windows")
     assert report["canary"]["selectors"]["canary"] == f'instance="{slow[len("http://") :]}"'
     code, report = results["twin"]
     assert code == 0, report["checks"]

@@ -80,54 +80,78 @@ def prometheus_verdicts(
     out: list[MetricVerdict] = []
     span = max(1, round(end - start))
     for metric in metrics:
-        if metric in ("latency", "response_size"):
-            name, scale, unit = (
-                (_DURATION, 1000.0, " ms") if metric == "latency" else (_SIZE, 1.0, " B")
-            )
-            series = {}
-            for side, sel in selectors.items():
-                q = (
-                    f"histogram_quantile(0.95, sum by (le) "
-                    f"(rate({name}_bucket{_sel(sel)}[{window}])))"
-                )
-                pts = prometheus_range(base_url, q, start=start, end=end, step=step)
-                series[side] = [v * scale for v in pts]
-            v = judge_continuous(
-                f"{metric}_p95",
-                series["canary"],
-                series["production"],
-                threshold=threshold,
-                alpha=alpha,
-                min_samples=min_samples,
-                unit=unit,
-            )
-        else:
-            status = '"5.."' if metric == "error_rate" else '"4.."'
-            counts = {}
-            for side, sel in selectors.items():
-                total = prometheus_query(
-                    base_url, f"sum(increase({_REQUESTS}{_sel(sel)}[{span}s]))"
-                )
-                bad = prometheus_query(
-                    base_url,
-                    f"sum(increase({_REQUESTS}{_sel(sel, f'status=~{status}')}[{span}s]))",
-                )
-                counts[side] = (round(bad or 0), round(total or 0))
-            v = judge_rate(
-                metric,
-                counts["canary"][0],
-                counts["canary"][1],
-                counts["production"][0],
-                counts["production"][1],
-                max_increase=max_error_increase,
-                alpha=alpha,
-                min_samples=min_samples,
-            )
-        if v.verdict == "no-data":
-            v.reason += (
-                " (Prometheus returned no series for "
-                + ", ".join(f"{side} {_sel(sel)}" for side, sel in selectors.items())
-                + ")"
-            )
+        try:
+            v = _verdict(
+                base_url, selectors, metric, start=start, end=end, step=step, window=window,
+                span=span, threshold=threshold, alpha=alpha, min_samples=min_samples,
+                max_error_increase=max_error_increase,
+            )  # fmt: skip
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            # An unreachable or erroring Prometheus is missing evidence, never a pass.
+            v = MetricVerdict(metric, "no-data", f"Prometheus query failed: {exc}")
         out.append(v)
     return out
+
+
+def _verdict(
+    base_url: str,
+    selectors: dict[str, str],
+    metric: str,
+    *,
+    start: float,
+    end: float,
+    step: float,
+    window: str,
+    span: int,
+    threshold: float,
+    alpha: float,
+    min_samples: int,
+    max_error_increase: float,
+) -> MetricVerdict:
+    if metric in ("latency", "response_size"):
+        name, scale, unit = (
+            (_DURATION, 1000.0, " ms") if metric == "latency" else (_SIZE, 1.0, " B")
+        )
+        series = {}
+        for side, sel in selectors.items():
+            q = f"histogram_quantile(0.95, sum by (le) (rate({name}_bucket{_sel(sel)}[{window}])))"
+            pts = prometheus_range(base_url, q, start=start, end=end, step=step)
+            series[side] = [v * scale for v in pts]
+        v = judge_continuous(
+            metric,
+            series["canary"],
+            series["production"],
+            threshold=threshold,
+            alpha=alpha,
+            min_samples=min_samples,
+            unit=unit,
+        )
+        # Each point is one step's p95 over `window`: say so, these are not single requests.
+        v.reason = f"p95 per {step:g}s point over {window} windows: {v.reason}"
+    else:
+        status = '"5.."' if metric == "error_rate" else '"4.."'
+        counts = {}
+        for side, sel in selectors.items():
+            total = prometheus_query(base_url, f"sum(increase({_REQUESTS}{_sel(sel)}[{span}s]))")
+            bad = prometheus_query(
+                base_url,
+                f"sum(increase({_REQUESTS}{_sel(sel, f'status=~{status}')}[{span}s]))",
+            )
+            counts[side] = (round(bad or 0), round(total or 0))
+        v = judge_rate(
+            metric,
+            counts["canary"][0],
+            counts["canary"][1],
+            counts["production"][0],
+            counts["production"][1],
+            max_increase=max_error_increase,
+            alpha=alpha,
+            min_samples=min_samples,
+        )
+    if v.verdict == "no-data":
+        v.reason += (
+            " (Prometheus returned no series for "
+            + ", ".join(f"{side} {_sel(sel)}" for side, sel in selectors.items())
+            + ")"
+        )
+    return v

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.cicd._progress import ProgressDisplay
 from berrys_monitoring.cicd._report import Report
 
@@ -30,7 +31,8 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace, build: Callable[[ProgressDisplay], Report]) -> int:
     """Run a check with a progress display; print, save and summarise its report.
 
-    A configuration error (``ValueError``) is a usage error: message on stderr, exit 2.
+    A configuration error (``ValueError``) is a usage error: message on stderr, exit 2;
+    so is a crash of the tool itself (no verdict is not a failed deployment).
     """
     err = Console(stderr=True)
     try:
@@ -41,6 +43,13 @@ def execute(args: argparse.Namespace, build: Callable[[ProgressDisplay], Report]
         return 2
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)
+        return 2
+    except Exception as exc:
+        # A bug of ours must not read as "the deployment failed": it is no verdict at all.
+        report_internal_error("cicd", exc, "the check itself crashed")
+        if is_strict():
+            raise
+        err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
         return 2
     Console(file=sys.stdout, soft_wrap=False).print(report.table())
     if args.json:
