@@ -23,6 +23,9 @@ SHORT = [
     "--quiet",
 ]
 
+# Starts several real servers (gunicorn services, Prometheus).
+pytestmark = pytest.mark.slow
+
 
 def _canary(canary: str, production: str, tmp_path: Path, *extra: str) -> tuple[int, dict]:
     out = tmp_path / "canary.json"

@@ -11,11 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.cicd._subjects import subject
 from tests.support.servers import free_port, require_binary, run_server, wait_for
 
 from berrys_monitoring.cicd import prometheus_query
 from berrys_monitoring.cli import main
+
+# Starts several real servers (gunicorn services, Prometheus).
+pytestmark = pytest.mark.slow
 
 
 def _traffic(urls: list[str], stop: threading.Event) -> None:
