@@ -37,8 +37,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval", type=float, default=10.0, help="judge every SECONDS (default 10)"
     )
-    parser.add_argument("--rate", type=float, default=10.0, help="requests per second to each side")
-    parser.add_argument("--path", action="append", default=[], help="path to sample (repeatable)")
+    parser.add_argument(
+        "--rate", type=float, default=10.0, help="requests per second to each side (default 10)"
+    )
+    parser.add_argument(
+        "--path", action="append", default=[], help="path to sample (repeatable; default /)"
+    )
     parser.add_argument(
         "--metric",
         action="append",
