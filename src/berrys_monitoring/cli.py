@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "berrys_monitoring.cicd._cli_canary",
         "compare a canary with production, metric by metric (exit 0/1/2)",
     ),
+    "alerts": (
+        "berrys_monitoring.alerts._cli",
+        "list, show, acknowledge and resolve alerts in a store file",
+    ),
 }
 
 

@@ -59,3 +59,23 @@ def test_list_show_ack_resolve_on_a_store_written_by_a_service(tmp_path: Path) -
 def test_missing_store_is_a_usage_error(tmp_path: Path) -> None:
     out = alerts_cmd("--store", str(tmp_path / "missing.db"), "list")
     assert out.returncode == 2 and "no alert store" in out.stderr
+
+
+def test_alerts_command_is_reachable_through_the_installed_entry_point(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from berrys_monitoring.alerts import AlertManager, AlertSeverity
+
+    store = tmp_path / "alerts.db"
+    manager = AlertManager(store=store)
+    alert_id = manager.trigger("Disk almost full", "92% used", AlertSeverity.WARNING, {})
+    manager.shutdown()
+    out = subprocess.run(
+        [sys.executable, "-m", "berrys_monitoring", "alerts", "--store", str(store), "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Disk almost full" in out
+    assert alert_id[:8] in out
