@@ -22,7 +22,8 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
-from berrys_monitoring._internal import count_event, report_internal_error
+from berrys_monitoring._internal import count_event, is_strict, report_internal_error
+from berrys_monitoring.tracing._otlp_encode import encode_request
 from berrys_monitoring.tracing._switch import STATE
 
 COMPONENT = "tracing"
@@ -73,10 +74,51 @@ def otlp_exporter_factory(
     # None lets OTEL_EXPORTER_OTLP_TRACES_COMPRESSION decide, as the exporter documents.
     comp = Compression(compression) if compression else None
 
+    fast = _fast_exporter_class(OTLPSpanExporter)
+
     def make() -> SpanExporter:
-        return OTLPSpanExporter(endpoint=url, headers=hdrs, timeout=timeout, compression=comp)
+        exporter: SpanExporter = fast(endpoint=url, headers=hdrs, timeout=timeout, compression=comp)
+        return exporter
 
     return make
+
+
+def _fast_exporter_class(base: type[Any]) -> Any:
+    """``OTLPSpanExporter`` with our direct-to-bytes encoder (see ``_otlp_encode``).
+
+    Only ``export`` changes, and only the encoding step: the SDK's HTTP client (retries,
+    compression, headers, its size limit) still sends the bytes. If the SDK's internals are
+    not what this was written against, or a batch holds something our encoder does not
+    expect, the official path runs instead.
+    """
+
+    class FastOTLPSpanExporter(base):  # type: ignore[misc, valid-type]
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            client = getattr(self, "_client", None)
+            metrics = getattr(self, "_metrics", None)
+            limit = getattr(self, "_max_request_size", None)
+            if self._shutdown or client is None or metrics is None or limit is None:
+                return super().export(spans)  # type: ignore[no-any-return]
+            try:
+                data = encode_request(spans)
+            except Exception as exc:
+                report_internal_error(COMPONENT, exc, "fast OTLP encoding failed", key="encode")
+                if is_strict():
+                    raise
+                return super().export(spans)  # type: ignore[no-any-return]
+            if limit > 0 and len(data) > limit:
+                # The SDK drops and reports it its own way.
+                return super().export(spans)  # type: ignore[no-any-return]
+            with metrics.export_operation(len(spans)) as result:
+                sent = client.export(data)
+                if not sent.success:
+                    result.error = sent.error
+                    if sent.status_code is not None:
+                        result.error_attrs = {"http.response.status_code": sent.status_code}
+                    return SpanExportResult.FAILURE
+            return SpanExportResult.SUCCESS
+
+    return FastOTLPSpanExporter
 
 
 def console_exporter_factory() -> Callable[[], SpanExporter]:

@@ -1,0 +1,256 @@
+"""OTLP/protobuf encoding of finished spans, written straight to bytes.
+
+The official encoder builds a tree of protobuf message objects for every span (one per
+attribute, value, event and link) and then serialises it: about 45 µs per server span on
+the project machine, on the exporter thread but under the same GIL as the requests, so at
+full sampling it was the largest single cost of tracing. This module writes the same
+``ExportTraceServiceRequest`` wire format directly, with the encoded ``KeyValue`` of
+repeating attributes (``http.request.method=GET``, ``http.route=/users/{id}``) memoised
+and the resource and scope headers encoded once: a few µs per span.
+
+The output parses to a message equal to the official encoder's (pinned by a test that
+decodes both with the official protobuf classes); anything this module does not expect
+raises, and the caller falls back to the official encoder for that batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from struct import Struct
+from typing import Any
+
+__all__ = ["encode_request"]
+
+_U64 = Struct("<Q").pack
+_U32 = Struct("<I").pack
+_F64 = Struct("<d").pack
+_SMALL = [bytes((i,)) for i in range(128)]
+
+# OTLP SpanFlags: "the parent's is_remote is known" and "the parent is remote".
+_HAS_IS_REMOTE = 0x100
+_IS_REMOTE = 0x200
+
+
+def _varint(n: int) -> bytes:
+    if 0 <= n < 0x80:
+        return _SMALL[n]
+    if n < 0:
+        n += 1 << 64  # int64 two's complement, as protobuf writes negative ints
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _field(tag: bytes, payload: bytes) -> bytes:
+    """A length-delimited field: tag, length, payload."""
+    n = len(payload)
+    return tag + (_SMALL[n] if n < 0x80 else _varint(n)) + payload
+
+
+def _any_value(v: Any) -> bytes:
+    """An ``AnyValue`` message body (same type rules as the official encoder)."""
+    if v is None:
+        return b""
+    if isinstance(v, bool):
+        return b"\x10\x01" if v else b"\x10\x00"
+    if isinstance(v, str):
+        return _field(b"\x0a", v.encode("utf-8"))
+    if isinstance(v, int):
+        return b"\x18" + _varint(v)
+    if isinstance(v, float):
+        return b"\x21" + _F64(v)
+    if isinstance(v, bytes):
+        return _field(b"\x3a", v)
+    if isinstance(v, Sequence):
+        return _field(b"\x2a", b"".join(_field(b"\x0a", _any_value(x)) for x in v))
+    if isinstance(v, Mapping):
+        kvs = b"".join(_field(b"\x0a", _key_value(str(k), x)) for k, x in v.items())
+        return _field(b"\x32", kvs)
+    raise TypeError(f"cannot encode attribute value of type {type(v).__name__}")
+
+
+def _key_value(key: str, v: Any) -> bytes:
+    return _field(b"\x0a", key.encode("utf-8")) + _field(b"\x12", _any_value(v))
+
+
+# (key, type, value) -> the tagged KeyValue bytes; bounded, cleared when full.
+_kv_memo: dict[tuple[str, type, Any], bytes] = {}
+_KV_MEMO_MAX = 8192
+# Not float: -0.0 == 0.0 would share an entry.
+_MEMO_TYPES = (str, int, bool)
+
+
+def _attributes(tag: bytes, attrs: Mapping[str, Any] | None) -> bytes:
+    """Every attribute as a repeated ``KeyValue`` field with tag ``tag``."""
+    if not attrs:
+        return b""
+    parts = []
+    memo = _kv_memo
+    # The SDK's BoundedAttributes keeps a plain dict: iterating it skips the generic
+    # Mapping machinery (a Python-level __iter__ and __getitem__ per attribute).
+    inner = getattr(attrs, "_dict", None)
+    items = inner.items() if type(inner) is dict else attrs.items()
+    for k, v in items:
+        t = type(v)
+        if t in _MEMO_TYPES:
+            key = (k, t, v)
+            enc = memo.get(key)
+            if enc is None:
+                enc = _field(tag, _key_value(k, v))
+                # Unique values (ids, timestamps) must not grow the memo without bound.
+                if len(memo) >= _KV_MEMO_MAX:
+                    memo.clear()
+                memo[key] = enc
+            parts.append(enc)
+        else:
+            parts.append(_field(tag, _key_value(k, v)))
+    return b"".join(parts)
+
+
+def _flags(parent: Any) -> bytes:
+    flags = _HAS_IS_REMOTE
+    if parent is not None and parent.is_remote:
+        flags |= _IS_REMOTE
+    return _U32(flags)
+
+
+_name_memo: dict[str, bytes] = {}
+
+
+def _span(span: Any) -> bytes:
+    ctx = span.context
+    out = [
+        b"\x0a\x10",
+        ctx.trace_id.to_bytes(16, "big"),
+        b"\x12\x08",
+        ctx.span_id.to_bytes(8, "big"),
+    ]
+    ts = ctx.trace_state
+    if ts:
+        out.append(_field(b"\x1a", ",".join(f"{k}={v}" for k, v in ts.items()).encode()))
+    parent = span.parent
+    if parent is not None:
+        out.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
+    name = span.name
+    enc_name = _name_memo.get(name)
+    if enc_name is None:
+        enc_name = _field(b"\x2a", name.encode("utf-8"))
+        if len(_name_memo) >= 4096:
+            _name_memo.clear()
+        _name_memo[name] = enc_name
+    out.append(enc_name)
+    # SDK SpanKind INTERNAL..CONSUMER are 0..4, the OTLP enum values 1..5.
+    out.append(b"\x30" + _SMALL[span.kind.value + 1])
+    if span.start_time is not None:
+        out.append(b"\x39" + _U64(span.start_time))
+    if span.end_time is not None:
+        out.append(b"\x41" + _U64(span.end_time))
+    out.append(_attributes(b"\x4a", span.attributes))
+    if span.dropped_attributes:
+        out.append(b"\x50" + _varint(span.dropped_attributes))
+    for event in span.events:
+        body = b"\x09" + _U64(event.timestamp) + _field(b"\x12", event.name.encode("utf-8"))
+        body += _attributes(b"\x1a", event.attributes)
+        if event.dropped_attributes:
+            body += b"\x20" + _varint(event.dropped_attributes)
+        out.append(_field(b"\x5a", body))
+    if span.dropped_events:
+        out.append(b"\x60" + _varint(span.dropped_events))
+    for link in span.links:
+        lc = link.context
+        body = b"\x0a\x10" + lc.trace_id.to_bytes(16, "big")
+        body += b"\x12\x08" + lc.span_id.to_bytes(8, "big")
+        body += _attributes(b"\x22", link.attributes)
+        if link.dropped_attributes:
+            body += b"\x28" + _varint(link.dropped_attributes)
+        body += b"\x35" + _flags(lc)
+        out.append(_field(b"\x6a", body))
+    if span.dropped_links:
+        out.append(b"\x70" + _varint(span.dropped_links))
+    status = span.status
+    if status is not None:
+        body = b""
+        if status.description:
+            body = _field(b"\x12", status.description.encode("utf-8"))
+        code = status.status_code.value
+        if code:
+            body += b"\x18" + _varint(code)
+        out.append(_field(b"\x7a", body))
+    out.append(b"\x85\x01" + _flags(parent))
+    return _field(b"\x12", b"".join(out))  # ScopeSpans.spans
+
+
+# Resources and scopes are few and live as long as their provider: their encoded
+# headers are kept by identity (with a reference, so an id is never reused meanwhile).
+_resource_memo: dict[int, tuple[Any, bytes]] = {}
+_scope_memo: dict[int, tuple[Any, bytes]] = {}
+
+
+def _resource(resource: Any) -> bytes:
+    hit = _resource_memo.get(id(resource))
+    if hit is not None and hit[0] is resource:
+        return hit[1]
+    enc = _field(b"\x0a", _attributes(b"\x0a", resource.attributes))
+    if len(_resource_memo) >= 64:
+        _resource_memo.clear()
+    _resource_memo[id(resource)] = (resource, enc)
+    return enc
+
+
+def _scope(scope: Any) -> bytes:
+    hit = _scope_memo.get(id(scope))
+    if hit is not None and hit[0] is scope:
+        return hit[1]
+    body = b""
+    if scope is not None:
+        if scope.name:
+            body += _field(b"\x0a", scope.name.encode("utf-8"))
+        if scope.version:
+            body += _field(b"\x12", scope.version.encode("utf-8"))
+        body += _attributes(b"\x1a", scope.attributes)
+    enc = _field(b"\x0a", body)
+    if len(_scope_memo) >= 256:
+        _scope_memo.clear()
+    _scope_memo[id(scope)] = (scope, enc)
+    return enc
+
+
+def encode_request(spans: Sequence[Any]) -> bytes:
+    """The serialised ``ExportTraceServiceRequest`` for ``spans`` (SDK ``ReadableSpan``s),
+    grouped by resource and instrumentation scope like the official encoder.
+
+    Example::
+
+        >>> encode_request([])
+        b''
+    """
+    # Grouped by identity: a Resource hashes by serialising its attributes to JSON, and
+    # every span of a provider shares one Resource object.
+    groups: dict[int, tuple[Any, dict[Any, list[bytes]]]] = {}
+    for span in spans:
+        resource = span.resource
+        entry = groups.get(id(resource))
+        if entry is None:
+            entry = groups[id(resource)] = (resource, {})
+        by_scope = entry[1]
+        scope = span.instrumentation_scope or None
+        encoded = by_scope.get(scope)
+        if encoded is None:
+            encoded = by_scope[scope] = []
+        encoded.append(_span(span))
+    out = []
+    for resource, by_scope in groups.values():
+        body = [_resource(resource)]
+        for scope, encoded in by_scope.items():
+            scope_body = _scope(scope) + b"".join(encoded)
+            url = scope.schema_url if scope is not None else None
+            if url:
+                scope_body += _field(b"\x1a", url.encode("utf-8"))
+            body.append(_field(b"\x12", scope_body))
+        if resource.schema_url:
+            body.append(_field(b"\x1a", resource.schema_url.encode("utf-8")))
+        out.append(_field(b"\x0a", b"".join(body)))
+    return b"".join(out)
