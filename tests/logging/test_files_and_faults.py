@@ -59,6 +59,7 @@ def test_max_bytes_zero_never_rotates(tmp_path: Path) -> None:
 def test_a_log_file_removed_mid_run_is_recreated(tmp_path: Path) -> None:
     path = tmp_path / "app.log"
     configure_logging(log_to_console=False, log_file=path, adopt_servers=False)
+    _file_handler().check_interval = 0  # check the path before every line
     log = get_logger("gone")
     log.info("before")
     path.unlink()
@@ -71,12 +72,54 @@ def test_a_log_file_removed_mid_run_is_recreated(tmp_path: Path) -> None:
 def test_a_log_file_renamed_by_logrotate_is_reopened(tmp_path: Path) -> None:
     path = tmp_path / "app.log"
     configure_logging(log_to_console=False, log_file=path, adopt_servers=False)
+    _file_handler().check_interval = 0
     log = get_logger("rotate")
     log.info("old")
     path.rename(tmp_path / "app.log.0")
     log.info("new")
     assert [r["message"] for r in _read(tmp_path / "app.log.0")] == ["old"]
     assert [r["message"] for r in _read(path)] == ["new"]
+
+
+def _file_handler() -> SafeFileHandler:
+    return next(h for h in logging.getLogger().handlers if isinstance(h, SafeFileHandler))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_path_is_checked_once_per_interval_not_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    clock = _Clock()
+    handler = SafeFileHandler(path, clock=clock)
+    assert handler.check_interval == 1.0
+    record = logging.LogRecord("x", logging.INFO, "", 0, "line %s", ("a",), None)
+    handler.emit(record)
+    path.rename(tmp_path / "app.log.1")
+    clock.now += 0.5
+    # Within the interval the open file keeps the lines (what logrotate expects of a
+    # process until it reopens); once the interval passed, the new path is used.
+    handler.emit(logging.LogRecord("x", logging.INFO, "", 0, "line %s", ("b",), None))
+    clock.now += 0.6
+    handler.emit(logging.LogRecord("x", logging.INFO, "", 0, "line %s", ("c",), None))
+    handler.close()
+    assert (tmp_path / "app.log.1").read_text().splitlines() == ["line a", "line b"]
+    assert path.read_text().splitlines() == ["line c"]
+
+
+def test_each_line_is_in_the_file_when_the_call_returns(tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    configure_logging(log_to_console=False, log_file=path, adopt_servers=False)
+    log = get_logger("prompt")
+    for i in range(3):
+        log.info("line", extra={"i": i})
+        # Read through another descriptor, nothing flushed or closed in between.
+        assert [r["i"] for r in _read(path)] == list(range(i + 1))
 
 
 def test_a_full_disk_is_counted_and_reported_once_never_raised(
