@@ -97,6 +97,27 @@ def test_slack_payload_has_text_colour_and_context_fields(http_receiver, manager
     assert resolved["attachments"][0]["text"] == "logs rotated"
 
 
+def test_slack_shows_alert_text_literally_instead_of_interpreting_its_markup(
+    http_receiver, managers
+) -> None:
+    rec = http_receiver()
+    m = manager_for(managers, SlackNotifier(rec.url + "/services/T0/B0/x", mention="<!here>"))
+    m.trigger(
+        "<!channel> DB & cache down",
+        "see <http://evil.example|the runbook>",
+        "error",
+        {"<k>": "a>b & c"},
+    )
+    assert m.flush(10)
+    [body] = rec.bodies()
+    # The configured mention stays live; text coming from the alert is escaped.
+    assert body["text"] == "<!here> [FIRING] ERROR: &lt;!channel&gt; DB &amp; cache down"
+    [att] = body["attachments"]
+    assert att["title"] == "&lt;!channel&gt; DB &amp; cache down"
+    assert att["text"] == "see &lt;http://evil.example|the runbook&gt;"
+    assert {"title": "&lt;k&gt;", "value": "a&gt;b &amp; c", "short": True} in att["fields"]
+
+
 def test_pagerduty_events_v2_trigger_escalate_resolve_share_a_dedup_key(
     http_receiver, managers
 ) -> None:

@@ -77,6 +77,15 @@ class WebhookNotifier:
         post_json(self.url, self.payload(notification), timeout=self.timeout, headers=self.headers)
 
 
+def slack_escape(text: object) -> str:
+    """Slack's control characters escaped, so alert text is shown, never interpreted.
+
+    Unescaped, a title like ``<!channel>`` would page a whole channel and ``<http://x|y>``
+    would render a disguised link (Slack: "Escaping text" in its formatting reference).
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 _SLACK_COLORS = {
     AlertSeverity.INFO: "#439FE0",
     AlertSeverity.WARNING: "warning",
@@ -123,23 +132,27 @@ class SlackNotifier:
         verb = {"triggered": "FIRING", "escalated": "ESCALATED", "resolved": "RESOLVED"}.get(
             notification.kind, notification.kind.upper()
         )
-        text = f"[{verb}] {a.severity.value.upper()}: {a.title}"
+        title = slack_escape(a.title)
+        text = f"[{verb}] {a.severity.value.upper()}: {title}"
         if self.mention and notification.firing:
-            text = f"{self.mention} {text}"
+            text = f"{self.mention} {text}"  # the configured mention is meant to be live
         detail = a.message if notification.firing else (a.history[-1].message or "resolved")
         fields = [
             {"title": "Severity", "value": a.severity.value, "short": True},
             {"title": "State", "value": a.state.value, "short": True},
             {"title": "Occurrences", "value": str(a.occurrences), "short": True},
         ]
-        fields += [{"title": str(k), "value": str(v), "short": True} for k, v in a.context.items()]
+        fields += [
+            {"title": slack_escape(k), "value": slack_escape(v), "short": True}
+            for k, v in a.context.items()
+        ]
         body: dict[str, Any] = {
             "text": text,
             "attachments": [
                 {
                     "color": "good" if not notification.firing else _SLACK_COLORS[a.severity],
-                    "title": a.title,
-                    "text": detail,
+                    "title": title,
+                    "text": slack_escape(detail),
                     "fields": fields,
                     "footer": f"alert {a.id}",
                     "ts": int(a.updated_at.timestamp()),
