@@ -18,10 +18,7 @@ import contextlib
 import importlib.util
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,11 +30,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks._harness import Comparison
+from benchmarks.http_apps._load import (
+    WRK_CONNECTIONS,
+    WRK_THREADS,
+    WrkResult,
+    cpu_seconds,
+    free_port,
+    spawn,
+    stop,
+    wait_http,
+    wrk,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-WRK_THREADS = 2
-WRK_CONNECTIONS = 32
 PATH = "/hello"
 VARIANTS = ("bare", "ours", "ours10", "combo")
 LABELS = {
@@ -74,18 +80,6 @@ DIAGNOSTIC: dict[str, tuple[str, dict[str, str]]] = {
 
 
 @dataclass
-class WrkResult:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int = 0
-    requests: int = 0
-    # Server CPU (all its processes and threads, exporter included) per request: far less
-    # sensitive than req/s to other work on a shared machine.
-    cpu_us: float = 0.0
-
-
-@dataclass
 class Server:
     framework: str
     variant: str
@@ -110,47 +104,6 @@ class Server:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1.0) as r:
-                r.read()
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready in {timeout}s")
-
-
-def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as fh:
-        # A new session per server so stopping it also stops the worker gunicorn forks.
-        return subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-
-
 def _server_cmd(framework: str, port: int) -> list[str]:
     if framework == "fastapi":
         # No uvicorn access log in any variant: ours writes its own structured one instead.
@@ -166,79 +119,6 @@ def _server_cmd(framework: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-_DURATION = re.compile(r"([\d.]+)(us|ms|s|m)\b")
-
-
-def _ms(text: str) -> float:
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"cannot parse wrk duration {text!r}")
-    value, unit = float(m.group(1)), m.group(2)
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
-
-
-def parse_wrk(output: str) -> WrkResult:
-    """Requests/s, p50 and p99 latency (ms) and error count from ``wrk --latency`` output."""
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    if not (rps and p50 and p99):
-        raise ValueError(f"unexpected wrk output:\n{output}")
-    errors = 0
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    if non2xx:
-        errors += int(non2xx.group(1))
-    sock = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    if sock:
-        errors += sum(int(x) for x in sock.groups())
-    total = re.search(r"(\d+) requests in", output)
-    return WrkResult(
-        float(rps.group(1)),
-        _ms(p50.group(1)),
-        _ms(p99.group(1)),
-        errors,
-        int(total.group(1)) if total else 0,
-    )
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(root: int) -> float:
-    """User+system CPU of ``root`` and its descendants (gunicorn's worker), from /proc."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += times.get(pid, 0.0)
-        todo.extend(child for child, parent in parents.items() if parent == pid)
-    return total
-
-
-def wrk(url: str, seconds: float) -> WrkResult:
-    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
-    out = subprocess.run(
-        [*cmd, "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    return parse_wrk(out)
-
-
 def _sink_stats(port: int) -> dict[str, int]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=2) as r:
@@ -250,17 +130,18 @@ def _sink_stats(port: int) -> dict[str, int]:
 
 @contextlib.contextmanager
 def _servers(variants: list[tuple[str, str]], workdir: Path) -> Iterator[tuple[list[Server], int]]:
-    sink_port = _free_port()
-    sink = _spawn(
+    sink_port = free_port()
+    sink = spawn(
         [PYTHON, "-m", "benchmarks.http_apps.otlp_sink", "--port", str(sink_port)],
         dict(os.environ),
         workdir / "sink.log",
+        REPO,
     )
     servers: list[Server] = []
     try:
-        _wait_http(f"http://127.0.0.1:{sink_port}/stats", sink)
+        wait_http(f"http://127.0.0.1:{sink_port}/stats", sink)
         for framework, variant in variants:
-            port = _free_port()
+            port = free_port()
             env = dict(os.environ)
             env.pop("BERRYS_MONITORING_STRICT", None)  # measure the production configuration
             app_variant, extra_env = DIAGNOSTIC.get(variant, (variant, {}))
@@ -272,19 +153,19 @@ def _servers(variants: list[tuple[str, str]], workdir: Path) -> Iterator[tuple[l
                 PYTHONPATH=str(REPO),
             )
             log = workdir / f"{framework}-{variant}.log"
-            proc = _spawn(_server_cmd(framework, port), env, log)
+            proc = spawn(_server_cmd(framework, port), env, log, REPO)
             server = Server(framework, variant, port, proc, log)
             servers.append(server)
             try:
-                _wait_http(server.url, proc)
+                wait_http(server.url, proc)
             except RuntimeError as exc:
                 tail = log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{framework}/{variant} server failed: {exc}\n{tail}") from exc
         yield servers, sink_port
     finally:
         for s in servers:
-            _stop(s.proc)
-        _stop(sink)
+            stop(s.proc)
+        stop(sink)
 
 
 def _ours_available() -> bool:
@@ -318,9 +199,9 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
             for s in servers:
                 time.sleep(0.5)  # let the previous variant's exporter drain its queue
                 before = _sink_stats(sink_port)["requests"]
-                cpu_before = _cpu_seconds(s.proc.pid)
+                cpu_before = cpu_seconds(s.proc.pid)
                 result = wrk(s.url, seconds)
-                cpu = _cpu_seconds(s.proc.pid) - cpu_before
+                cpu = cpu_seconds(s.proc.pid) - cpu_before
                 result.cpu_us = cpu / max(result.requests, 1) * 1e6
                 s.runs.append(result)
                 s.served += result.requests
