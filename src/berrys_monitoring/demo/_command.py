@@ -33,21 +33,37 @@ from berrys_monitoring.demo._traffic import TrafficDriver
 from berrys_monitoring.demo._view import ServiceView, Summary, render_plain, render_rich
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds/requests, not {text}"
+        )
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Options of ``berrys-monitoring demo``."""
     parser.add_argument(
         "--duration",
-        type=float,
+        type=_positive,
         default=None,
         metavar="SECONDS",
         help="stop after this many seconds (default: run until Ctrl-C)",
     )
     parser.add_argument(
-        "--rate", type=float, default=5.0, help="requests per second sent to the gateway"
+        "--rate", type=_positive, default=5.0, help="requests per second sent to the gateway"
     )
     parser.add_argument(
         "--error-rate",
-        type=float,
+        type=_fraction,
         default=0.05,
         help="fraction of user-service requests answered 500 (EXAMPLE_ERROR_RATE)",
     )
