@@ -164,6 +164,36 @@ def test_buffered_lines_are_sent_at_interpreter_exit(udp: socket.socket) -> None
     assert udp.recv(65536) == b"at_exit:1|c|#k:v"
 
 
+def test_a_hanging_dns_lookup_does_not_hold_up_interpreter_exit() -> None:
+    import subprocess
+    import sys
+
+    # Fault injection: this machine's resolver fails fast, so the script makes lookups of
+    # one host name hang the way they do when a DNS server drops packets.
+    script = (
+        "import socket, time\n"
+        "real = socket.getaddrinfo\n"
+        "def hanging(host, *a, **kw):\n"
+        "    numeric = len(a) > 4 and a[4] & socket.AI_NUMERICHOST  # never a DNS query\n"
+        "    if host == 'statsd.hanging.test' and not numeric:\n"
+        "        time.sleep(600)\n"
+        "    return real(host, *a, **kw)\n"
+        "socket.getaddrinfo = hanging\n"
+        "from berrys_monitoring.metrics import configure_metrics, increment_counter\n"
+        "configure_metrics('statsd', statsd_host='statsd.hanging.test',\n"
+        "                  statsd_flush_interval=3600)\n"
+        "increment_counter('lost', {'k': 'v'})\n"
+        "print('recorded', flush=True)\n"
+    )
+    # Without a bound the exit hook would wait the full 600 s; 120 s leaves ample margin
+    # for a loaded machine and still fails if the hook waits on the lookup.
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "recorded\n"
+
+
 def test_agent_address_comes_from_the_datadog_environment_variables(
     udp: socket.socket, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -190,6 +190,14 @@ class StatsDBackend:
                 "metrics", exc, f"cannot resolve StatsD host {self.host!r}", key="statsd_resolve"
             )
 
+    def _resolve_within(self, timeout: float | None) -> None:
+        if timeout is None:
+            self._resolve()
+            return
+        t = threading.Thread(target=self._resolve, name="berrys-statsd-resolve", daemon=True)
+        t.start()
+        t.join(timeout)  # still resolving after that: the packet is dropped and counted
+
     def _send(self, packet: str) -> None:
         sock, addr = self._sock, self._addr
         if sock is None or addr is None:
@@ -214,8 +222,12 @@ class StatsDBackend:
             count_event("metrics", "statsd_packets_dropped")
             report_internal_error("metrics", exc, "cannot send a StatsD packet", key="statsd_send")
 
-    def flush(self) -> None:
-        """Send what is buffered now (the flusher and ``flush_metrics()`` call this)."""
+    def flush(self, resolve_timeout: float | None = None) -> None:
+        """Send what is buffered now (the flusher and ``flush_metrics()`` call this).
+
+        ``resolve_timeout`` bounds how long an unresolved host may be looked up for (the
+        exit hook passes one: a dead DNS server must not hold up interpreter shutdown).
+        """
         with self._lock:
             packet = "\n".join(self._buf) if self._buf else None
             self._buf = []
@@ -223,7 +235,8 @@ class StatsDBackend:
         if packet is None and not self._pending:
             return
         if self._addr is None and threading.current_thread() is not self._thread:
-            self._resolve()  # an explicit flush may wait for DNS; the hot path never does
+            # An explicit flush may wait for DNS; the hot path never does.
+            self._resolve_within(resolve_timeout)
         if self._addr is None:
             dropped = len(self._pending) + (packet is not None)
             self._pending.clear()
@@ -259,10 +272,14 @@ def _after_fork() -> None:
         backend._init_state()
 
 
+#: How long the exit hook may spend resolving a StatsD host that never got resolved.
+EXIT_RESOLVE_TIMEOUT = 1.0
+
+
 def _at_exit() -> None:
     for backend in list(_live):
         try:
-            backend.flush()
+            backend.flush(resolve_timeout=EXIT_RESOLVE_TIMEOUT)
         except Exception:
             pass
 
