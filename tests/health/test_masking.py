@@ -23,6 +23,17 @@ from berrys_monitoring.health import mask_url
         ),
         ("postgresql://u:p%40ss@db/app", "postgresql://u:***@db/app"),
         ("sqlite:///app.db", "sqlite:///app.db"),
+        # Credentials under other common parameter names (OAuth, S3 presigned, Azure SAS).
+        (
+            "https://h/x?access_token=abc&client_secret=def&page=2",
+            "https://h/x?access_token=***&client_secret=***&page=2",
+        ),
+        (
+            "https://h/x?X-Amz-Signature=abc&X-Amz-Credential=def&X-Amz-Date=20260101",
+            "https://h/x?X-Amz-Signature=***&X-Amz-Credential=***&X-Amz-Date=20260101",
+        ),
+        ("https://h/x?sv=2024&sig=abc%3D&se=1", "https://h/x?sv=2024&sig=***&se=1"),
+        ("https://h/x?api-key=abc&monkey=1", "https://h/x?api-key=***&monkey=1"),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:

@@ -9,6 +9,20 @@ __all__ = ["mask_url", "scrub"]
 
 MASK = "***"
 _SECRET_PARAMS = {"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "key"}
+# Parameter names that hold credentials under many spellings (access_token, client_secret,
+# X-Amz-Signature, sig of Azure SAS URLs, api-key, auth): matched as parts of the name.
+_SECRET_PARTS = ("password", "passwd", "secret", "token", "signature", "apikey", "api_key")
+_SECRET_WORDS = re.compile(r"(?:^|[^a-z])(?:sig|auth|key|credential)(?:$|[^a-z])")
+
+
+def _is_secret_param(name: str) -> bool:
+    k = unquote(name).lower()
+    k_plain = k.replace("-", "_")
+    return (
+        k in _SECRET_PARAMS
+        or any(part in k_plain for part in _SECRET_PARTS)
+        or _SECRET_WORDS.search(k) is not None
+    )
 
 
 def mask_url(url: str) -> str:
@@ -34,7 +48,7 @@ def mask_url(url: str) -> str:
     # Rewrite only the secret values, leaving the rest of the query exactly as written.
     query = "&".join(
         f"{item.split('=', 1)[0]}={MASK}"
-        if "=" in item and unquote(item.split("=", 1)[0]).lower() in _SECRET_PARAMS
+        if "=" in item and _is_secret_param(item.split("=", 1)[0])
         else item
         for item in parts.query.split("&")
     )
@@ -51,7 +65,7 @@ def secrets_of(url: str) -> list[str]:
         if parts.password:
             found.append(parts.password)
         for k, v in parse_qsl(parts.query, keep_blank_values=True):
-            if k.lower() in _SECRET_PARAMS and v:
+            if _is_secret_param(k) and v:
                 found.append(v)
     except ValueError:
         return []
