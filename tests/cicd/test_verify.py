@@ -187,3 +187,26 @@ def test_timing_only_404s_is_a_warning_that_names_the_fix(tmp_path: Path) -> Non
     perf = _check(report, "performance")
     assert perf["status"] == "warn"
     assert "every response was 404: measure a real route with --path" in perf["summary"]
+
+
+def test_a_password_in_the_deployment_url_stays_out_of_reports_and_summaries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CI step summaries and logs are widely readable; basic-auth URLs are common for
+    # staging deployments.
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    with subject() as url:
+        secret_url = url.replace("http://", "http://deployer:s3cr3t-pw@")
+        code, report = _verify(secret_url, tmp_path)
+        # A failing metrics fetch names the URL too: the password must not ride along.
+        code_missing, missing = _verify(
+            secret_url, tmp_path, "--no-health", "--no-performance", "--metrics-path", "/nope"
+        )
+    assert code == 0, report
+    assert code_missing == 1
+    out = capsys.readouterr()
+    for text in (json.dumps(report), json.dumps(missing), summary.read_text(), out.out, out.err):
+        assert "s3cr3t-pw" not in text
+    assert report["target"] == url.replace("http://", "http://deployer:***@")
+    assert "deployer:***@" in _check(missing, "metrics")["summary"]

@@ -18,6 +18,7 @@ from berrys_monitoring.cicd._sample_judge import (
     judge_samples,
 )
 from berrys_monitoring.cicd._verify import instance_selector, validate_url
+from berrys_monitoring.health._masking import mask_url
 
 __all__ = ["CANARY_METRICS", "DEFAULT_CANARY_METRICS", "judge_samples", "run_canary"]
 
@@ -104,7 +105,7 @@ def run_canary(
     paths = [p if p.startswith("/") else "/" + p for p in paths] or ["/"]
     metrics = list(dict.fromkeys(metrics))
     display = progress or ProgressDisplay(enabled=False)
-    report = Report("canary", f"{c_url} vs {p_url}")
+    report = Report("canary", f"{mask_url(c_url)} vs {mask_url(p_url)}")
     samples: dict[str, list[Sample]] = {"canary": [], "production": []}
     rounds: list[dict[str, Any]] = []
     state: dict[str, Any] = {"stop": False, "reason": ""}

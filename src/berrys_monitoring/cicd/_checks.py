@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from berrys_monitoring.cicd._report import CheckResult
+from berrys_monitoring.health._masking import mask_url
 
 __all__ = ["check_health", "check_metrics", "failing_components", "health_status"]
 
@@ -94,7 +95,8 @@ def check_health(
     backoff = initial_backoff
     attempts = 0
     last = "no answer"
-    details: dict[str, Any] = {"url": url}
+    # Reports reach CI logs and step summaries: a basic-auth password in the URL stays out.
+    details: dict[str, Any] = {"url": mask_url(url)}
     with httpx.Client(timeout=request_timeout) as client:
         while True:
             attempts += 1
@@ -160,15 +162,16 @@ def check_metrics(
         print(result.status, result.details["missing"])
     """
     required = list(dict.fromkeys(required))
-    details: dict[str, Any] = {"url": url, "required": required}
+    shown = mask_url(url)
+    details: dict[str, Any] = {"url": shown, "required": required}
     try:
         resp = httpx.get(url, timeout=request_timeout, headers={"Accept": _METRICS_ACCEPT})
     except httpx.HTTPError as exc:
-        return CheckResult("metrics", "fail", f"cannot fetch {url}: {exc!r}", details)
+        return CheckResult("metrics", "fail", f"cannot fetch {shown}: {exc!r}", details)
     ctype = resp.headers.get("content-type", "")
     details.update(http_status=resp.status_code, content_type=ctype)
     if resp.status_code != 200:
-        return CheckResult("metrics", "fail", f"{url} answered HTTP {resp.status_code}", details)
+        return CheckResult("metrics", "fail", f"{shown} answered HTTP {resp.status_code}", details)
     try:
         names = _parse(resp.text, ctype)
     except Exception as exc:  # the parsers raise ValueError and friends on bad input

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from berrys_monitoring.cicd._load import LoadSummary
+from berrys_monitoring.health._masking import mask_url
 
 __all__ = ["prometheus_query", "prometheus_summary"]
 
@@ -56,7 +57,7 @@ def prometheus_summary(
     err_q = f"sum(rate({_REQUESTS}{{{err_sel}}}[{window}]))"
     count_q = f"sum(increase({_REQUESTS}{{{sel}}}[{window}]))"
     details: dict[str, Any] = {
-        "prometheus": base_url,
+        "prometheus": mask_url(base_url),
         "selector": sel,
         "window": window,
         "queries": {**{f"p{q}": v for q, v in queries.items()}, "rate": rate_q, "errors": err_q},

@@ -15,6 +15,7 @@ from berrys_monitoring.cicd._checks import check_health, check_metrics
 from berrys_monitoring.cicd._load import LoadSummary, Sample, run_load, summarize
 from berrys_monitoring.cicd._progress import ProgressDisplay
 from berrys_monitoring.cicd._report import CheckResult, Report
+from berrys_monitoring.health._masking import mask_url
 
 __all__ = ["DEFAULT_REQUIRED_METRICS", "validate_url", "verify_deployment"]
 
@@ -34,7 +35,9 @@ def validate_url(url: str, what: str = "--url") -> str:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{what} must be an http(s) URL like http://127.0.0.1:8000, not {url!r}")
+        raise ValueError(
+            f"{what} must be an http(s) URL like http://127.0.0.1:8000, not {mask_url(url)!r}"
+        )
     return url.rstrip("/")
 
 
@@ -177,7 +180,7 @@ def verify_deployment(
     base_perf = _load_baseline(baseline) if baseline is not None else None
     required = [*(DEFAULT_REQUIRED_METRICS if default_metrics else ()), *require_metrics]
 
-    report = Report("verify", base)
+    report = Report("verify", mask_url(base))
     display = progress or ProgressDisplay(enabled=False)
     if health:
         step = display.start("health")
