@@ -154,3 +154,20 @@ def test_an_unreachable_prometheus_is_no_data_never_a_pass(tmp_path: Path) -> No
     latency = _metric(report, "latency")
     assert latency["details"]["verdict"] == "no-data"
     assert latency["summary"].startswith("no-data: Prometheus query failed")
+
+
+def test_passwords_in_canary_and_prometheus_urls_stay_out_of_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = f"http://reader:prom-s3cret@127.0.0.1:{free_port()}"
+    code, report = _canary(
+        "http://deploy:can-s3cret@127.0.0.1:8001", "http://deploy:prod-s3cret@127.0.0.1:8002",
+        tmp_path, "--metrics-source", "prometheus", "--metrics-url", nowhere,
+        "--monitor-duration", "1", "--interval", "1",
+    )  # fmt: skip
+    assert code == 1
+    out = capsys.readouterr()
+    for text in (json.dumps(report), out.out, out.err):
+        assert "s3cret" not in text
+    assert report["canary"]["canary_url"] == "http://deploy:***@127.0.0.1:8001"
+    assert report["canary"]["prometheus"].startswith("http://reader:***@127.0.0.1:")

@@ -204,11 +204,11 @@ def run_canary(
         summary = v.reason if v.verdict in ("pass", "fail") else f"{v.verdict}: {v.reason}"
         report.add(CheckResult(v.metric, status, summary, v.as_dict()))
     report.data["canary"] = {
-        "canary_url": c_url,
-        "production_url": p_url,
+        "canary_url": mask_url(c_url),
+        "production_url": mask_url(p_url),
         "metrics_source": metrics_source,
         **(
-            {"prometheus": metrics_url, "selectors": selectors, "window": window}
+            {"prometheus": mask_url(metrics_url or ""), "selectors": selectors, "window": window}
             if metrics_source == "prometheus"
             else {"paths": paths, "rate": rate}
         ),
