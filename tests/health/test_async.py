@@ -150,7 +150,8 @@ async def test_sync_check_health_on_the_loop_thread_does_not_join_a_run_on_that_
         return True, "ok"
 
     first = asyncio.create_task(check_health_async("svc"))
-    await asyncio.sleep(0.05)  # the first run is now in flight on this loop
+    while not calls:  # until the first run is in flight on this loop
+        await asyncio.sleep(0.01)
     # Sync call from the loop's own thread: the loop is blocked while it waits, so it
     # must start a fresh run (on the background loop) rather than join the stuck one.
     result = check_health("svc")

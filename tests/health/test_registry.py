@@ -179,13 +179,14 @@ def test_cache_ttl_serves_the_cached_result_until_it_expires() -> None:
         return True, f"call {calls}"
 
     reg = HealthRegistry()
-    reg.register("db", counted, cache_ttl=0.2)
+    # A TTL long enough that a loaded CI machine cannot let it expire between two calls.
+    reg.register("db", counted, cache_ttl=1.5)
     first = reg.check_health("db")
     second = reg.check_health("db")
     assert calls == 1 and not first.cached and second.cached
     assert second.message == "call 1"
     assert not reg.check_health("db", use_cache=False).cached and calls == 2
-    time.sleep(0.25)
+    time.sleep(1.6)
     assert reg.check_health("db").message == "call 3"
 
 
@@ -319,7 +320,8 @@ def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
     from berrys_monitoring.health import _execution
 
     monkeypatch.setattr(_execution, "STALE_FACTOR", 1.0)
-    monkeypatch.setattr(_execution, "STALE_MIN_S", 0.3)
+    # Long enough that the second call below joins the first run even on a loaded machine.
+    monkeypatch.setattr(_execution, "STALE_MIN_S", 1.5)
     stuck = threading.Event()
     runs: list[int] = []
 
@@ -334,7 +336,7 @@ def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
     try:
         assert reg.check_health("db").timed_out
         assert reg.check_health("db").timed_out and len(runs) == 1  # joined, not restarted
-        time.sleep(0.35)
+        time.sleep(1.6)
         result = reg.check_health("db")
         assert result.is_healthy and result.message == "recovered" and len(runs) == 2
         assert event_counts()[("health", "abandoned_run")] == 1
