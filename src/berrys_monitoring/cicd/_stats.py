@@ -162,12 +162,15 @@ def hodges_lehmann_ratio(
     m = len(diffs)
     mid = m // 2
     median = diffs[mid] if m % 2 else (diffs[mid - 1] + diffs[mid]) / 2
-    # Distribution-free CI: the k-th smallest and largest pairwise differences, where k comes
-    # from the normal approximation of U (Hollander & Wolfe); scaled when subsampled.
+    # Distribution-free CI: the C-th smallest and largest pairwise differences (1-based),
+    # C = n1*n2/2 - z*sqrt(n1*n2*(n1+n2+1)/12) rounded to the nearest integer (Hollander &
+    # Wolfe; for 10 vs 10 at 95% that is the 24th, as in the exact tables). Subsampled
+    # sides use their own sizes. Index C - 1: taking the C-th from 0 would be one order
+    # statistic too narrow and cover less than ``confidence``.
     k1, k2 = len(c), len(b)
     z = _normal_isf((1 - confidence) / 2)
-    k = math.floor(k1 * k2 / 2 - z * math.sqrt(k1 * k2 * (k1 + k2 + 1) / 12))
-    k = max(0, min(m - 1, k))
+    rank = round(k1 * k2 / 2 - z * math.sqrt(k1 * k2 * (k1 + k2 + 1) / 12))
+    k = max(0, min(m - 1, rank - 1))
     low, high = diffs[k], diffs[m - 1 - k]
     return math.exp(median), math.exp(low), math.exp(high)
 
