@@ -158,3 +158,35 @@ def test_context_lives_in_a_contextvar_copied_by_copy_context() -> None:
     ctx = contextvars.copy_context()
     clear_context()
     assert ctx.run(get_context) == {"request_id": "copied"}
+
+
+def test_reset_context_restores_what_was_bound_before_including_later_binds() -> None:
+    from berrys_monitoring.logging import reset_context
+
+    clear_context()
+    outer = bind_context(tenant="acme")
+    token = bind_context(request_id="r1")
+    bind_context(user_id="u1")  # bound by a handler during the request
+    assert get_context() == {"tenant": "acme", "request_id": "r1", "user_id": "u1"}
+    reset_context(token)
+    assert get_context() == {"tenant": "acme"}
+    reset_context(outer)
+    assert get_context() == {}
+
+
+def test_reset_context_from_another_context_still_restores_the_previous_fields() -> None:
+    from berrys_monitoring.logging import reset_context
+
+    clear_context()
+    token = bind_context(request_id="r2")
+
+    def elsewhere() -> dict[str, object]:
+        # The ContextVar token belongs to the outer context: the reset falls back to
+        # setting the previous fields here.
+        reset_context(token)
+        return get_context()
+
+    assert contextvars.copy_context().run(elsewhere) == {}
+    assert get_context() == {"request_id": "r2"}
+    reset_context(token)
+    assert get_context() == {}

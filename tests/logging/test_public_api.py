@@ -8,6 +8,7 @@ def test_public_names_are_pinned() -> None:
         [
             "MASK",
             "ConsoleFormatter",
+            "ContextToken",
             "JSONFormatter",
             "LogLevel",
             "Logger",
@@ -25,6 +26,7 @@ def test_public_names_are_pinned() -> None:
             "get_logger",
             "get_request_logger",
             "is_configured",
+            "reset_context",
             "run_in_executor",
             "unbind_context",
             "uvicorn_log_config",

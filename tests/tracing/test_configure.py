@@ -222,3 +222,34 @@ def test_tracer_used_as_a_decorator_follows_later_configuration() -> None:
             assert asyncio.run(async_work()) == 2
         assert spans.names() == ["decorated-early", "async-decorated-early"]
         assert spans[0].resource.attributes["service.name"] == name
+
+
+def test_is_configured_follows_configure_shutdown_and_capture_spans() -> None:
+    from berrys_monitoring.tracing import is_configured
+
+    shutdown_tracing(timeout=1.0)
+    assert is_configured() is False
+    with capture_spans():  # lends a provider for the test; not a configuration
+        assert is_configured() is False
+    configure_tracing("svc", exporter="none")
+    assert is_configured() is True
+    shutdown_tracing(timeout=1.0)
+    assert is_configured() is False
+
+
+def test_is_configured_sees_a_foreign_sdk_provider_our_tracer_follows() -> None:
+    result = run_python(
+        """
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from berrys_monitoring.tracing import is_configured, tracer
+        assert is_configured() is False
+        trace.set_tracer_provider(TracerProvider())
+        assert is_configured() is True
+        with tracer.start_as_current_span("x") as span:
+            assert span.is_recording()
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

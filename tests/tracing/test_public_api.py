@@ -16,6 +16,7 @@ def test_all_is_pinned() -> None:
         "get_current_span",
         "inject_context_into_headers",
         "instrument_http_clients",
+        "is_configured",
         "shutdown_tracing",
         "trace",
         "tracer",

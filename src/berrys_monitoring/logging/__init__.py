@@ -21,10 +21,12 @@ from berrys_monitoring.logging._config import (
     uvicorn_log_config,
 )
 from berrys_monitoring.logging._context import (
+    ContextToken,
     bind_context,
     bound_context,
     clear_context,
     get_context,
+    reset_context,
     run_in_executor,
     unbind_context,
     wrap_context,
@@ -38,6 +40,7 @@ from berrys_monitoring.logging._redact import MASK, Redactor
 __all__ = [
     "MASK",
     "ConsoleFormatter",
+    "ContextToken",
     "JSONFormatter",
     "LogLevel",
     "Logger",
@@ -55,6 +58,7 @@ __all__ = [
     "get_logger",
     "get_request_logger",
     "is_configured",
+    "reset_context",
     "run_in_executor",
     "unbind_context",
     "uvicorn_log_config",

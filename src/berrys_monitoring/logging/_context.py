@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 __all__ = [
+    "ContextToken",
     "bind_context",
     "bound_context",
     "clear_context",
     "get_context",
+    "reset_context",
     "run_in_executor",
     "unbind_context",
     "wrap_context",
@@ -36,12 +38,16 @@ class Fields(dict[str, Any]):
     cost of a request context is paid once, not on every line.
     """
 
-    __slots__ = ("_fragment", "_rendered")
+    __slots__ = ("_added", "_base", "_fragment", "_rendered")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rendered: tuple[int, dict[str, Any]] | None = None
         self._fragment: tuple[int, str] | None = None
+        # Set by bind_context: the fields bound on top of ``_base``, so the JSON fragment
+        # of a per-request bind extends the outer context's (cached) one.
+        self._base: Fields | None = None
+        self._added: dict[str, Any] | None = None
 
 
 EMPTY = Fields()
@@ -55,18 +61,71 @@ def current_fields() -> Fields:
     return _context.get()
 
 
-def bind_context(**fields: Any) -> None:
+class ContextToken:
+    """What :func:`bind_context` returns: :func:`reset_context` puts back the context
+    that was there before the bind (the ``ContextVar`` token pattern).
+
+    Example::
+
+        >>> from berrys_monitoring.logging import bind_context, get_context, reset_context
+        >>> token = bind_context(request_id="r-1")
+        >>> reset_context(token)
+        >>> "request_id" in get_context()
+        False
+    """
+
+    __slots__ = ("_previous", "_token")
+
+    def __init__(self, token: contextvars.Token[Fields], previous: Fields) -> None:
+        self._token = token
+        self._previous = previous
+
+    def __repr__(self) -> str:
+        return f"<ContextToken restoring {dict(self._previous)!r}>"
+
+
+def bind_context(**fields: Any) -> ContextToken:
     """Add fields to every line logged from now on in this context (task, thread, request).
+
+    Returns a token; ``reset_context(token)`` restores the fields bound before, which is
+    how a middleware scopes fields to one request (fields bound meanwhile go too).
 
     Example::
 
         >>> from berrys_monitoring.logging import bind_context, get_context, clear_context
-        >>> bind_context(request_id="r-1", user_id="u-2")
+        >>> _ = bind_context(request_id="r-1", user_id="u-2")
         >>> get_context()
         {'request_id': 'r-1', 'user_id': 'u-2'}
         >>> clear_context()
     """
-    _context.set(Fields({**_context.get(), **fields}))
+    previous = _context.get()
+    new = Fields({**previous, **fields})
+    new._base = previous
+    new._added = fields
+    return ContextToken(_context.set(new), previous)
+
+
+def reset_context(token: ContextToken) -> None:
+    """Restore the context as it was before the :func:`bind_context` that gave ``token``.
+
+    Works even when called from another context than the bind (a WSGI server closing a
+    streamed body elsewhere, a token reset twice): the previous fields are then set
+    explicitly in the current context.
+
+    Example::
+
+        >>> from berrys_monitoring.logging import bind_context, get_context, reset_context
+        >>> outer = bind_context(service_step="outer")
+        >>> inner = bind_context(request_id="r-2", user_id="u-3")
+        >>> reset_context(inner)
+        >>> get_context()
+        {'service_step': 'outer'}
+        >>> reset_context(outer)
+    """
+    try:
+        _context.reset(token._token)
+    except (ValueError, RuntimeError):
+        _context.set(token._previous)
 
 
 def unbind_context(*keys: str) -> None:

@@ -81,6 +81,10 @@ class SafeStreamHandler(logging.Handler):
             if is_strict():
                 raise
             return
+        self.write_line(line)
+
+    def write_line(self, line: str) -> None:
+        """Write one formatted line (the caller holds ``self.lock``); never raises."""
         try:
             stream = self.stream
             stream.write(line + "\n")
@@ -211,7 +215,7 @@ class SafeFileHandler(logging.Handler):
             _fallback(self, record)
             return
         try:
-            data = self.format(record) + "\n"
+            line = self.format(record)
         except Exception as exc:
             _report(exc, "cannot format a log record", "format")
             from berrys_monitoring._internal import is_strict
@@ -219,6 +223,11 @@ class SafeFileHandler(logging.Handler):
             if is_strict():
                 raise
             return
+        self.write_line(line)
+
+    def write_line(self, line: str) -> None:
+        """Append one formatted line (the caller holds ``self.lock``); never raises."""
+        data = line + "\n"
         try:
             if self._stream is None:
                 self._open()

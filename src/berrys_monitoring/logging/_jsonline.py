@@ -16,6 +16,7 @@ from berrys_monitoring.logging import _render
 from berrys_monitoring.logging._context import Fields
 from berrys_monitoring.logging._levels import level_name
 from berrys_monitoring.logging._render import (
+    RESERVED,
     Settings,
     _extra_fields,
     _message,
@@ -44,10 +45,28 @@ def _fragment(fields: Fields, s: Settings) -> str:
     cached = fields._fragment
     if cached is not None and cached[0] == s.generation:
         return cached[1]
-    body = dumps(_rendered(fields, s))[1:-1]
-    frag = "," + body if body else ""
+    base, added = fields._base, fields._added
+    if (
+        base is not None
+        and added is not None
+        and base.keys().isdisjoint(added)
+        and RESERVED.isdisjoint(added)
+    ):
+        # A bind on top of an outer context (a request id per request): the outer part
+        # is cached on the outer object, only the new fields are redacted and encoded.
+        # Same bytes as the whole: the new keys come after the outer ones either way.
+        body = dumps(_rendered_plain(added, s))[1:-1] if added else ""
+        frag = _fragment(base, s) + ("," + body if body else "")
+    else:
+        body = dumps(_rendered(fields, s))[1:-1]
+        frag = "," + body if body else ""
     fields._fragment = (s.generation, frag)
     return frag
+
+
+def _rendered_plain(added: dict[str, Any], s: Settings) -> dict[str, Any]:
+    out = {(f"extra_{k}" if k in RESERVED else k): v for k, v in added.items()}
+    return s.redactor.fields(out)
 
 
 _heads: dict[tuple[str, int], str] = {}

@@ -10,8 +10,6 @@ import logging
 import os
 from typing import Any
 
-from opentelemetry import trace as otel_trace
-
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.middleware._options import MonitoringOptions
 
@@ -22,22 +20,9 @@ _OTLP_ENV = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 def tracing_configured() -> bool:
     """True when someone (us or the user) installed a real tracer provider."""
-    try:
-        from berrys_monitoring.tracing._switch import STATE, SwitchableTracerProvider
+    from berrys_monitoring.tracing import is_configured
 
-        if STATE.provider is not None:
-            return True
-        glob = otel_trace.get_tracer_provider()
-        return not isinstance(
-            glob,
-            (
-                SwitchableTracerProvider,
-                otel_trace.ProxyTracerProvider,
-                otel_trace.NoOpTracerProvider,
-            ),
-        )
-    except ImportError:  # pragma: no cover - tracing is part of the core package
-        return False
+    return is_configured()
 
 
 def logging_configured() -> bool:

@@ -15,7 +15,9 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from berrys_monitoring._internal import is_strict, report_internal_error
+from berrys_monitoring.logging import get_context as _get_context
 from berrys_monitoring.logging import get_logger
+from berrys_monitoring.logging._fastline import write_fields
 from berrys_monitoring.middleware import _context
 from berrys_monitoring.middleware._instruments import HttpInstruments, normalize_method
 from berrys_monitoring.middleware._options import MonitoringOptions
@@ -29,6 +31,10 @@ _COMPONENT = "middleware"
 _SCOPE = "berrys_monitoring.middleware"
 _INFO = logging.INFO
 _ERROR = logging.ERROR
+# Access-line fields that come from the client (and so may carry secrets); the rest are
+# numbers, the route template, or values we produced.
+_UNTRUSTED = ("path", "client_ip")
+_UNTRUSTED_METHOD = ("path", "client_ip", "method")
 
 
 class RequestState:
@@ -39,6 +45,7 @@ class RequestState:
         "ctx_token",
         "end",
         "exc",
+        "generated_id",
         "log_token",
         "method",
         "method_label",
@@ -60,6 +67,7 @@ class RequestState:
         self.client_ip: str | None = None
         self.request_bytes = 0
         self.request_id = ""
+        self.generated_id = False
         self.start = 0.0
         self.status = 0
         self.response_bytes = 0
@@ -85,6 +93,7 @@ class Observer:
         # The logging component's logger: its fast path builds the record without the
         # stdlib's findCaller stack walk and generic LogRecord.__init__.
         self.access = get_logger(ACCESS_LOGGER)
+        self.access_std = self.access.std
         self._provider: Any = None
         self._tracer: Any = None
         # Flask logs unhandled exceptions (with their stack) itself; Starlette leaves it
@@ -120,7 +129,12 @@ class Observer:
         st.path = path
         st.client_ip = client_ip
         st.request_bytes = request_bytes
-        st.request_id = sane_request_id(request_id) if request_id else new_request_id()
+        if request_id:
+            st.request_id = sane_request_id(request_id)
+            st.generated_id = st.request_id is not request_id
+        else:
+            st.request_id = new_request_id()
+            st.generated_id = True
         st.start = time.perf_counter()
         try:
             parent = None
@@ -219,25 +233,36 @@ class Observer:
 
     def _access_line(self, st: RequestState, route: str, status: int, elapsed: float) -> None:
         exc = st.exc
-        log = self.access
-        if not log.isEnabledFor(_ERROR if exc is not None else _INFO):
+        level = _ERROR if exc is not None else _INFO
+        std = self.access_std
+        if not std.isEnabledFor(level):
             return
-        extra = {
+        fields: dict[str, Any] = {
             "method": st.method,
             "route": route,
             "path": st.path,
             "status": status,
             "duration_ms": round(elapsed * 1000.0, 3),
-            "request_id": st.request_id,
             "client_ip": st.client_ip,
             "response_bytes": st.response_bytes,
         }
+        # Normally the request id is in the logging context already (bound at start);
+        # not when the line is written outside it (a WSGI body closed by the server).
+        if _get_context().get("request_id") != st.request_id:
+            fields["request_id"] = st.request_id
+        message = f"{st.method} {st.path} {status}"
         try:
             if exc is None:
-                log.info("%s %s %s", st.method, st.path, status, extra=extra)
+                # Client-controlled strings are redacted; what we produced is not.
+                untrusted = _UNTRUSTED if st.method == st.method_label else _UNTRUSTED_METHOD
+                if not st.generated_id:
+                    untrusted = (*untrusted, "request_id")
+                if write_fields(std, level, message, fields, untrusted):
+                    return
+                self.access.info(message, extra=fields)
             else:
                 exc_info = None if self.framework_logs_exceptions else exc
-                log.error("%s %s %s", st.method, st.path, status, exc_info=exc_info, extra=extra)
+                self.access.error(message, exc_info=exc_info, extra=fields)
         except Exception as err:
             # A broken handler must never fail the request it describes.
             report_internal_error(_COMPONENT, err, "access log handler failed", key="access-log")

@@ -17,7 +17,12 @@ from __future__ import annotations
 
 from opentelemetry.trace import SpanKind, get_current_span
 
-from berrys_monitoring.tracing._configure import configure_tracing, force_flush, shutdown_tracing
+from berrys_monitoring.tracing._configure import (
+    configure_tracing,
+    force_flush,
+    is_configured,
+    shutdown_tracing,
+)
 from berrys_monitoring.tracing._decorator import trace
 from berrys_monitoring.tracing._http_clients import (
     instrument_http_clients,
@@ -40,6 +45,7 @@ __all__ = [
     "get_current_span",
     "inject_context_into_headers",
     "instrument_http_clients",
+    "is_configured",
     "shutdown_tracing",
     "trace",
     "tracer",

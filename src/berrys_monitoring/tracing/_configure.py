@@ -136,6 +136,28 @@ def configure_tracing(
         _install_global()
 
 
+def is_configured() -> bool:
+    """True when spans started through this library are recorded: ``configure_tracing``
+    was called (and tracing not shut down since), or another OpenTelemetry SDK provider
+    is installed globally (``opentelemetry-instrument``, another library), which our
+    ``tracer`` then follows. ``capture_spans()`` on an unconfigured process does not count.
+
+    Example::
+
+        >>> from berrys_monitoring.tracing import configure_tracing, is_configured
+        >>> configure_tracing("checkout", exporter="none")
+        >>> is_configured()
+        True
+    """
+    if STATE.provider is not None and not STATE.temporary:
+        return True
+    glob = trace_api.get_tracer_provider()
+    return not isinstance(
+        glob,
+        (SwitchableTracerProvider, trace_api.ProxyTracerProvider, trace_api.NoOpTracerProvider),
+    )
+
+
 def make_sampler(rate: float) -> Sampler:
     return ParentBased(TraceIdRatioBased(rate))
 

@@ -1,0 +1,129 @@
+"""Lines whose fields the caller produced itself, written straight to our handlers.
+
+The middleware writes one access line per request. Through the generic path that costs a
+``LogRecord``, the stdlib's handler dispatch, and a redaction pass over every field,
+although most of them (status, duration, sizes, route templates, ids we generated) are
+numbers or strings we made ourselves. :func:`write_fields` renders the same JSON line in
+one go: only the fields the caller marks untrusted (paths, client-supplied ids) and the
+message are redacted, and the line goes to each handler's ``write_line``.
+
+It only does so when the result is exactly what the generic path would write: every
+handler on the way to the root is one of ours with the JSON formatter and no filters, no
+record factory is installed, no field name clashes with the context or needs masking.
+Otherwise it returns False and the caller logs through the generic path, so levels,
+``logging.disable``, ``capture_logs()``, foreign handlers and filters behave as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from time import time as _time
+from typing import Any
+
+import orjson
+
+from berrys_monitoring.logging import _render
+from berrys_monitoring.logging._context import _context as _ctx_var
+from berrys_monitoring.logging._formatters import JSONFormatter
+from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, _reporting
+from berrys_monitoring.logging._jsonline import _OPTS, _default, _fragment, _head, _heads, _msg_json
+from berrys_monitoring.logging._render import _PLAIN, _key_plan, current_trace, format_timestamp
+
+__all__ = ["write_fields"]
+
+_OURS = frozenset((SafeFileHandler, SafeStreamHandler))
+_LogRecord = logging.LogRecord
+_logging_ns = vars(logging)
+_ctx_get = _ctx_var.get
+_dumps = orjson.dumps
+
+
+def _targets(std: logging.Logger, level: int) -> list[Any] | None:
+    """The handlers a record of ``level`` from ``std`` would reach, if all are ours."""
+    targets: list[Any] = []
+    c: logging.Logger | None = std
+    while c is not None:
+        for h in c.handlers:
+            if type(h) not in _OURS or h.filters or type(h.formatter) is not JSONFormatter:
+                return None
+            if level >= h.level:
+                targets.append(h)
+        if not c.propagate:
+            break
+        c = c.parent
+    # No handler at all: the stdlib's lastResort decides, on the generic path.
+    return targets or None
+
+
+def write_fields(
+    std: logging.Logger,
+    level: int,
+    message: str,
+    fields: dict[str, Any],
+    untrusted: Iterable[str] = (),
+) -> bool:
+    """Write one JSON line for ``std`` with ``fields`` on top of the context; False when
+    the generic logging path must write it instead.
+
+    The caller checks ``std.isEnabledFor(level)`` first. ``fields`` values must be
+    ``str``/``int``/``float``/``bool``/``None``; string fields named in ``untrusted`` are
+    redacted (in place), the others are written as they are. ``message`` is always
+    redacted.
+
+    Example::
+
+        >>> import logging
+        >>> from berrys_monitoring.logging._fastline import write_fields
+        >>> written = write_fields(logging.getLogger("x"), logging.INFO, "GET / 200",
+        ...                        {"status": 200, "path": "/"}, untrusted=("path",))
+        >>> isinstance(written, bool)
+        True
+    """
+    s = _render._settings
+    if (
+        std.filters
+        or s.include_caller
+        or _reporting
+        or _logging_ns["_logRecordFactory"] is not _LogRecord
+    ):
+        return False
+    targets = _targets(std, level)
+    if targets is None:
+        return False
+    ctx = _ctx_get()
+    if ctx and not ctx.keys().isdisjoint(fields):
+        return False  # a field given twice: the generic path resolves precedence
+    red = s.redactor
+    plans = s.key_plans
+    for k in fields:
+        plan = plans.get(k)
+        if plan is None:
+            plan = _key_plan(k, red, plans)
+        if plan != _PLAIN:
+            return False  # a masked or reserved name: the generic path handles it
+    if red.enabled:
+        memo = red._text_memo
+        for k in untrusted:
+            v = fields.get(k)
+            if type(v) is str:
+                fields[k] = memo.get(v) or red.text(v)
+    mjson = s.msg_memo.get(message) or _msg_json(message, s)
+    trace = current_trace()
+    tfrag = "" if trace is None else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
+    if ctx:
+        cached = ctx._fragment
+        cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
+    else:
+        cfrag = ""
+    body = _dumps(fields, default=_default, option=_OPTS).decode()
+    efrag = "," + body[1:-1] if len(body) > 2 else ""
+    head = _heads.get((std.name, level)) or _head(std.name, level)
+    line = (
+        f'{{"timestamp":"{format_timestamp(_time())}"{head}{mjson}'
+        f"{s.static_fragment}{tfrag}{cfrag}{efrag}}}"
+    )
+    for h in targets:
+        with h.lock:
+            h.write_line(line)
+    return True

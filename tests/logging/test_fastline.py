@@ -1,0 +1,169 @@
+"""write_fields: the access-line fast path writes exactly the generic line, or nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.logging.conftest import Lines
+from tests.logging.test_redaction import FILLER, _fragments, secrets_in_text
+
+from berrys_monitoring.logging import (
+    _config,
+    bind_context,
+    capture_logs,
+    clear_context,
+    configure_logging,
+    get_logger,
+)
+from berrys_monitoring.logging._fastline import write_fields
+from berrys_monitoring.tracing import configure_tracing, shutdown_tracing, tracer
+
+INFO = logging.INFO
+STD = logging.getLogger("berrys_monitoring.access")
+
+
+@contextmanager
+def _alone() -> Iterator[None]:
+    """pytest's own capture handlers off the root logger for a block, as in a real service
+    where only ours are installed (pytest adds them around each test call)."""
+    root = logging.getLogger()
+    foreign = [h for h in root.handlers if h not in _config._installed]
+    for h in foreign:
+        root.removeHandler(h)
+    try:
+        yield
+    finally:
+        for h in foreign:
+            root.addHandler(h)
+
+
+@pytest.fixture
+def only_ours(lines: Lines) -> Iterator[Lines]:
+    """Our JSON configuration on an in-memory stream (tests add ``with _alone():``)."""
+    configure_logging(level="info", stream=lines, service_name="svc", adopt_servers=False)
+    yield lines
+
+
+def _fields() -> dict[str, object]:
+    return {
+        "method": "GET",
+        "route": "/users/{user_id}",
+        "path": "/users/42",
+        "status": 200,
+        "duration_ms": 1.25,
+        "client_ip": "127.0.0.1",
+        "response_bytes": 35,
+    }
+
+
+def _fast_and_generic() -> None:
+    try:
+        bind_context(request_id="r-1", tenant="acme")
+        with tracer.start_as_current_span("GET /users/{user_id}"):
+            assert write_fields(STD, INFO, "GET /users/42 200", _fields(), ("path",))
+            get_logger(STD.name).info("GET /users/42 200", extra=_fields())
+    finally:
+        clear_context()
+        shutdown_tracing(timeout=1.0)
+
+
+def test_the_fast_line_is_the_generic_line(only_ours: Lines) -> None:
+    configure_tracing("svc", exporter="none")
+    with _alone():
+        _fast_and_generic()
+    fast, generic = only_ours.records()
+
+    assert fast.pop("timestamp") and generic.pop("timestamp")
+    assert fast == generic
+    assert fast["trace_id"] and fast["request_id"] == "r-1" and fast["service"] == "svc"
+    # Same key order too: the lines are byte-for-byte alike apart from the timestamp.
+    assert list(fast) == list(generic)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    ["capture_logs", "logger_filter", "foreign_handler", "context_clash", "masked_key"],
+)
+def test_anything_the_fast_path_cannot_honour_sends_the_line_down_the_generic_path(
+    only_ours: Lines, setup: str
+) -> None:
+    root = logging.getLogger()
+    fields = _fields()
+    if setup == "masked_key":
+        configure_logging(
+            level="info", stream=only_ours, redact_keys=["client_ip"], adopt_servers=False
+        )
+    with _alone(), capture_logs() if setup == "capture_logs" else _nothing() as captured:
+        foreign = logging.StreamHandler(Lines())
+        drop_none = logging.Filter()
+        if setup == "foreign_handler":
+            root.addHandler(foreign)
+        if setup == "logger_filter":
+            STD.addFilter(drop_none)
+        if setup == "context_clash":
+            bind_context(status="bound")
+        try:
+            assert write_fields(STD, INFO, "GET / 200", fields, ("path",)) is False
+        finally:
+            root.removeHandler(foreign)
+            STD.removeFilter(drop_none)
+            clear_context()
+    assert only_ours.getvalue() == ""  # the caller writes it, through the generic path
+    if captured is not None:
+        assert captured == []
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def test_handler_levels_are_honoured(only_ours: Lines) -> None:
+    handler = _config._installed[0]
+    handler.setLevel(logging.ERROR)
+    try:
+        with _alone():
+            assert write_fields(STD, INFO, "GET / 200", _fields(), ()) is False
+            assert write_fields(STD, logging.ERROR, "GET / 500", _fields(), ()) is True
+    finally:
+        handler.setLevel(logging.NOTSET)
+    assert [r["message"] for r in only_ours.records()] == ["GET / 500"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(item=secrets_in_text(), before=FILLER, after=FILLER, field=st.sampled_from(["path", "msg"]))
+def test_property_secrets_in_untrusted_fields_and_the_message_never_leak(
+    item: tuple[str, str], before: str, after: str, field: str
+) -> None:
+    secret, template = item
+
+    def emit(s: str) -> str:
+        out = Lines()
+        configure_logging(level="info", stream=out, service_name="prop", adopt_servers=False)
+        with _alone():
+            text = f"{before} {template.format(s)} {after}"
+            fields = _fields()
+            message = "GET /x 200"
+            if field == "path":
+                fields["path"] = text
+            else:
+                message = text
+            assert write_fields(STD, INFO, message, fields, ("path",))
+        recs = out.records()
+        for r in recs:
+            r.pop("timestamp")
+        return json.dumps(recs, ensure_ascii=False)
+
+    out = emit(secret)
+    baseline = emit("\x01" * len(secret))
+    leaked = {f for f in _fragments(secret) if f in out and f not in baseline}
+    assert not leaked, f"fragments {leaked} of the secret leaked into:\n{out}"
