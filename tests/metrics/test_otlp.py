@@ -116,6 +116,36 @@ def test_otlp_endpoint_down_never_raises_and_counts_the_failure() -> None:
     assert internal_error_counts()["metrics"] >= 1
 
 
+def _run_and_exit(endpoint: str, timeout: float) -> Any:
+    import subprocess
+    import sys
+
+    script = (
+        "from berrys_monitoring.metrics import configure_metrics, increment_counter\n"
+        f"configure_metrics('otlp', otlp_endpoint={endpoint!r}, otlp_timeout={timeout},\n"
+        "                  otlp_export_interval=3600)\n"
+        "increment_counter('last_words_total', {'k': 'v'})\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=20
+    )
+
+
+def test_metrics_recorded_just_before_exit_are_exported_at_exit(receiver: Receiver) -> None:
+    done = _run_and_exit(receiver.url, 10.0)
+    assert done.returncode == 0, done.stderr
+    point = receiver.metrics()["last_words"].sum.data_points[0]
+    assert point.as_int == 1 and attrs(point) == {"k": "v"}
+
+
+def test_a_collector_that_is_down_does_not_hold_up_interpreter_exit() -> None:
+    # With a 60 s export timeout the SDK's own exit hook keeps retrying until its 30 s cap;
+    # ours gives the last export 2 s. The 20 s limit of _run_and_exit only catches the
+    # long wait, it is not a speed requirement.
+    done = _run_and_exit(f"http://127.0.0.1:{free_port()}", 60.0)
+    assert done.returncode == 0, done.stderr
+
+
 def test_missing_otlp_extra_names_the_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 

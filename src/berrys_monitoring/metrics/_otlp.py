@@ -7,7 +7,9 @@ theirs) with a periodic reader. Export failures are counted and logged once thro
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +20,11 @@ from berrys_monitoring.metrics._names import COUNTER, GAUGE, HISTOGRAM, TIMER, m
 __all__ = ["OTLPBackend", "metrics_url"]
 
 INSTALL_HINT = "pip install 'berrys-monitoring[otlp]'"
+
+#: How long interpreter exit may wait for the last export. The SDK's own exit hook waits
+#: for the full export timeout, retries included (7 s with a collector that is down and
+#: the default 10 s timeout), which holds up every short-lived job and CLI run.
+EXIT_TIMEOUT = 2.0
 
 
 def metrics_url(endpoint: str) -> str:
@@ -101,12 +108,16 @@ class OTLPBackend:
             export_timeout_millis=timeout * 1000.0,
         )
         self.provider = MeterProvider(
-            metric_readers=[self.reader], resource=Resource.create(resource_attrs)
+            metric_readers=[self.reader],
+            resource=Resource.create(resource_attrs),
+            shutdown_on_exit=False,  # ours, bounded by EXIT_TIMEOUT: see _at_exit
         )
+        self._closed = False
         self.meter = self.provider.get_meter("berrys_monitoring.metrics")
         self._instruments: dict[tuple[str, str], Any] = {}
         self._attrs: dict[object, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        _live.add(self)
 
     def _instrument(self, kind: str, name: str) -> Any:
         inst = self._instruments.get((kind, name))
@@ -175,13 +186,33 @@ class OTLPBackend:
             report_internal_error("metrics", exc, "OTLP metrics flush failed", key="otlp_export")
             return False
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
+        """Export what is left and stop, waiting at most ``timeout`` (default: the export
+        timeout); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        wait = self.timeout if timeout is None else timeout
         try:
-            self.provider.shutdown(timeout_millis=self.timeout * 1000.0)
+            self.provider.shutdown(timeout_millis=wait * 1000.0)
         except Exception as exc:
             report_internal_error(
                 "metrics", exc, "OTLP metrics shutdown failed", key="otlp_shutdown"
             )
+
+
+_live: weakref.WeakSet[OTLPBackend] = weakref.WeakSet()
+
+
+def _at_exit() -> None:
+    for backend in list(_live):
+        try:
+            backend.close(min(backend.timeout, EXIT_TIMEOUT))
+        except Exception:
+            pass
+
+
+atexit.register(_at_exit)
 
 
 class _LastValueGauge:
