@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -97,6 +98,52 @@ def test_timer_works_as_async_context_manager(registry: CollectorRegistry) -> No
 
     asyncio.run(main())
     assert current_value("batch", {"queue": "q"}) >= 0.01
+
+
+def test_one_timer_instance_shared_by_threads_times_each_thread_separately(
+    registry: CollectorRegistry,
+) -> None:
+    import threading
+
+    timer = record_timer("shared_block")  # a module-level timer, entered by two threads
+    a_entered, b_entered, a_exited = threading.Event(), threading.Event(), threading.Event()
+
+    def a() -> None:
+        with timer:
+            time.sleep(0.3)
+            a_entered.set()
+            b_entered.wait(10)  # B is inside now; A leaves at once
+        a_exited.set()
+
+    def b() -> None:
+        a_entered.wait(10)
+        with timer:
+            b_entered.set()
+            a_exited.wait(10)
+            time.sleep(0.3)
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    s = samples(registry)
+    assert s[("shared_block_seconds_count", ())] == 2
+    # Each block lasted at least 0.3 s. Pairing A's exit with B's start (a shared stack)
+    # would record one duration of about 0 and one above 0.6 s.
+    assert s[("shared_block_seconds_bucket", (("le", "0.25"),))] == 0
+
+
+def test_nested_use_of_one_timer_instance_records_both_blocks(
+    registry: CollectorRegistry,
+) -> None:
+    timer = record_timer("nested")
+    with timer:
+        with timer:
+            pass
+    with timer:
+        pass
+    assert samples(registry)[("nested_seconds_count", ())] == 3
 
 
 def test_default_tags_merge_under_call_tags(registry: CollectorRegistry) -> None:

@@ -6,6 +6,7 @@ is empty, so a call costs a function call and an empty loop.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import time
@@ -46,6 +47,14 @@ class Backend(Protocol):
 
 
 _backends: tuple[Backend, ...] = ()
+
+# The open ``with record_timer(...)`` blocks of the current context (thread or asyncio
+# task), innermost last. Start times live here rather than on the instance: a module-level
+# ``timer = record_timer(...)`` entered by two threads or tasks at once would otherwise pair
+# one's exit with the other's start.
+_open: contextvars.ContextVar[tuple[tuple[object, float], ...]] = contextvars.ContextVar(
+    "berrys_monitoring_open_timers", default=()
+)
 
 
 def increment_counter(
@@ -106,12 +115,11 @@ class record_timer:
             process_data()
     """
 
-    __slots__ = ("_starts", "name", "tags")
+    __slots__ = ("name", "tags")
 
     def __init__(self, name: str, tags: Mapping[str, object] | None = None) -> None:
         self.name = name
         self.tags = dict(tags) if tags else None
-        self._starts: list[float] = []
 
     def __call__(self, fn: F) -> F:
         name, tags = self.name, self.tags
@@ -139,7 +147,7 @@ class record_timer:
         return cast(F, wrapper)
 
     def __enter__(self) -> record_timer:
-        self._starts.append(time.perf_counter())
+        _open.set((*_open.get(), (self, time.perf_counter())))
         return self
 
     def __exit__(
@@ -148,8 +156,17 @@ class record_timer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._starts:
-            _record(self.name, self.tags, time.perf_counter() - self._starts.pop())
+        end = time.perf_counter()
+        stack = _open.get()
+        if stack and stack[-1][0] is self:  # the usual case: the innermost block
+            _open.set(stack[:-1])
+            _record(self.name, self.tags, end - stack[-1][1])
+            return
+        for i in range(len(stack) - 2, -1, -1):  # exited out of order: find our entry
+            if stack[i][0] is self:
+                _open.set(stack[:i] + stack[i + 1 :])
+                _record(self.name, self.tags, end - stack[i][1])
+                return
 
     async def __aenter__(self) -> record_timer:
         return self.__enter__()
