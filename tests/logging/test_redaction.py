@@ -418,3 +418,13 @@ def test_property_secret_looking_text_never_leaks(
             logging.getLogger("lib.prop").error(text)
 
     _assert_no_fragment(secret, emit)
+
+
+def test_letters_and_digits_only_strings_are_checked_for_card_numbers_not_memoised() -> None:
+    r = Redactor()
+    assert r.text("ref4111111111111111end") == "ref[REDACTED]end"
+    request_id = "0af7651916cd43dd8448eb211c80319c"
+    assert r.text(request_id) == request_id
+    # Unique ids must not fill (and so keep flushing) the memo of constant messages.
+    assert request_id not in r._text_memo
+    assert r.text("token=abc") == "token=[REDACTED]"

@@ -151,6 +151,10 @@ class Redactor:
         out = self._text_memo.get(s)
         if out is not None:
             return out
+        if s.isascii() and s.isalnum() and not self._patterns:
+            # Ids and plain words: cheap to check, and not memoised, so a stream of unique
+            # request ids does not keep flushing the memo of constant messages.
+            return _DIGIT_RUN.sub(_card_sub, s) if len(s) >= 13 else s
         out = self._scan(s)
         # Memoised because log messages are mostly constant templates; bounded so a
         # stream of unique strings cannot grow it without limit.
