@@ -44,6 +44,18 @@ _errors: dict[str, int] = {}
 _events: dict[tuple[str, str], int] = {}
 
 
+def _reinit_after_fork() -> None:
+    # A thread of the parent may have held the lock at the moment of fork(); it does not
+    # exist in the child, so the copied lock would stay locked and the child's first
+    # count_event() would hang forever (gunicorn --preload, multiprocessing).
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_reinit_after_fork)
+
+
 def is_strict() -> bool:
     """True when internal bugs should be re-raised (the test suite sets this)."""
     return os.environ.get("BERRYS_MONITORING_STRICT", "") not in ("", "0", "false")
