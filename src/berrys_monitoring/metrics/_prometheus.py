@@ -8,8 +8,10 @@ label set in :meth:`PrometheusBackend._resolve`.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,6 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.samples import Exemplar
 
 from berrys_monitoring._internal import count_event, is_strict, report_internal_error
+from berrys_monitoring.metrics import _store
 from berrys_monitoring.metrics._fastpath import fast_inc, hashable_tags, hist_entry
 from berrys_monitoring.metrics._names import (
     COUNTER,
@@ -34,7 +37,7 @@ from berrys_monitoring.metrics._names import (
     metric_name,
 )
 from berrys_monitoring.metrics._selfmetrics import ensure_self_metrics
-from berrys_monitoring.metrics._store import NULL, Family, families_lock, families_of
+from berrys_monitoring.metrics._store import NULL, Family, families_of
 
 __all__ = ["BYTES_BUCKETS", "OVERFLOW_VALUE", "PrometheusBackend"]
 
@@ -73,6 +76,7 @@ class PrometheusBackend:
         self.exemplars = exemplars and not multiprocess
         self.gauge_mode = gauge_mode
         self._lock = threading.RLock()
+        _live.add(self)
         self._by_user: dict[tuple[str, str], Family | None] = {}
         self._counters: dict[object, Any] = {}
         self._gauges: dict[object, Any] = {}
@@ -263,7 +267,7 @@ class PrometheusBackend:
             if lname not in labelnames:
                 labelnames.append(lname)
         fams = families_of(self.registry)
-        with families_lock:
+        with _store.families_lock:  # looked up per use: it is re-created after fork
             fam = fams.get(full)
             if fam is not None:
                 if fam.kind != kind or fam.labelnames != tuple(labelnames):
@@ -318,6 +322,18 @@ class PrometheusBackend:
                 return fam
         return None
 
+
+_live: weakref.WeakSet[PrometheusBackend] = weakref.WeakSet()
+
+
+def _reinit_after_fork() -> None:
+    # A held lock copied into a forked child belongs to a thread that does not exist there.
+    for backend in list(_live):
+        backend._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_reinit_after_fork)
 
 _last_exemplar: tuple[int, int, dict[str, str]] = (0, 0, {})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from typing import Any
@@ -48,6 +49,17 @@ _families: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Family]] = (
     weakref.WeakKeyDictionary()
 )
 families_lock = threading.RLock()
+
+
+def _reinit_after_fork() -> None:
+    # The parent thread holding it at fork() does not exist in the child: a copied, held
+    # lock would hang the child's first new metric (see also PrometheusBackend).
+    global families_lock
+    families_lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_reinit_after_fork)
 
 
 def families_of(registry: CollectorRegistry) -> dict[str, Family]:
