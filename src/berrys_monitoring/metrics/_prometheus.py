@@ -16,17 +16,11 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opentelemetry.context import get_current as _current_context
-
-try:  # the key OpenTelemetry stores the active span under; stable since its 1.0
-    from opentelemetry.trace.propagation import _SPAN_KEY
-except ImportError:  # pragma: no cover
-    _SPAN_KEY = None  # type: ignore[assignment]
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 from prometheus_client.samples import Exemplar
 
 from berrys_monitoring._internal import count_event, is_strict, report_internal_error
-from berrys_monitoring.metrics import _store
+from berrys_monitoring.metrics._exemplars import active_span, exemplar_of
 from berrys_monitoring.metrics._fastpath import fast_inc, hashable_tags, hist_entry
 from berrys_monitoring.metrics._names import (
     COUNTER,
@@ -37,14 +31,20 @@ from berrys_monitoring.metrics._names import (
     metric_name,
 )
 from berrys_monitoring.metrics._selfmetrics import ensure_self_metrics
-from berrys_monitoring.metrics._store import NULL, Family, families_of
+from berrys_monitoring.metrics._store import (
+    BYTES_BUCKETS,
+    NULL,
+    Family,
+    choose_buckets,
+    families_of,
+    family_for_metric,
+)
 
 __all__ = ["BYTES_BUCKETS", "OVERFLOW_VALUE", "PrometheusBackend"]
 
 _log = logging.getLogger("berrys_monitoring.metrics")
 
 OVERFLOW_VALUE = "__overflow__"
-BYTES_BUCKETS = (100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, float("inf"))
 _CACHE_LIMIT = 100_000
 
 
@@ -148,9 +148,9 @@ class PrometheusBackend:
     def _observe(self, entry: tuple[Any, Any, Any, Any], value: float) -> None:
         exemplar = None
         if self.exemplars:
-            span: Any = _current_context().get(_SPAN_KEY)
+            span: Any = active_span()
             if span is not None:
-                exemplar = _exemplar_of(span)
+                exemplar = exemplar_of(span)
         sum_inc = entry[1]
         if sum_inc is None or value != value:  # not a plain child, or NaN: the slow path
             if exemplar is not None:
@@ -266,48 +266,13 @@ class PrometheusBackend:
             lname = label_name(k, kind)
             if lname not in labelnames:
                 labelnames.append(lname)
-        fams = families_of(self.registry)
-        with _store.families_lock:  # looked up per use: it is re-created after fork
-            fam = fams.get(full)
-            if fam is not None:
-                if fam.kind != kind or fam.labelnames != tuple(labelnames):
-                    raise ValueError(
-                        f"{full} already exists as a {fam.kind} with labels {list(fam.labelnames)}"
-                    )
-                return fam
-            doc = f"{kind} {name}"
-            metric: Any
-            if kind == COUNTER:
-                metric = Counter(full, doc, labelnames, registry=self.registry)
-            elif kind == GAUGE:
-                metric = Gauge(
-                    full,
-                    doc,
-                    labelnames,
-                    registry=self.registry,
-                    multiprocess_mode=self.gauge_mode,  # type: ignore[arg-type]
-                )
-            else:
-                metric = Histogram(
-                    full,
-                    doc,
-                    labelnames,
-                    registry=self.registry,
-                    buckets=self._buckets_for(name, full, kind),
-                )
-            fam = Family(kind, full, metric, tuple(labelnames))
-            fams[full] = fam
-            return fam
-
-    def _buckets_for(self, name: str, full: str, kind: str) -> Sequence[float]:
-        for k in (name, full):
-            if k in self.buckets:
-                return tuple(self.buckets[k])
-        if self.default_buckets:
-            return self.default_buckets
-        if kind == HISTOGRAM and full.endswith("_bytes"):
-            return BYTES_BUCKETS
-        return Histogram.DEFAULT_BUCKETS
+        buckets = None
+        if kind in (HISTOGRAM, TIMER):
+            buckets = choose_buckets(name, full, kind, self.buckets, self.default_buckets)
+        return family_for_metric(
+            self.registry, kind, name, full, tuple(labelnames),
+            gauge_mode=self.gauge_mode, buckets=buckets,
+        )  # fmt: skip
 
     # -- reading ----------------------------------------------------------------------
     def family_for(self, name: str) -> Family | None:
@@ -334,26 +299,6 @@ def _reinit_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):  # POSIX only
     os.register_at_fork(after_in_child=_reinit_after_fork)
-
-_last_exemplar: tuple[int, int, dict[str, str]] = (0, 0, {})
-
-
-def _exemplar_of(span: Any) -> dict[str, str] | None:
-    """The exemplar labels of ``span``, or ``None`` when it is not a valid (recorded) span.
-
-    Observations inside one request share its span, so the last labels are reused rather
-    than formatting two hex ids per observation.
-    """
-    global _last_exemplar
-    ctx = span.get_span_context()
-    if not ctx.is_valid:
-        return None
-    last = _last_exemplar
-    if last[0] == ctx.span_id and last[1] == ctx.trace_id:
-        return last[2]
-    labels = {"trace_id": format(ctx.trace_id, "032x"), "span_id": format(ctx.span_id, "016x")}
-    _last_exemplar = (ctx.span_id, ctx.trace_id, labels)
-    return labels
 
 
 def _failed(exc: Exception, message: str) -> None:

@@ -5,11 +5,26 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["NULL", "Family", "families_lock", "families_of", "forget_families"]
+from berrys_monitoring.metrics._names import COUNTER, GAUGE, HISTOGRAM
+
+__all__ = [
+    "BYTES_BUCKETS",
+    "NULL",
+    "Family",
+    "choose_buckets",
+    "families_lock",
+    "families_of",
+    "family_for_metric",
+    "forget_families",
+]
+
+#: Default buckets of a histogram whose name ends in ``_bytes`` (100 B to 100 MB).
+BYTES_BUCKETS = (100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, float("inf"))
 
 
 class Family:
@@ -78,3 +93,65 @@ def forget_families(registry: CollectorRegistry) -> None:
                 registry.unregister(fam.metric)
             except KeyError:
                 pass
+
+
+def choose_buckets(
+    name: str,
+    full: str,
+    kind: str,
+    custom: Mapping[str, Sequence[float]],
+    default: Sequence[float] | None,
+) -> Sequence[float]:
+    """Buckets for a new histogram: configured for its name, else the configured default,
+    else byte-sized ones for ``*_bytes`` histograms, else prometheus_client's."""
+    for k in (name, full):
+        if k in custom:
+            return tuple(custom[k])
+    if default:
+        return default
+    if kind == HISTOGRAM and full.endswith("_bytes"):
+        return BYTES_BUCKETS
+    return Histogram.DEFAULT_BUCKETS
+
+
+def family_for_metric(
+    registry: CollectorRegistry,
+    kind: str,
+    name: str,
+    full: str,
+    labelnames: tuple[str, ...],
+    *,
+    gauge_mode: str,
+    buckets: Sequence[float] | None,
+) -> Family:
+    """The family named ``full`` on ``registry``, created on first use.
+
+    Raises ``ValueError`` when it exists with another kind or other labels (the caller
+    reports that once instead of raising into user code).
+    """
+    fams = families_of(registry)
+    with families_lock:
+        fam = fams.get(full)
+        if fam is not None:
+            if fam.kind != kind or fam.labelnames != labelnames:
+                raise ValueError(
+                    f"{full} already exists as a {fam.kind} with labels {list(fam.labelnames)}"
+                )
+            return fam
+        doc = f"{kind} {name}"
+        metric: Any
+        if kind == COUNTER:
+            metric = Counter(full, doc, labelnames, registry=registry)
+        elif kind == GAUGE:
+            metric = Gauge(
+                full, doc, labelnames, registry=registry,
+                multiprocess_mode=gauge_mode,  # type: ignore[arg-type]
+            )  # fmt: skip
+        else:
+            metric = Histogram(
+                full, doc, labelnames, registry=registry,
+                buckets=buckets or Histogram.DEFAULT_BUCKETS,
+            )  # fmt: skip
+        fam = Family(kind, full, metric, labelnames)
+        fams[full] = fam
+        return fam
