@@ -84,6 +84,20 @@ def test_trigger_and_resolve_arrive_as_emails(smtp, manager) -> None:
     assert "logs rotated" in resolved.get_payload(decode=True).decode()  # type: ignore[union-attr]
 
 
+def test_a_title_with_line_breaks_is_still_delivered_on_one_subject_line(smtp, manager) -> None:
+    box, port = smtp
+    n = EmailNotifier("127.0.0.1", port, sender="a@example.com", recipients=["b@example.com"])
+    m = AlertManager(notifiers=[n], backoff_initial=0.01, max_attempts=2)
+    manager.append(m)
+    m.trigger("Job failed:\r\nBcc: victim@example.com", "Traceback ...\nValueError", "error")
+    assert m.flush(10)
+    [(_, rcpts, msg)] = box.messages
+    assert msg["Subject"] == "[alert] [TRIGGERED] ERROR: Job failed: Bcc: victim@example.com"
+    assert msg["Bcc"] is None and rcpts == ["b@example.com"]  # no header was injected
+    body = msg.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert "Traceback ...\r\nValueError" in body  # the body keeps its lines (CRLF on the wire)
+
+
 def test_smtp_login_succeeds_with_the_right_password_and_is_not_retried_when_wrong(
     smtp, manager
 ) -> None:

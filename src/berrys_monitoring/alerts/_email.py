@@ -72,7 +72,10 @@ class EmailNotifier:
         a = notification.alert
         msg = EmailMessage()
         verb = "RESOLVED" if not notification.firing else notification.kind.upper()
-        msg["Subject"] = f"{self.subject_prefix} [{verb}] {a.severity.value.upper()}: {a.title}"
+        subject = f"{self.subject_prefix} [{verb}] {a.severity.value.upper()}: {a.title}"
+        # A header cannot hold a line break (the email package refuses it, so the alert
+        # would never be sent); titles built from exception text often contain one.
+        msg["Subject"] = " ".join(subject.split())
         msg["From"] = self.sender
         msg["To"] = ", ".join(self.recipients)
         lines = [
