@@ -435,3 +435,47 @@ def test_an_error_while_streaming_keeps_the_status_sent_and_marks_the_span(regis
     assert sample(registry, "http_requests_total", **labels) == 1
     span = next(s for s in spans if s.name == "GET /broken-stream")
     assert span.status.status_code.name == "ERROR"
+
+
+def test_the_fast_access_line_equals_the_generic_one_and_redacts_client_input(
+    registry, tmp_path
+) -> None:
+    # With only our handlers on the root logger (as in a service), the access line takes
+    # the logging component's fast path; under capture_logs() the generic one. Both must
+    # write the same fields, with a secret in the path hidden either way.
+    import json
+
+    from berrys_monitoring.logging import _config as log_config
+    from berrys_monitoring.logging import configure_logging
+    from berrys_monitoring.tracing import configure_tracing, shutdown_tracing
+
+    log_file = tmp_path / "access.log"
+    configure_logging(log_to_console=False, log_file=log_file, adopt_servers=False)
+    configure_tracing("svc", exporter="none")
+    c = client(make_app(registry))
+    path = "/nothing/token=s3cr3t-value"
+    headers = {"traceparent": TRACEPARENT, "X-Request-ID": "same-id"}
+    root = logging.getLogger()
+    try:
+        with capture_logs(level="info") as captured:
+            c.get(path, headers=headers)
+        foreign = [h for h in root.handlers if h not in log_config._installed]
+        for h in foreign:  # pytest's own capture handlers: what a service does not have
+            root.removeHandler(h)
+        try:
+            c.get(path, headers=headers)
+        finally:
+            for h in foreign:
+                root.addHandler(h)
+    finally:
+        shutdown_tracing(timeout=1.0)
+        configure_logging(log_to_console=True, adopt_servers=False)
+    lines = [json.loads(x) for x in log_file.read_text().splitlines()]
+    generic, fast = [x for x in lines if x["logger"] == "berrys_monitoring.access"]
+    assert next(x for x in captured if x["logger"] == "berrys_monitoring.access") == generic
+    for line in (generic, fast):
+        assert "s3cr3t" not in json.dumps(line)
+        line.pop("timestamp"), line.pop("duration_ms"), line.pop("span_id")
+    assert fast == generic
+    assert fast["request_id"] == "same-id" and fast["status"] == 404
+    assert fast["path"] == "/nothing/token=[REDACTED]"
