@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -192,7 +191,3 @@ def guarded(component: str, default: Any = None) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return deco
-
-
-def running_under_pytest() -> bool:
-    return "pytest" in sys.modules

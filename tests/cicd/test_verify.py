@@ -116,8 +116,10 @@ def test_a_deployment_slower_than_its_baseline_fails_by_ratio(tmp_path: Path) ->
     base_file = tmp_path / "baseline.json"
     with subject(EXAMPLE_EXTRA_LATENCY_MS="5") as url:
         main(["verify", "--url", url, *FAST, "--json", str(base_file)])
-    assert json.loads(base_file.read_text())["performance"]["p95_ms"] < 60
-    with subject(EXAMPLE_EXTRA_LATENCY_MS="100") as url:
+    assert json.loads(base_file.read_text())["performance"]["p95_ms"] > 0
+    # 300 ms more per request: the ratio stays above 1.5 unless a loaded machine adds
+    # more than half a second to every baseline request.
+    with subject(EXAMPLE_EXTRA_LATENCY_MS="300") as url:
         code, report = _verify(url, tmp_path, "--baseline", str(base_file), "--threshold", "1.5")
     assert code == 1
     perf = _check(report, "performance")
