@@ -6,6 +6,7 @@ import http.client
 import os
 import signal
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,6 +17,15 @@ from tests.support.servers import free_port, require_binary, run_server, wait_fo
 
 HERE = Path(__file__).parent
 N = 300
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_directories() -> Iterator[None]:
+    # The servers these tests start and stop get automatic directories in the temp dir.
+    from berrys_monitoring.metrics._multiprocess import remove_stale_dirs
+
+    yield
+    remove_stale_dirs()
 
 
 def scrape(base: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -176,3 +186,32 @@ print(metrics_exposition()[0].decode())
     assert out.returncode == 0, out.stderr
     assert "forked_jobs_total 6.0" in out.stdout
     assert "busy" not in out.stdout  # every child is dead: no live gauge lingers
+
+
+def test_directories_of_servers_that_are_gone_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from berrys_monitoring.metrics._multiprocess import _start_time, remove_stale_dirs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = _start_time(alive.pid)
+        keep = tmp_path / f"berrys-monitoring-metrics-{alive.pid}-{started}"
+        gone = tmp_path / f"berrys-monitoring-metrics-{dead.pid}-{_start_time(os.getpid())}"
+        # The pid is in use again, by a process that started at another time.
+        reused = tmp_path / f"berrys-monitoring-metrics-{alive.pid}-{int(started) + 1}"
+        manual = tmp_path / f"berrys-monitoring-metrics-{dead.pid}"  # setup_multiprocess()
+        other = tmp_path / "something-else-1-2"
+        for d in (keep, gone, reused, manual, other):
+            d.mkdir()
+            (d / "counter_1.db").write_bytes(b"x")
+        assert remove_stale_dirs(str(tmp_path)) == 2
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [keep.name, manual.name, other.name]
+        )
+    finally:
+        alive.kill()
+        alive.wait()

@@ -30,12 +30,17 @@ __all__ = [
     "mark_process_dead",
     "multiprocess_dir",
     "prune_dead_processes",
+    "remove_stale_dirs",
     "setup_multiprocess",
 ]
 
 _ENV = "PROMETHEUS_MULTIPROC_DIR"
 _OPT_OUT = "BERRYS_MONITORING_MULTIPROCESS"
 _LIVE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db$")
+_DIR_PREFIX = "berrys-monitoring-metrics-"
+# Only the automatic ones (master pid and start time): a setup_multiprocess() directory
+# may still serve orphaned children of its creator.
+_AUTO_DIR = re.compile(re.escape(_DIR_PREFIX) + r"(\d+)-(\d+)$")
 
 
 def multiprocess_dir() -> str | None:
@@ -110,7 +115,7 @@ def setup_multiprocess(dir: str | None = None) -> str:
     """
     path = dir or multiprocess_dir()
     if path is None:
-        path = os.path.join(tempfile.gettempdir(), f"berrys-monitoring-metrics-{os.getpid()}")
+        path = os.path.join(tempfile.gettempdir(), f"{_DIR_PREFIX}{os.getpid()}")
     os.makedirs(path, exist_ok=True)
     os.environ[_ENV] = path
     if "prometheus_client.values" in sys.modules:
@@ -133,14 +138,44 @@ def auto_setup_multiprocess() -> str | None:
     master = _server_master_pid()
     if master is None:
         return None
-    path = os.path.join(
-        tempfile.gettempdir(), f"berrys-monitoring-metrics-{master}-{_start_time(master)}"
-    )
+    remove_stale_dirs()
+    path = os.path.join(tempfile.gettempdir(), f"{_DIR_PREFIX}{master}-{_start_time(master)}")
     try:
         return setup_multiprocess(path)
     except OSError as exc:
         report_internal_error("metrics", exc, "cannot create the multiprocess metrics directory")
         return None
+
+
+def remove_stale_dirs(tmp: str | None = None) -> int:
+    """Delete the directories this module created for servers that are gone; return how many.
+
+    Every server run gets a new directory (named after its master's pid and start time),
+    so without this a host that restarts its service every deploy fills its temp
+    directory. A directory whose process is alive, with the same start time, is kept; one
+    that cannot be removed (another user's) is left alone.
+    """
+    import shutil
+
+    removed = 0
+    tmp = tmp or tempfile.gettempdir()
+    try:
+        names = os.listdir(tmp)
+    except OSError:
+        return 0
+    for name in names:
+        m = _AUTO_DIR.match(name)
+        if m is None:
+            continue
+        pid, started = int(m.group(1)), m.group(2)
+        if _alive(pid) and _start_time(pid) == started:  # not a reused pid
+            continue
+        try:
+            shutil.rmtree(os.path.join(tmp, name))
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def mark_process_dead(pid: int, path: str | None = None) -> None:
