@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder, make_wsgi_app
 from prometheus_client.registry import Collector
 
+from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.metrics._config import get_metrics_config, prometheus_backend
 from berrys_monitoring.metrics._multiprocess import (
     is_multiprocess,
@@ -84,6 +85,43 @@ def _default_registry() -> CollectorRegistry:
     return REGISTRY
 
 
+class _Tolerant:
+    """A registry view whose scrape skips a collector that raises instead of failing.
+
+    ``CollectorRegistry.collect`` stops at the first failing collector (a user's custom
+    collector, a half-written multiprocess file), which would turn every scrape into an
+    error: one broken source must not hide all the other metrics. The failure is logged
+    once and counted in ``berrys_monitoring_internal_errors_total``.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Any:
+        reg: Any = self._registry
+        lock = getattr(reg, "_lock", None)
+        collectors = getattr(reg, "_collector_to_names", None)
+        if lock is None or not isinstance(collectors, dict) or getattr(reg, "_target_info", None):
+            yield from reg.collect()  # another prometheus_client layout: its own behaviour
+            return
+        with lock:
+            current = list(collectors)
+        for collector in current:
+            try:
+                metrics = list(collector.collect())
+            except Exception as exc:
+                report_internal_error(
+                    "metrics",
+                    exc,
+                    f"collector {type(collector).__name__} failed during a scrape; skipped",
+                    key=f"collect:{type(collector).__name__}",
+                )
+                if is_strict():
+                    raise
+                continue
+            yield from metrics
+
+
 def metrics_exposition(
     accept: str | None = None, registry: CollectorRegistry | None = None
 ) -> tuple[bytes, str]:
@@ -91,14 +129,16 @@ def metrics_exposition(
 
     Prometheus text format 0.0.4 by default; OpenMetrics (with exemplars) when ``accept``
     contains ``application/openmetrics-text``. In a multi-worker server it covers every
-    worker's metrics.
+    worker's metrics. A collector that raises is skipped (logged once, counted), so the
+    other metrics are still served.
 
     Example::
 
         body, content_type = metrics_exposition("application/openmetrics-text")
     """
     encoder, content_type = choose_encoder(accept or "")
-    return encoder(exposition_registry(registry)), content_type
+    view: Any = _Tolerant(exposition_registry(registry))
+    return encoder(view), content_type
 
 
 class MetricsServer:
@@ -150,7 +190,7 @@ def start_metrics_server(
     class _Lazy(Collector):
         # Resolve the registry per scrape, so configure_metrics() after start still counts.
         def collect(self) -> Any:
-            return exposition_registry(registry).collect()
+            return _Tolerant(exposition_registry(registry)).collect()
 
     holder = CollectorRegistry(auto_describe=False)
     holder.register(_Lazy())
