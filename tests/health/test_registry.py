@@ -344,6 +344,35 @@ def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
         stuck.set()
 
 
+def test_a_check_that_hangs_forever_parks_a_bounded_number_of_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from berrys_monitoring.health import _execution
+
+    monkeypatch.setattr(_execution, "STALE_FACTOR", 1.0)
+    monkeypatch.setattr(_execution, "STALE_MIN_S", 0.2)
+    monkeypatch.setattr(_execution, "MAX_ABANDONED", 2)
+    never = threading.Event()
+    runs: list[int] = []
+
+    def hung() -> bool:
+        runs.append(1)
+        never.wait(30)  # a driver call without a timeout, on a dependency that never answers
+        return True
+
+    reg = HealthRegistry()
+    reg.register("hung", hung, timeout=0.05)
+    try:
+        for _ in range(6):
+            assert reg.check_health("hung").timed_out
+            time.sleep(0.3)  # past the stale limit: each round may abandon the run
+        # Two abandoned runs and the current one; later rounds join the current one.
+        assert len(runs) == 3
+        assert event_counts()[("health", "abandoned_run")] == 2
+    finally:
+        never.set()
+
+
 def test_a_passing_check_slower_than_degraded_after_is_degraded() -> None:
     reg = HealthRegistry()
     reg.register("slow", lambda: time.sleep(0.15) or (True, "answered"), degraded_after=0.05)

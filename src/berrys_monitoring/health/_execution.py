@@ -26,6 +26,10 @@ _log = logging.getLogger("berrys_monitoring.health")
 # a new one started; until then callers join it rather than pile up threads.
 STALE_FACTOR = 10.0
 STALE_MIN_S = 60.0
+# Each abandoned run keeps its (daemon) thread parked for as long as it hangs. Past this
+# many still hanging, the check stops starting new runs and keeps timing out, so a
+# dependency that hangs forever costs a few threads, not one more per minute.
+MAX_ABANDONED = 3
 Pending: TypeAlias = "CheckResult | cf.Future[CheckResult]"  # cached, or a run in flight
 
 
@@ -33,6 +37,7 @@ class State:
     """Per-check mutable state: the run in flight, the cached result, the last status."""
 
     __slots__ = (
+        "abandoned",
         "cached",
         "cached_until",
         "inflight",
@@ -51,6 +56,7 @@ class State:
         self.cached: CheckResult | None = None
         self.cached_until = 0.0
         self.last_status: HealthStatus | None = None
+        self.abandoned: list[cf.Future[CheckResult]] = []
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -108,9 +114,13 @@ class CheckExecutor:
                 # joining would wait for a run that cannot progress.
                 return False
         if now - st.inflight_since > max(STALE_FACTOR * spec.timeout, STALE_MIN_S):
+            st.abandoned = [f for f in st.abandoned if not f.done()]
+            if len(st.abandoned) >= MAX_ABANDONED:
+                return True  # enough threads parked on this dependency already
             # Stuck for far longer than its timeout (a socket read without a timeout):
             # give up on it, so the check can recover when the dependency does.
             count_event("health", "abandoned_run")
+            st.abandoned.append(fut)
             return False
         return True
 
