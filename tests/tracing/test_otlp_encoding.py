@@ -21,7 +21,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from berrys_monitoring.tracing._otlp_encode import encode_request
+from berrys_monitoring.tracing._otlp_encode import encode_prepared, encode_request, prepare_span
 
 
 class _Keep(SpanProcessor):
@@ -127,8 +127,44 @@ def test_every_span_feature_encodes_as_the_official_encoder(
         pass
     assert len(finished) == 5
     _assert_same(finished)
+    _assert_same_prepared(finished)
+
+
+def _assert_same_prepared(spans: list[ReadableSpan]) -> None:
+    items = [prepare_span(s) for s in spans]
+    assert all(i is not None for i in items)
+    ours = ExportTraceServiceRequest.FromString(encode_prepared([i for i in items if i]))
+    assert ours == encode_spans(spans)
+
+
+def test_spans_prepared_one_by_one_encode_as_the_official_encoder(
+    providers: tuple[list[TracerProvider], list[ReadableSpan]],
+) -> None:
+    tps, finished = providers
+    for i, tp in enumerate(tps * 2):
+        scope = tp.get_tracer(f"scope.{i % 3}", "1.0")
+        with scope.start_as_current_span(f"op{i}", attributes={"n": i}) as span:
+            # The same key and value as a span attribute: a different protobuf field.
+            span.add_event("e", {"n": i})
+    _assert_same_prepared(finished)
+
+
+def test_a_prepared_span_is_atomic_data_the_collector_does_not_track() -> None:
+    # Queued spans waiting for export must not be promoted to the old GC generation.
+    import gc
+
+    tp = TracerProvider()
+    with tp.get_tracer("t").start_as_current_span("op") as span:
+        pass
+    item = prepare_span(span)
+    assert item is not None
+    assert isinstance(item[0], int) and isinstance(item[1], bytes)
+    gc.collect(0)
+    assert not gc.is_tracked(item)
+    tp.shutdown()
 
 
 def test_an_empty_batch_is_an_empty_request() -> None:
     assert encode_request([]) == b""
+    assert encode_prepared([]) == b""
     assert ExportTraceServiceRequest.FromString(b"") == encode_spans([])

@@ -172,6 +172,25 @@ def test_full_queue_drops_and_counts_instead_of_blocking(receiver: OTLPReceiver)
     assert 0 <= len(receiver.named("burst")) + dropped - 5000 <= 100
 
 
+def test_a_batch_over_the_request_size_limit_is_sent_in_parts_not_dropped(
+    receiver: OTLPReceiver,
+) -> None:
+    configure_tracing("svc", endpoint=receiver.endpoint, schedule_delay_millis=60_000)
+    from berrys_monitoring.tracing._switch import STATE
+
+    # White box: a small limit on the real exporter, so a batch of 12 spans exceeds it.
+    exporter = STATE.processors[0]._batch_processor._exporter.inner  # type: ignore[attr-defined]
+    exporter._max_request_size = 3000  # a few spans of ~1 kB per request
+    for i in range(12):
+        with tracer.start_as_current_span(f"big-{i}", attributes={"pad": "x" * 900}):
+            pass
+    assert force_flush()
+    assert sorted(s.name for s in receiver.spans if s.name.startswith("big-")) == sorted(
+        f"big-{i}" for i in range(12)
+    )
+    assert receiver.requests >= 4
+
+
 def test_a_custom_exporter_instance_is_accepted() -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
