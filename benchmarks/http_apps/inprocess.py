@@ -18,6 +18,7 @@ import asyncio
 import gc
 import os
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 _SCOPE: dict[str, Any] = {
@@ -60,7 +61,7 @@ def _fastapi_runner() -> Any:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         pass
 
     async def many(n: int) -> None:
@@ -76,13 +77,13 @@ def _flask_runner() -> Any:
 
     from benchmarks.http_apps.flask_app import app
 
-    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
-        pass
+    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        return None
 
     def many(n: int) -> None:
         for _ in range(n):
             environ = dict(_ENVIRON, **{"wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO()})
-            body = app(environ, start_response)
+            body = app(environ, start_response)  # type: ignore[arg-type]
             for _chunk in body:
                 pass
             close = getattr(body, "close", None)
