@@ -102,12 +102,12 @@ def _fast_exporter_class(base: type[Any]) -> Any:
             )
 
         def export(self, spans: Sequence[Any]) -> SpanExportResult:
-            prepared = [s for s in spans if type(s) is tuple]
+            prepared = [s for s in spans if type(s) is bytes]
             if prepared:
                 if len(prepared) == len(spans):
                     return self._send_prepared(prepared)
                 # A span the processor could not encode travels as it is.
-                plain = [s for s in spans if type(s) is not tuple]
+                plain = [s for s in spans if type(s) is not bytes]
                 first = self._send_prepared(prepared)
                 second = self.export(plain)
                 ok = SpanExportResult.SUCCESS
@@ -129,7 +129,7 @@ def _fast_exporter_class(base: type[Any]) -> Any:
                 return super().export(spans)  # type: ignore[no-any-return]
             return self._send(data, len(spans))
 
-        def _send_prepared(self, items: list[tuple[int, bytes]]) -> SpanExportResult:
+        def _send_prepared(self, items: list[bytes]) -> SpanExportResult:
             if self._shutdown:
                 return SpanExportResult.FAILURE  # what the SDK answers after shutdown
             data = encode_prepared(items)
