@@ -183,6 +183,17 @@ def test_one_server_span_per_request_continues_the_incoming_trace(registry) -> N
     assert r.headers["x-trace-id"] == "0af7651916cd43dd8448eb211c80319c"
 
 
+def test_an_unknown_method_cannot_mint_span_names(registry) -> None:
+    c = client(make_app(registry))
+    with capture_spans() as spans:
+        c.request("PURGE-EVERYTHING", "/users/7")
+    (span,) = [s for s in spans if s.kind.name == "SERVER"]
+    assert span.name.startswith("HTTP ")
+    attrs = dict(span.attributes or {})
+    assert attrs["http.request.method"] == "_OTHER"
+    assert attrs["http.request.method_original"] == "PURGE-EVERYTHING"
+
+
 def test_access_line_carries_request_fields_and_the_trace(registry) -> None:
     c = client(make_app(registry))
     with capture_logs(level="info") as lines:

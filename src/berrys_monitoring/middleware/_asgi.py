@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -166,7 +167,11 @@ class MonitoringMiddleware:
                     accept = value.decode("latin-1")
                 elif name == b"authorization":
                     authorization = value.decode("latin-1")
-            answer = metrics_answer(opts, accept, authorization)
+            # Off the event loop: a multi-worker exposition reads every worker's files,
+            # and requests on this worker must not wait behind a scrape.
+            answer = await asyncio.get_running_loop().run_in_executor(
+                None, metrics_answer, opts, accept, authorization
+            )
         else:
             answer = await health_answer_async(opts, kind)
         status, headers, body = answer

@@ -143,11 +143,16 @@ class Observer:
                     from berrys_monitoring.tracing import extract_context_from_headers
 
                     parent = extract_context_from_headers(carrier)
+                known = st.method_label != "OTHER"
                 attrs: dict[str, Any] = {
-                    "http.request.method": method,
+                    # Semantic conventions: an unknown method is "_OTHER" (the original kept
+                    # beside it), so a client cannot mint span names or attribute values.
+                    "http.request.method": method if known else "_OTHER",
                     "url.path": path,
                     "url.scheme": scheme,
                 }
+                if not known:
+                    attrs["http.request.method_original"] = method
                 if client_ip:
                     attrs["client.address"] = client_ip
                 if host:
@@ -162,7 +167,10 @@ class Observer:
                 if protocol:
                     attrs["network.protocol.version"] = protocol
                 span = self._get_tracer().start_span(
-                    method, context=parent, kind=SpanKind.SERVER, attributes=attrs
+                    method if known else "HTTP",
+                    context=parent,
+                    kind=SpanKind.SERVER,
+                    attributes=attrs,
                 )
                 st.span = span
                 st.ctx_token = otel_context.attach(otel_trace.set_span_in_context(span, parent))
@@ -210,7 +218,9 @@ class Observer:
             span = st.span
             if span is not None and span.is_recording():
                 if route != UNMATCHED_ROUTE:
-                    span.update_name(f"{st.method} {route}")
+                    span.update_name(
+                        f"{st.method if st.method_label != 'OTHER' else 'HTTP'} {route}"
+                    )
                     # One call, one lock: cheaper than two set_attribute calls.
                     span.set_attributes({"http.route": route, "http.response.status_code": status})
                 else:

@@ -83,9 +83,17 @@ def metrics_answer(
             [("WWW-Authenticate", opts.metrics_challenge), ("Content-Type", "text/plain")],
             b"unauthorized\n",
         )
-    from berrys_monitoring.metrics import metrics_exposition
+    try:
+        from berrys_monitoring.metrics import metrics_exposition
 
-    body, content_type = metrics_exposition(accept, registry=opts.registry)
+        body, content_type = metrics_exposition(accept, registry=opts.registry)
+    except Exception as exc:
+        # A failing scrape must not look like a failing service: answer 500 to the scraper
+        # (Prometheus marks the target down) and count it; strict mode surfaces the bug.
+        report_internal_error("middleware", exc, "metrics endpoint failed")
+        if is_strict():
+            raise
+        return 500, [("Content-Type", "text/plain"), _NO_STORE], b"metrics exposition failed\n"
     return 200, [("Content-Type", content_type), _NO_STORE], body
 
 

@@ -287,5 +287,8 @@ if hasattr(os, "register_at_fork"):
 
 @atexit.register
 def _shutdown_at_exit() -> None:
+    # Bounded: a dead collector must not hold up interpreter exit (the SDK's own hook
+    # could wait through its whole retry schedule). Call shutdown_tracing() yourself
+    # for a longer drain.
     if STATE.processors:
-        shutdown_tracing(timeout=10.0)
+        shutdown_tracing(timeout=2.0)
