@@ -27,6 +27,7 @@ __all__ = [
     "guarded",
     "internal_error_counts",
     "is_strict",
+    "quiet_otlp_exporter_logs",
     "report_internal_error",
     "reset_internal_errors",
 ]
@@ -191,3 +192,51 @@ def guarded(component: str, default: Any = None) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return deco
+
+
+# The official OTLP/HTTP exporters log every retry of every batch ("Transient error …
+# retrying in 1.7s"): with a collector down for an hour that is thousands of lines. Our rule
+# is once per kind, then count.
+_OTLP_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http._common",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+)
+
+
+class _OncePerKindFilter(logging.Filter):
+    """Lets the first record of each message template through; counts the rest."""
+
+    def __init__(self, component: str) -> None:
+        super().__init__()
+        self.component = component
+        self._seen: set[tuple[str, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (
+            record.name,
+            record.msg if isinstance(record.msg, str) else type(record.msg).__name__,
+        )
+        with _lock:
+            if key not in self._seen:
+                self._seen.add(key)
+                return True
+        count_event(self.component, "exporter_log_suppressed")
+        return False
+
+
+def quiet_otlp_exporter_logs(component: str = "otlp") -> None:
+    """Make the OTLP exporters' own loggers say each kind of message once, then count it.
+
+    Idempotent; called when an OTLP exporter is configured.
+
+    Example::
+
+        >>> from berrys_monitoring._internal import quiet_otlp_exporter_logs
+        >>> quiet_otlp_exporter_logs()
+    """
+    for name in _OTLP_EXPORTER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _OncePerKindFilter) for f in logger.filters):
+            logger.addFilter(_OncePerKindFilter(component))

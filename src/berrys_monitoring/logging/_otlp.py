@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring._internal import quiet_otlp_exporter_logs, report_internal_error
 from berrys_monitoring.logging._render import render
 
 __all__ = ["OTLPLogHandler", "resolve_logs_endpoint"]
@@ -130,6 +130,7 @@ class OTLPLogHandler(logging.Handler):
             raise ImportError(
                 "otlp_endpoint needs the OTLP exporter: pip install 'berrys-monitoring[otlp]'"
             ) from exc
+        quiet_otlp_exporter_logs("logging")
         url = resolve_logs_endpoint(endpoint)
         hdrs = dict(headers) if headers else None
         self._record_type = LogRecord

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from berrys_monitoring._internal import is_strict, report_internal_error
+from berrys_monitoring._internal import is_strict, quiet_otlp_exporter_logs, report_internal_error
 from berrys_monitoring.metrics._names import COUNTER, GAUGE, HISTOGRAM, TIMER, metric_name
 
 __all__ = ["OTLPBackend", "metrics_url"]
@@ -48,6 +48,8 @@ def _exporter_class() -> Any:
             f"the OTLP metrics backend needs the OTLP exporter: {INSTALL_HINT}"
         ) from exc
     from opentelemetry.sdk.metrics.export import MetricExportResult
+
+    quiet_otlp_exporter_logs("metrics")
 
     class _CountingExporter(OTLPMetricExporter):  # type: ignore[misc]
         def export(

@@ -22,7 +22,12 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
-from berrys_monitoring._internal import count_event, is_strict, report_internal_error
+from berrys_monitoring._internal import (
+    count_event,
+    is_strict,
+    quiet_otlp_exporter_logs,
+    report_internal_error,
+)
 from berrys_monitoring.tracing._otlp_encode import encode_prepared, encode_request, prepare_span
 from berrys_monitoring.tracing._switch import STATE
 
@@ -69,6 +74,7 @@ def otlp_exporter_factory(
         raise ImportError(
             "exporter='otlp' needs the OTLP exporter: pip install 'berrys-monitoring[otlp]'"
         ) from exc
+    quiet_otlp_exporter_logs("tracing")
     url = resolve_traces_endpoint(endpoint)
     hdrs = dict(headers) if headers else None
     # None lets OTEL_EXPORTER_OTLP_TRACES_COMPRESSION decide, as the exporter documents.
