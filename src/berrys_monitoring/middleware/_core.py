@@ -309,12 +309,4 @@ class Observer:
                 st.span.end(end_time=end_ns)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot end the server span")
-        try:
-            if st.log_token is not None:
-                _context.unbind_request(st.log_token)
-                st.log_token = None
-            if st.ctx_token is not None:
-                otel_context.detach(st.ctx_token)
-                st.ctx_token = None
-        except Exception as exc:
-            report_internal_error(_COMPONENT, exc, "cannot restore the request context")
+        self.suspend(st)
