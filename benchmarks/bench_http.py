@@ -183,7 +183,9 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     variants = [v for v in VARIANTS if _ours_available() or not v.startswith("ours")]
-    pairs = [(fw, v) for fw in ("fastapi", "flask") for v in variants]
+    # BENCH_HTTP_FRAMEWORKS=fastapi measures one framework (while working on it).
+    frameworks = os.environ.get("BENCH_HTTP_FRAMEWORKS", "fastapi,flask").split(",")
+    pairs = [(fw, v) for fw in ("fastapi", "flask") if fw in frameworks for v in variants]
     if diagnose and _ours_available():
         for i, name in enumerate(DIAGNOSTIC):
             pairs.insert(len(variants) + i, ("fastapi", name))

@@ -24,19 +24,27 @@ from typing import Any
 import orjson
 
 from berrys_monitoring.logging import _render
+from berrys_monitoring.logging._context import ContextToken, Fields
 from berrys_monitoring.logging._context import _context as _ctx_var
 from berrys_monitoring.logging._formatters import JSONFormatter
 from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, _reporting
 from berrys_monitoring.logging._jsonline import _OPTS, _default, _fragment, _head, _heads, _msg_json
-from berrys_monitoring.logging._render import _PLAIN, _key_plan, current_trace, format_timestamp
+from berrys_monitoring.logging._render import (
+    _PLAIN,
+    RESERVED,
+    _key_plan,
+    current_trace,
+    format_timestamp,
+)
 
-__all__ = ["write_fields"]
+__all__ = ["bind_field", "write_access", "write_fields"]
 
 _OURS = frozenset((SafeFileHandler, SafeStreamHandler))
 _LogRecord = logging.LogRecord
 _logging_ns = vars(logging)
 _ctx_get = _ctx_var.get
 _dumps = orjson.dumps
+_new_fields = dict.__new__
 
 
 def _targets(std: logging.Logger, level: int) -> list[Any] | None:
@@ -127,3 +135,141 @@ def write_fields(
         with h.lock:
             h.write_line(line)
     return True
+
+
+# The access line's own field names, checked against the key plans once per logging
+# configuration rather than on every line.
+ACCESS_KEYS = (
+    "method", "route", "path", "status", "duration_ms", "client_ip", "response_bytes",
+    "request_id",
+)  # fmt: skip
+_access_checked = [-1, False]  # [settings generation, all plain]
+
+
+def write_access(
+    std: logging.Logger,
+    level: int,
+    message: str,
+    fields: dict[str, Any],
+    untrusted: tuple[str, ...],
+    trace_fragment: str | None,
+) -> bool:
+    """:func:`write_fields` for the middleware's access line: the same line, with the
+    checks that depend only on the (fixed) field names done once per configuration and
+    the trace fragment (``,"trace_id":…,"span_id":…``) given by the caller, who formatted
+    it once per request; None reads the active span's. ``fields`` keys must be among
+    ``ACCESS_KEYS``.
+
+    Example::
+
+        >>> import logging
+        >>> from berrys_monitoring.logging._fastline import write_access
+        >>> written = write_access(logging.getLogger("x"), logging.INFO, "GET / 200",
+        ...                        {"status": 200, "path": "/"}, ("path",), "")
+        >>> isinstance(written, bool)
+        True
+    """
+    s = _render._settings
+    if (
+        std.filters
+        or s.include_caller
+        or _reporting
+        or _logging_ns["_logRecordFactory"] is not _LogRecord
+    ):
+        return False
+    targets = _targets(std, level)
+    if targets is None:
+        return False
+    red = s.redactor
+    checked = _access_checked
+    if checked[0] != s.generation:
+        plans = s.key_plans
+        ok = True
+        for k in ACCESS_KEYS:
+            plan = plans.get(k)
+            if plan is None:
+                plan = _key_plan(k, red, plans)
+            ok = ok and plan == _PLAIN
+        checked[0], checked[1] = s.generation, ok
+    if not checked[1]:
+        return False
+    ctx = _ctx_get()
+    if ctx:
+        # The usual context is just the request id we bound (never among ``fields``).
+        if (len(ctx) != 1 or "request_id" in fields) and not ctx.keys().isdisjoint(fields):
+            return False
+        cached = ctx._fragment
+        cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
+    else:
+        cfrag = ""
+    if red.enabled:
+        memo = red._text_memo
+        for k in untrusted:
+            v = fields.get(k)
+            if type(v) is str:
+                fields[k] = memo.get(v) or red.text(v)
+    mjson = s.msg_memo.get(message) or _msg_json(message, s)
+    if trace_fragment is None:
+        trace = current_trace()
+        trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
+    head = _heads.get((std.name, level)) or _head(std.name, level)
+    line = (
+        f'{{"timestamp":"{format_timestamp(_time())}"{head}{mjson}'
+        f"{s.static_fragment}{trace_fragment}{cfrag},{_dumps(fields).decode()[1:]}"
+    )
+    # Access lines may wait a moment and go out with their neighbours in one write
+    # (``_deferred``): a system call per request was their largest cost.
+    for h in targets:
+        with h.lock:
+            h.defer_line(line)
+    return True
+
+
+def bind_field(key: str, value: str, trusted: bool = False) -> ContextToken:
+    """``bind_context(key=value)`` with the context's JSON fragment rendered at once.
+
+    A request id is bound once per request and written on its access line: rendering the
+    one new field here, on top of the outer context's cached fragment, skips the generic
+    renderer's several calls per request. The fragment is what the generic path would
+    render; ``trusted`` says ``value`` cannot contain anything the redactor hides (an id
+    we generated), which skips the redaction pass unless custom patterns are configured.
+    When the key needs the generic path's care (reserved, secret-looking, already bound)
+    nothing is pre-rendered.
+
+    Example::
+
+        >>> from berrys_monitoring.logging import get_context, reset_context
+        >>> token = bind_field("request_id", "r-1")
+        >>> get_context()["request_id"]
+        'r-1'
+        >>> reset_context(token)
+    """
+    previous = _ctx_get()
+    # Fields(previous) without its Python __init__: every slot is set right here.
+    new = _new_fields(Fields)
+    new.update(previous)
+    new[key] = value
+    new._rendered = None
+    new._fragment = None
+    new._base = previous
+    new._added = {key: value}
+    token = ContextToken(_ctx_var.set(new), previous)
+    if key in previous or key in RESERVED or type(value) is not str:
+        return token
+    s = _render._settings
+    cached = previous._fragment
+    if cached is not None and cached[0] == s.generation:
+        base_frag = cached[1]
+    else:
+        base_frag = _fragment(previous, s)
+    red = s.redactor
+    if red.enabled:
+        if red.is_secret_key(key):
+            return token
+        if not trusted or red._patterns:
+            value = red.text(value)
+    if value.isascii() and value.isalnum():
+        new._fragment = (s.generation, f'{base_frag},"{key}":"{value}"')
+    else:
+        new._fragment = (s.generation, f"{base_frag},{_dumps({key: value}).decode()[1:-1]}")
+    return token

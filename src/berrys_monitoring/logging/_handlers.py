@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring.logging._deferred import DeferredLines, track
 
 __all__ = ["SafeFileHandler", "SafeStreamHandler"]
 
@@ -45,7 +46,7 @@ def _report(exc: BaseException, message: str, key: str) -> None:
         _reporting.discard(me)
 
 
-class SafeStreamHandler(logging.Handler):
+class SafeStreamHandler(DeferredLines, logging.Handler):
     """Writes formatted lines to a text stream; never raises.
 
     Example::
@@ -58,6 +59,7 @@ class SafeStreamHandler(logging.Handler):
     def __init__(self, stream: IO[str] | None = None, level: int = logging.NOTSET) -> None:
         super().__init__(level)
         self.stream: IO[str] = stream if stream is not None else sys.stderr
+        track(self)
 
     def handle(self, record: logging.LogRecord) -> Any:
         # Handler.handle without the filter call when there are no filters (hot path).
@@ -85,18 +87,29 @@ class SafeStreamHandler(logging.Handler):
 
     def write_line(self, line: str) -> None:
         """Write one formatted line (the caller holds ``self.lock``); never raises."""
+        if self._pending:
+            self.write_pending()  # lines deferred before this one go first
+        self.write_text(line + "\n")
+
+    def write_text(self, text: str) -> None:
+        """Write whole lines (the caller holds ``self.lock``); never raises."""
         try:
             stream = self.stream
-            stream.write(line + "\n")
+            stream.write(text)
             stream.flush()
         except Exception as exc:
             _report(exc, "cannot write a log line to the stream", f"stream:{id(self.stream)}")
 
     def flush(self) -> None:
+        self.flush_deferred()
         try:
             self.stream.flush()
         except Exception:
             pass
+
+    def close(self) -> None:
+        self.flush_deferred()
+        super().close()
 
 
 def _write_rest(stream: IO[bytes], raw: bytes, done: int) -> None:
@@ -109,13 +122,15 @@ def _write_rest(stream: IO[bytes], raw: bytes, done: int) -> None:
         view = view[n:]
 
 
-class SafeFileHandler(logging.Handler):
+class SafeFileHandler(DeferredLines, logging.Handler):
     """Appends lines to a file with size-based rotation; reopens the file when it is
     removed or replaced (logrotate, an operator's ``rm``) and after a failed write.
 
     ``max_bytes=0`` disables rotation; ``backup_count`` files ``name.1`` … are kept.
     Each line is one unbuffered ``write()``: it is in the file (and visible to
-    ``tail -f``, a log shipper, a crash) when the logging call returns. Whether the path
+    ``tail -f``, a log shipper, a crash) when the logging call returns; only the
+    middleware's access lines may be deferred up to 50 ms and written together (see
+    ``_deferred``). Whether the path
     still names our file is checked at most every ``check_interval`` seconds (a
     ``stat()`` per line was a large part of a line's cost); lines written in between go
     to the file we have open, as with any handler that keeps a descriptor.
@@ -153,6 +168,7 @@ class SafeFileHandler(logging.Handler):
         self._stream: IO[bytes] | None = None
         self._ident: tuple[int, int] | None = None
         self._size = 0
+        track(self)
         # Opened at configure time so a bad path (missing directory, no permission)
         # raises there, with a clear message, rather than being dropped later.
         try:
@@ -227,7 +243,12 @@ class SafeFileHandler(logging.Handler):
 
     def write_line(self, line: str) -> None:
         """Append one formatted line (the caller holds ``self.lock``); never raises."""
-        data = line + "\n"
+        if self._pending:
+            self.write_pending()  # lines deferred before this one go first
+        self.write_text(line + "\n")
+
+    def write_text(self, data: str) -> None:
+        """Append whole lines (the caller holds ``self.lock``); never raises."""
         try:
             if self._stream is None:
                 self._open()
@@ -252,6 +273,7 @@ class SafeFileHandler(logging.Handler):
             self._close_stream()
 
     def flush(self) -> None:
+        self.flush_deferred()
         try:
             if self._stream is not None:
                 self._stream.flush()
@@ -259,5 +281,6 @@ class SafeFileHandler(logging.Handler):
             pass
 
     def close(self) -> None:
+        self.flush_deferred()
         self._close_stream()
         super().close()

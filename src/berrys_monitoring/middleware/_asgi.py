@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from time import perf_counter
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,14 +31,24 @@ def route_template(scope: Scope, root_path: str) -> str:
     route = scope.get("route")
     if route is None:
         return UNMATCHED_ROUTE
+    mounted = _MOUNT_TYPES.get(type(route))
+    if mounted is None:
+        mounted = _MOUNT_TYPES[type(route)] = (
+            hasattr(route, "routes") or type(route).__name__ == "Mount"
+        )
     prefix = scope.get("root_path", "")[len(root_path) :]
-    if hasattr(route, "routes") or type(route).__name__ == "Mount":
+    if mounted:
         # A mounted app that is not a router (StaticFiles, a WSGI app): its own template.
         return prefix + "/{path:path}" if prefix else getattr(route, "path_format", "/")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     if not isinstance(template, str):
         return UNMATCHED_ROUTE
     return prefix + template if prefix else template
+
+
+# Route classes -> whether they are mounts; asked once per class (``hasattr`` on a
+# plain route raises and catches an AttributeError, a few µs per request).
+_MOUNT_TYPES: dict[type, bool] = {}
 
 
 class MonitoringMiddleware:
@@ -129,7 +140,7 @@ class MonitoringMiddleware:
                 if body:
                     st.response_bytes += len(body)
                 if not message.get("more_body", False):
-                    st.response_done()
+                    st.end = perf_counter()
             elif mtype == "http.response.start":
                 st.status = message["status"]
                 headers = message.get("headers")

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from berrys_monitoring.logging import bind_context, reset_context
+from berrys_monitoring.logging import reset_context
+from berrys_monitoring.logging._fastline import bind_field
 
 __all__ = ["bind_request", "unbind_request"]
 
 
-def bind_request(request_id: str) -> Any:
-    """Bind ``request_id``; returns what :func:`unbind_request` needs to restore."""
-    return bind_context(request_id=request_id)
+def bind_request(request_id: str, generated: bool = False) -> Any:
+    """Bind ``request_id``; returns what :func:`unbind_request` needs to restore.
+    ``generated``: we made the id (see ``new_request_id``), so it needs no redaction."""
+    return bind_field("request_id", request_id, generated)
 
 
 def unbind_request(token: Any) -> None:

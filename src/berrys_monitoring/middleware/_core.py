@@ -10,18 +10,23 @@ import logging
 import time
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from berrys_monitoring._internal import is_strict, report_internal_error
-from berrys_monitoring.logging import get_context as _get_context
 from berrys_monitoring.logging import get_logger
-from berrys_monitoring.logging._fastline import write_fields
+from berrys_monitoring.logging._context import current_fields as _ctx_get
+from berrys_monitoring.logging._fastline import write_access
 from berrys_monitoring.middleware import _context
-from berrys_monitoring.middleware._instruments import HttpInstruments, normalize_method
+from berrys_monitoring.middleware._instruments import normalize_method
 from berrys_monitoring.middleware._options import MonitoringOptions
 from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
+from berrys_monitoring.tracing._server_span import (
+    ServerSpan,
+    attach_span,
+    detach_span,
+    server_spans,
+)
 
 __all__ = ["ACCESS_LOGGER", "UNMATCHED_ROUTE", "Observer", "RequestState"]
 
@@ -29,12 +34,49 @@ UNMATCHED_ROUTE = "<unmatched>"
 ACCESS_LOGGER = "berrys_monitoring.access"
 _COMPONENT = "middleware"
 _SCOPE = "berrys_monitoring.middleware"
+_ERROR_STATUS = Status(StatusCode.ERROR)
 _INFO = logging.INFO
 _ERROR = logging.ERROR
 # Access-line fields that come from the client (and so may carry secrets); the rest are
 # numbers, the route template, or values we produced.
 _UNTRUSTED = ("path", "client_ip")
 _UNTRUSTED_METHOD = ("path", "client_ip", "method")
+
+
+def _span_attributes(
+    method: str,
+    known: bool,
+    path: str,
+    scheme: str,
+    client_ip: str | None,
+    host: str | None,
+    user_agent: str | None,
+    protocol: str | None,
+) -> dict[str, Any]:
+    """The HTTP server span's semantic-convention attributes known at the start."""
+    attrs: dict[str, Any] = {
+        # Semantic conventions: an unknown method is "_OTHER" (the original kept beside
+        # it), so a client cannot mint span names or attribute values.
+        "http.request.method": method if known else "_OTHER",
+        "url.path": path,
+        "url.scheme": scheme,
+    }
+    if not known:
+        attrs["http.request.method_original"] = method
+    if client_ip:
+        attrs["client.address"] = client_ip
+    if host:
+        name, _, port = host.rpartition(":") if host[-1:] != "]" else (host, "", "")
+        if name and port.isdigit():
+            attrs["server.address"] = name
+            attrs["server.port"] = int(port)
+        else:
+            attrs["server.address"] = host
+    if user_agent:
+        attrs["user_agent.original"] = user_agent
+    if protocol:
+        attrs["network.protocol.version"] = protocol
+    return attrs
 
 
 class RequestState:
@@ -57,6 +99,7 @@ class RequestState:
         "span",
         "start",
         "status",
+        "trace_fragment",
         "trace_header",
     )
 
@@ -75,8 +118,10 @@ class RequestState:
         self.span: Any = None
         self.ctx_token: Any = None
         self.log_token: Any = None
-        self.progress: Any = None
+        self.progress = False
         self.trace_header: str | None = None
+        # ``,"trace_id":…,"span_id":…`` of our server span, for the access line.
+        self.trace_fragment = ""
         self.end = 0.0
 
     def response_done(self) -> None:
@@ -87,7 +132,7 @@ class RequestState:
 class Observer:
     """Everything the middleware does around a request, for one app."""
 
-    def __init__(self, opts: MonitoringOptions, instruments: HttpInstruments | None) -> None:
+    def __init__(self, opts: MonitoringOptions, instruments: Any) -> None:
         self.opts = opts
         self.instruments = instruments
         # The logging component's logger: its fast path builds the record without the
@@ -144,44 +189,38 @@ class Observer:
 
                     parent = extract_context_from_headers(carrier)
                 known = st.method_label != "OTHER"
-                attrs: dict[str, Any] = {
-                    # Semantic conventions: an unknown method is "_OTHER" (the original kept
-                    # beside it), so a client cannot mint span names or attribute values.
-                    "http.request.method": method if known else "_OTHER",
-                    "url.path": path,
-                    "url.scheme": scheme,
-                }
-                if not known:
-                    attrs["http.request.method_original"] = method
-                if client_ip:
-                    attrs["client.address"] = client_ip
-                if host:
-                    name, _, port = host.rpartition(":") if host[-1:] != "]" else (host, "", "")
-                    if name and port.isdigit():
-                        attrs["server.address"] = name
-                        attrs["server.port"] = int(port)
-                    else:
-                        attrs["server.address"] = host
-                if user_agent:
-                    attrs["user_agent.original"] = user_agent
-                if protocol:
-                    attrs["network.protocol.version"] = protocol
-                span = self._get_tracer().start_span(
-                    method if known else "HTTP",
-                    context=parent,
-                    kind=SpanKind.SERVER,
-                    attributes=attrs,
-                )
+                name = method if known else "HTTP"
+                lean = server_spans(_SCOPE)
+                if lean is not None:
+                    # Unsampled requests get a non-recording span without building the
+                    # attributes nobody would read.
+                    span = lean.begin(parent)
+                    if type(span) is tuple:
+                        attrs = _span_attributes(
+                            method, known, path, scheme, client_ip, host, user_agent, protocol
+                        )
+                        span = lean.start(name, parent, attrs, span)
+                else:
+                    span = self._get_tracer().start_span(
+                        name,
+                        context=parent,
+                        kind=SpanKind.SERVER,
+                        attributes=_span_attributes(
+                            method, known, path, scheme, client_ip, host, user_agent, protocol
+                        ),
+                    )
                 st.span = span
-                st.ctx_token = otel_context.attach(otel_trace.set_span_in_context(span, parent))
-                if self.opts.trace_response_header:
-                    sc = span.get_span_context()
-                    if sc.is_valid:
-                        st.trace_header = f"{sc.trace_id:032x}"
-            st.log_token = _context.bind_request(st.request_id)
+                st.ctx_token = attach_span(span, parent)
+                sc = span.get_span_context()
+                if sc.is_valid:
+                    trace_hex = f"{sc.trace_id:032x}"
+                    st.trace_fragment = f',"trace_id":"{trace_hex}","span_id":"{sc.span_id:016x}"'
+                    if self.opts.trace_response_header:
+                        st.trace_header = trace_hex
+            st.log_token = _context.bind_request(st.request_id, st.generated_id)
             if self.instruments is not None:
-                st.progress = self.instruments.in_progress_child(st.method_label)
-                st.progress.inc()
+                self.instruments.begin(st.method_label)
+                st.progress = True
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot start observing a request")
             if is_strict():
@@ -205,8 +244,6 @@ class Observer:
             else:
                 elapsed = now - st.start
             if self.instruments is not None:
-                if st.progress is not None:
-                    st.progress.dec()
                 self.instruments.observe(
                     st.method_label,
                     route,
@@ -214,9 +251,20 @@ class Observer:
                     elapsed,
                     st.request_bytes,
                     st.response_bytes,
+                    st.progress,
                 )
             span = st.span
-            if span is not None and span.is_recording():
+            if type(span) is ServerSpan and span.end_time is None and st.exc is None:
+                # The lean span: our own values, straight into its attribute dict.
+                attrs = span.attributes
+                if route != UNMATCHED_ROUTE:
+                    span.name = f"{st.method if st.method_label != 'OTHER' else 'HTTP'} {route}"
+                    attrs["http.route"] = route
+                attrs["http.response.status_code"] = status
+                if status >= 500:
+                    attrs["error.type"] = str(status)
+                    span.set_status(_ERROR_STATUS)
+            elif span is not None and span.is_recording():
                 if route != UNMATCHED_ROUTE:
                     span.update_name(
                         f"{st.method if st.method_label != 'OTHER' else 'HTTP'} {route}"
@@ -258,7 +306,7 @@ class Observer:
         }
         # Normally the request id is in the logging context already (bound at start);
         # not when the line is written outside it (a WSGI body closed by the server).
-        if _get_context().get("request_id") != st.request_id:
+        if _ctx_get().get("request_id") != st.request_id:
             fields["request_id"] = st.request_id
         message = f"{st.method} {st.path} {status}"
         try:
@@ -267,7 +315,10 @@ class Observer:
                 untrusted = _UNTRUSTED if st.method == st.method_label else _UNTRUSTED_METHOD
                 if not st.generated_id:
                     untrusted = (*untrusted, "request_id")
-                if write_fields(std, level, message, fields, untrusted):
+                # Our span's ids, formatted once at the start; without our span, whatever
+                # span is current (an outer one of the caller's) is looked up.
+                tfrag = st.trace_fragment if st.span is not None else None
+                if write_access(std, level, message, fields, untrusted, tfrag):
                     return
                 self.access.info(message, extra=fields)
             else:
@@ -288,7 +339,7 @@ class Observer:
                 _context.unbind_request(st.log_token)
                 st.log_token = None
             if st.ctx_token is not None:
-                otel_context.detach(st.ctx_token)
+                detach_span(st.ctx_token)
                 st.ctx_token = None
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot restore the request context")
@@ -297,9 +348,9 @@ class Observer:
         """Put the request's context back (while a streamed body is generated)."""
         try:
             if st.span is not None and st.ctx_token is None:
-                st.ctx_token = otel_context.attach(otel_trace.set_span_in_context(st.span))
+                st.ctx_token = attach_span(st.span, None)
             if st.log_token is None:
-                st.log_token = _context.bind_request(st.request_id)
+                st.log_token = _context.bind_request(st.request_id, st.generated_id)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot restore the request context")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from bisect import bisect_left
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -77,18 +78,27 @@ class HttpInstruments:
         )
         self._lock = threading.Lock()
         # (method, route, status) -> (counter child, duration child, req size, resp size)
-        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any, Any]] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, ...]] = {}
         self._progress: dict[str, Any] = {}
 
+    def begin(self, method: str) -> None:
+        """A request of ``method`` (normalized) started: the in-progress gauge goes up."""
+        self.in_progress_child(method).inc(1)
+
     def in_progress_child(self, method: str) -> Any:
-        """The in-progress gauge child for ``method`` (already normalized)."""
+        """The in-progress gauge for ``method`` (already normalized): an object whose
+        ``inc(1)`` and ``inc(-1)`` move it (the child's value object when possible, which
+        skips two checks per call)."""
         child = self._progress.get(method)
         if child is None:
             child = self.in_progress.labels(method)
+            value = getattr(child, "_value", None)
+            if callable(getattr(value, "inc", None)):
+                child = value
             self._progress[method] = child
         return child
 
-    def children(self, method: str, route: str, status: int) -> tuple[Any, Any, Any, Any]:
+    def children(self, method: str, route: str, status: int) -> tuple[Any, ...]:
         """Cached label children for one (method, route, status) combination."""
         key = (method, route, status)
         found = self._children.get(key)
@@ -102,13 +112,14 @@ class HttpInstruments:
             self._children[key] = found
             return found
 
-    def _make(self, method: str, route: str, status: int) -> tuple[Any, Any, Any, Any]:
-        return (
+    def _make(self, method: str, route: str, status: int) -> tuple[Any, ...]:
+        children = (
             self.requests.labels(method, route, str(status)),
             self.duration.labels(method, route),
             self.request_size.labels(method, route),
             self.response_size.labels(method, route),
         )
+        return _value_objects(*children) or children
 
     def observe(
         self,
@@ -118,21 +129,66 @@ class HttpInstruments:
         seconds: float,
         request_bytes: int,
         response_bytes: int,
+        started: bool = True,
     ) -> None:
-        """Record one finished request."""
-        c, d, rq, rs = self.children(method, route, status)
-        c.inc()
-        d.observe(seconds)
-        rq.observe(request_bytes)
-        rs.observe(response_bytes)
+        """Record one finished request; ``started``: :meth:`begin` counted it in progress."""
+        if started:
+            self.in_progress_child(method).inc(-1)
+        found = self._children.get((method, route, status))
+        if found is None:
+            found = self.children(method, route, status)
+        if len(found) == 4:  # prometheus_client internals not as expected: public API
+            c, d, rq, rs = found
+            c.inc()
+            d.observe(seconds)
+            rq.observe(request_bytes)
+            rs.observe(response_bytes)
+            return
+        count, d_sum, d_buckets, rq_sum, rq_buckets, rs_sum, rs_buckets = found
+        # What Counter.inc and Histogram.observe do after their checks: the same value
+        # objects (mmap-backed in multiprocess mode), so exposition is unchanged.
+        count.inc(1)
+        d_sum.inc(seconds)
+        d_buckets[bisect_left(_DURATION_BOUNDS, seconds)].inc(1)
+        rq_sum.inc(request_bytes)
+        rq_buckets[bisect_left(_SIZE_BOUNDS, request_bytes)].inc(1)
+        rs_sum.inc(response_bytes)
+        rs_buckets[bisect_left(_SIZE_BOUNDS, response_bytes)].inc(1)
 
 
-_by_registry: dict[int, tuple[CollectorRegistry, HttpInstruments]] = {}
+_DURATION_BOUNDS = (*DURATION_BUCKETS, float("inf"))
+_SIZE_BOUNDS = (*SIZE_BUCKETS, float("inf"))
+
+
+def _value_objects(c: Any, d: Any, rq: Any, rs: Any) -> tuple[Any, ...] | None:
+    """The value objects behind the children, when prometheus_client is laid out as
+    expected (bucket bounds included); None otherwise."""
+    try:
+        count = c._value
+        parts: list[Any] = [count]
+        for child, bounds in ((d, _DURATION_BOUNDS), (rq, _SIZE_BOUNDS), (rs, _SIZE_BOUNDS)):
+            if tuple(child._upper_bounds) != bounds or len(child._buckets) != len(bounds):
+                return None
+            parts += (child._sum, child._buckets)
+        values = [count, parts[1], parts[3], parts[5], *parts[2], *parts[4], *parts[6]]
+        if not all(callable(getattr(v, "inc", None)) for v in values):
+            return None
+        return tuple(parts)
+    except AttributeError:
+        return None
+
+
+_by_registry: dict[int, tuple[CollectorRegistry, Any]] = {}
 _by_registry_lock = threading.Lock()
 
 
-def instruments_for(registry: CollectorRegistry) -> HttpInstruments:
-    """The (single) instrument set for ``registry``, created on first use."""
+def instruments_for(registry: CollectorRegistry) -> Any:
+    """The (single) instrument set for ``registry``, created on first use: the
+    one-lock aggregate in a single process, prometheus_client's metrics (whose
+    multiprocess values every worker's scrape reads) under a multi-process server.
+    Either has ``begin(method)`` and ``observe(method, route, status, seconds,
+    request_bytes, response_bytes, started)``.
+    """
     entry = _by_registry.get(id(registry))
     if entry is not None and entry[0] is registry:
         return entry[1]
@@ -140,6 +196,12 @@ def instruments_for(registry: CollectorRegistry) -> HttpInstruments:
         entry = _by_registry.get(id(registry))
         if entry is not None and entry[0] is registry:
             return entry[1]
-        inst = HttpInstruments(registry)
+        inst: Any
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            inst = HttpInstruments(registry)
+        else:
+            from berrys_monitoring.middleware._aggregate import RequestAggregate
+
+            inst = RequestAggregate(registry, DURATION_BUCKETS, SIZE_BUCKETS)
         _by_registry[id(registry)] = (registry, inst)
         return inst

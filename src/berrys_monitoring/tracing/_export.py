@@ -269,20 +269,37 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         ctx = span.context
         if ctx is None or not ctx.trace_flags.sampled:
             return
+        if self._bm_emit is None or not self.enqueue_prepared(span):
+            self._count_full()
+            super().on_end(span)
+
+    def on_end_readable(self, span: ReadableSpan) -> None:
+        """Queue an ended span as it is, without telling the listeners again."""
+        self._count_full()
+        super().on_end(span)
+
+    def _count_full(self) -> None:
         queue = self._bm_queue
         if queue is not None and len(queue) >= self._bm_max:
             count_event(COMPONENT, "spans_dropped_queue_full")
+
+    def enqueue_prepared(self, span: Any) -> bool:
+        """Queue a sampled, ended span encoded by ``prepare_span``; False when it cannot be
+        (the caller then queues it as it is). Only when the exporter takes prepared spans.
+        """
         emit = self._bm_emit
-        if emit is not None:
-            try:
-                item = prepare_span(span)
-            except Exception as exc:
-                report_internal_error(COMPONENT, exc, "cannot encode a span", key="prepare")
-                item = None
-            if item is not None:
-                emit(item)
-                return
-        super().on_end(span)
+        if emit is None:
+            return False
+        try:
+            item = prepare_span(span)
+        except Exception as exc:
+            report_internal_error(COMPONENT, exc, "cannot encode a span", key="prepare")
+            return False
+        if item is None:
+            return False
+        self._count_full()
+        emit(item)
+        return True
 
     def shutdown_within(self, timeout: float) -> None:
         inner = getattr(self, "_batch_processor", None)
