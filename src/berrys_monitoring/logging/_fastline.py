@@ -202,6 +202,27 @@ def write_access(
         cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
     else:
         cfrag = ""
+    if trace_fragment is None:
+        trace = current_trace()
+        trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
+    # Access lines wait a moment and are rendered and written with their neighbours
+    # (``_deferred``): a system call per request was their largest cost, and rendering
+    # a batch in one loop costs less than line by line between requests. What the line
+    # needs from this moment (time, context, trace, settings) is captured now.
+    item: tuple[Any, ...] = (
+        _render_access, _time(), std.name, level, message, s, trace_fragment, cfrag, fields,
+        untrusted,
+    )  # fmt: skip
+    for h in targets:
+        with h.lock:
+            h.defer_line(item)
+    return True
+
+
+def _render_access(item: tuple[Any, ...]) -> str:
+    """The line of a deferred :func:`write_access` (run when the batch is written)."""
+    _, when, name, level, message, s, tfrag, cfrag, fields, untrusted = item
+    red = s.redactor
     if red.enabled:
         memo = red._text_memo
         for k in untrusted:
@@ -209,20 +230,11 @@ def write_access(
             if type(v) is str:
                 fields[k] = memo.get(v) or red.text(v)
     mjson = s.msg_memo.get(message) or _msg_json(message, s)
-    if trace_fragment is None:
-        trace = current_trace()
-        trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
-    head = _heads.get((std.name, level)) or _head(std.name, level)
-    line = (
-        f'{{"timestamp":"{format_timestamp(_time())}"{head}{mjson}'
-        f"{s.static_fragment}{trace_fragment}{cfrag},{_dumps(fields).decode()[1:]}"
+    head = _heads.get((name, level)) or _head(name, level)
+    return (
+        f'{{"timestamp":"{format_timestamp(when)}"{head}{mjson}'
+        f"{s.static_fragment}{tfrag}{cfrag},{_dumps(fields).decode()[1:]}"
     )
-    # Access lines may wait a moment and go out with their neighbours in one write
-    # (``_deferred``): a system call per request was their largest cost.
-    for h in targets:
-        with h.lock:
-            h.defer_line(line)
-    return True
 
 
 def bind_field(key: str, value: str, trusted: bool = False) -> ContextToken:

@@ -297,9 +297,13 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
             return False
         if item is None:
             return False
-        self._count_full()
-        emit(item)
+        self.enqueue_bytes(item)
         return True
+
+    def enqueue_bytes(self, item: bytes) -> None:
+        """Queue a span already encoded for our exporter (``group_tag`` + span bytes)."""
+        self._count_full()
+        self._bm_emit(item)  # type: ignore[misc]
 
     def shutdown_within(self, timeout: float) -> None:
         inner = getattr(self, "_batch_processor", None)

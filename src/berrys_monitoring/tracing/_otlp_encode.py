@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from struct import Struct
 from typing import Any
 
-__all__ = ["encode_prepared", "encode_request", "prepare_span"]
+__all__ = ["encode_prepared", "encode_request", "encode_server_span", "group_tag", "prepare_span"]
 
 _U64 = Struct("<Q").pack
 _U32 = Struct("<I").pack
@@ -81,6 +81,9 @@ def _key_value(key: str, v: Any) -> bytes:
 # tag is part of the key: span, event and link attributes are different fields.
 _kv_memo: dict[tuple[bytes, str, type, Any], bytes] = {}
 _KV_MEMO_MAX = 8192
+# Whole attribute sets -> their encoded fields (same rules as the per-attribute memo).
+_block_memo: dict[tuple[bytes, tuple[tuple[str, Any], ...], tuple[type, ...]], bytes] = {}
+_BLOCK_MEMO_MAX = 4096
 # Not float: -0.0 == 0.0 would share an entry.
 _MEMO_TYPES = (str, int, bool)
 
@@ -89,12 +92,24 @@ def _attributes(tag: bytes, attrs: Mapping[str, Any] | None) -> bytes:
     """Every attribute as a repeated ``KeyValue`` field with tag ``tag``."""
     if not attrs:
         return b""
-    parts = []
-    memo = _kv_memo
     # The SDK's BoundedAttributes keeps a plain dict: iterating it skips the generic
     # Mapping machinery (a Python-level __iter__ and __getitem__ per attribute).
     inner = getattr(attrs, "_dict", None)
-    items = inner.items() if type(inner) is dict else attrs.items()
+    source = inner if type(inner) is dict else attrs
+    items = source.items()
+    # Spans of one route from one client repeat their whole attribute set: one lookup
+    # for the encoded block instead of one per attribute.
+    # The value types are part of the key: True == 1 == 1.0 would share an entry.
+    try:
+        block_key = (tag, tuple(items), tuple(map(type, source.values())))
+        block = _block_memo.get(block_key)
+    except TypeError:  # an unhashable value (a list): attribute by attribute
+        block_key = None
+        block = None
+    if block is not None:
+        return block
+    parts = []
+    memo = _kv_memo
     for k, v in items:
         t = type(v)
         if t in _MEMO_TYPES:
@@ -109,7 +124,12 @@ def _attributes(tag: bytes, attrs: Mapping[str, Any] | None) -> bytes:
             parts.append(enc)
         else:
             parts.append(_field(tag, _key_value(k, v)))
-    return b"".join(parts)
+    block = b"".join(parts)
+    if block_key is not None and all(type(v) in _MEMO_TYPES for _, v in block_key[1]):
+        if len(_block_memo) >= _BLOCK_MEMO_MAX:
+            _block_memo.clear()
+        _block_memo[block_key] = block
+    return block
 
 
 def _flags(parent: Any) -> bytes:
@@ -270,6 +290,82 @@ _GROUP_TAGS = [g.to_bytes(2, "big") for g in range(_MAX_GROUPS)]
 _groups_lock = threading.Lock()
 
 
+_KIND_SERVER = b"\x30\x03"
+_NO_STATUS = b"\x7a\x00"
+_LOCAL_PARENT = b"\x85\x01" + _U32(_HAS_IS_REMOTE)
+_REMOTE_PARENT = b"\x85\x01" + _U32(_HAS_IS_REMOTE | _IS_REMOTE)
+
+
+def encode_server_span(span: Any) -> bytes:
+    """:func:`_span` for the middleware's lean ``ServerSpan`` (kind SERVER, no events or
+    links, its span context a plain tuple): the same bytes with fewer steps.
+
+    Example::
+
+        >>> encode_server_span.__name__
+        'encode_server_span'
+    """
+    if span.events or span.links:
+        return _span(span)
+    trace_id, span_id, _, _, trace_state = span.context[:5]
+    out = [b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big")]
+    if trace_state:
+        out.append(_field(b"\x1a", ",".join(f"{k}={v}" for k, v in trace_state.items()).encode()))
+    parent = span.parent
+    if parent is not None:
+        out.append(b"\x22\x08" + parent[1].to_bytes(8, "big"))
+    name = span.name
+    enc_name = _name_memo.get(name)
+    if enc_name is None:
+        enc_name = _field(b"\x2a", name.encode("utf-8"))
+        if len(_name_memo) >= 4096:
+            _name_memo.clear()
+        _name_memo[name] = enc_name
+    out.append(enc_name)
+    out.append(_KIND_SERVER)
+    out.append(b"\x39" + _U64(span.start_time))
+    out.append(b"\x41" + _U64(span.end_time))
+    out.append(_attributes(b"\x4a", span.attributes))
+    status = span.status
+    if status.status_code.value == 0 and not status.description:
+        out.append(_NO_STATUS)
+    else:
+        body = b""
+        if status.description:
+            body = _field(b"\x12", status.description.encode("utf-8"))
+        code = status.status_code.value
+        if code:
+            body += b"\x18" + _varint(code)
+        out.append(_field(b"\x7a", body))
+    out.append(_REMOTE_PARENT if parent is not None and parent[2] else _LOCAL_PARENT)
+    return _field(b"\x12", b"".join(out))
+
+
+def group_tag(resource: Any, scope: Any) -> bytes | None:
+    """The two bytes naming the (resource, scope) pair of prepared spans, or None when
+    there are too many pairs (see :func:`prepare_span`).
+
+    Example::
+
+        >>> from opentelemetry.sdk.resources import Resource
+        >>> len(group_tag(Resource.create({}), None))
+        2
+    """
+    ident = (id(resource), id(scope))
+    # The pairs are kept alive by ``_groups``, so an id in a key is never reused.
+    group = _group_keys.get(ident)
+    if group is None:
+        with _groups_lock:  # request threads race to register a new pair
+            group = _group_keys.get(ident)
+            if group is None:
+                if len(_groups) >= _MAX_GROUPS:
+                    return None
+                group = len(_groups)
+                _groups.append((resource, scope))
+                _group_keys[ident] = group
+    return _GROUP_TAGS[group]
+
+
 def prepare_span(span: Any) -> bytes | None:
     """The span encoded for :func:`encode_prepared` (its group, then its bytes); None
     when the span's (resource, scope) pair cannot be given a group (too many of them).
@@ -283,21 +379,8 @@ def prepare_span(span: Any) -> bytes | None:
         >>> isinstance(item, bytes) and encode_prepared([item]) != b""
         True
     """
-    resource = span.resource
-    scope = span.instrumentation_scope or None
-    ident = (id(resource), id(scope))
-    # The pairs are kept alive by ``_groups``, so an id in a key is never reused.
-    group = _group_keys.get(ident)
-    if group is None:
-        with _groups_lock:  # request threads race to register a new pair
-            group = _group_keys.get(ident)
-            if group is None:
-                if len(_groups) >= _MAX_GROUPS:
-                    return None
-                group = len(_groups)
-                _groups.append((resource, scope))
-                _group_keys[ident] = group
-    return _GROUP_TAGS[group] + _span(span)
+    tag = group_tag(span.resource, span.instrumentation_scope or None)
+    return None if tag is None else tag + _span(span)
 
 
 def encode_prepared(items: Sequence[bytes]) -> bytes:

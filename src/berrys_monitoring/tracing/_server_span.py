@@ -43,6 +43,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring.tracing._otlp_encode import encode_server_span, group_tag
 from berrys_monitoring.tracing._switch import STATE
 
 __all__ = ["ServerSpan", "ServerSpans", "server_spans"]
@@ -244,6 +245,8 @@ class ServerSpans:
         self._processor = processor
         # Our OTLP exporter queues spans pre-encoded; any other exporter gets ReadableSpans.
         self._emit = getattr(processor, "_bm_emit", None)
+        # Spans pre-encoded here go to the queue under this (resource, scope) group.
+        self._tag = group_tag(self.resource, self.scope) if self._emit is not None else None
         self._sampler = sampler = tracer.sampler
         # ParentBased(TraceIdRatioBased) with the default parent rules, as configure_tracing
         # makes it, is decided here in two comparisons; any other sampler is asked.
@@ -349,13 +352,21 @@ class ServerSpans:
                 readable = span.to_readable()
                 for listener in listeners:
                     listener.on_end(readable)
-            if not span.context.trace_flags.sampled:
+            if not span.context[3] & TraceFlags.SAMPLED:
                 return
             processor = self._processor
             if processor is None:
                 return
-            if self._emit is None or not processor.enqueue_prepared(span):
-                processor.on_end_readable(span.to_readable())
+            tag = self._tag
+            if tag is not None:
+                try:
+                    item = tag + encode_server_span(span)
+                except Exception as exc:
+                    report_internal_error(_COMPONENT, exc, "cannot encode a span", key="prepare")
+                else:
+                    processor.enqueue_bytes(item)
+                    return
+            processor.on_end_readable(span.to_readable())
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot hand a server span to its processor")
 
