@@ -209,13 +209,12 @@ def write_access(
     # (``_deferred``): a system call per request was their largest cost, and rendering
     # a batch in one loop costs less than line by line between requests. What the line
     # needs from this moment (time, context, trace, settings) is captured now.
-    item: tuple[Any, ...] = (
-        _render_access, _time(), std.name, level, message, s, trace_fragment, cfrag, fields,
-        untrusted,
-    )  # fmt: skip
+    line = _render_access(
+        (None, _time(), std.name, level, message, s, trace_fragment, cfrag, fields, untrusted)
+    )
     for h in targets:
         with h.lock:
-            h.defer_line(item)
+            h.defer_line(line)
     return True
 
 
@@ -264,7 +263,9 @@ def bind_field(key: str, value: str, trusted: bool = False) -> ContextToken:
     new._rendered = None
     new._fragment = None
     new._base = previous
-    new._added = {key: value}
+    # No per-bind dict of the added field (one object less per request in flight): the
+    # fragment is set below, and a generic re-render renders the whole context.
+    new._added = None
     token = ContextToken(_ctx_var.set(new), previous)
     if key in previous or key in RESERVED or type(value) is not str:
         return token

@@ -6,7 +6,6 @@ plain attribute access, cached label children and one small object per request.
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -15,18 +14,16 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.logging import get_logger
-from berrys_monitoring.logging._context import current_fields as _ctx_get
-from berrys_monitoring.logging._fastline import write_access
+from berrys_monitoring.logging._context import reset_context
+from berrys_monitoring.logging._fastline import bind_field
 from berrys_monitoring.middleware import _context
+from berrys_monitoring.middleware._access import access_line
 from berrys_monitoring.middleware._instruments import normalize_method
 from berrys_monitoring.middleware._options import MonitoringOptions
 from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
-from berrys_monitoring.tracing._server_span import (
-    ServerSpan,
-    attach_span,
-    detach_span,
-    server_spans,
-)
+from berrys_monitoring.tracing._current_span import attach_span, detach_span
+from berrys_monitoring.tracing._server_span import ServerSpan, UnsampledSpan
+from berrys_monitoring.tracing._server_spans import server_spans
 
 __all__ = ["ACCESS_LOGGER", "UNMATCHED_ROUTE", "Observer", "RequestState"]
 
@@ -35,12 +32,6 @@ ACCESS_LOGGER = "berrys_monitoring.access"
 _COMPONENT = "middleware"
 _SCOPE = "berrys_monitoring.middleware"
 _ERROR_STATUS = Status(StatusCode.ERROR)
-_INFO = logging.INFO
-_ERROR = logging.ERROR
-# Access-line fields that come from the client (and so may carry secrets); the rest are
-# numbers, the route template, or values we produced.
-_UNTRUSTED = ("path", "client_ip")
-_UNTRUSTED_METHOD = ("path", "client_ip", "method")
 
 
 def _span_attributes(
@@ -217,7 +208,7 @@ class Observer:
                     st.trace_fragment = f',"trace_id":"{trace_hex}","span_id":"{sc.span_id:016x}"'
                     if self.opts.trace_response_header:
                         st.trace_header = trace_hex
-            st.log_token = _context.bind_request(st.request_id, st.generated_id)
+            st.log_token = bind_field("request_id", st.request_id, st.generated_id)
             if self.instruments is not None:
                 self.instruments.begin(st.method_label)
                 st.progress = True
@@ -239,7 +230,7 @@ class Observer:
             now = time.perf_counter()
             if st.end:
                 elapsed = st.end - st.start
-                if st.span is not None:
+                if st.span is not None and type(st.span) is not UnsampledSpan:
                     end_ns = time.time_ns() - int((now - st.end) * 1e9)
             else:
                 elapsed = now - st.start
@@ -281,52 +272,13 @@ class Observer:
                     span.set_attribute("error.type", str(status))
                     span.set_status(Status(StatusCode.ERROR))
             if self.opts.log_requests:
-                self._access_line(st, route, status, elapsed)
+                access_line(self, st, route, status, elapsed)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot finish observing a request")
             if is_strict():
                 raise
         finally:
             self._end(st, end_ns)
-
-    def _access_line(self, st: RequestState, route: str, status: int, elapsed: float) -> None:
-        exc = st.exc
-        level = _ERROR if exc is not None else _INFO
-        std = self.access_std
-        if not std.isEnabledFor(level):
-            return
-        fields: dict[str, Any] = {
-            "method": st.method,
-            "route": route,
-            "path": st.path,
-            "status": status,
-            "duration_ms": round(elapsed * 1000.0, 3),
-            "client_ip": st.client_ip,
-            "response_bytes": st.response_bytes,
-        }
-        # Normally the request id is in the logging context already (bound at start);
-        # not when the line is written outside it (a WSGI body closed by the server).
-        if _ctx_get().get("request_id") != st.request_id:
-            fields["request_id"] = st.request_id
-        message = f"{st.method} {st.path} {status}"
-        try:
-            if exc is None:
-                # Client-controlled strings are redacted; what we produced is not.
-                untrusted = _UNTRUSTED if st.method == st.method_label else _UNTRUSTED_METHOD
-                if not st.generated_id:
-                    untrusted = (*untrusted, "request_id")
-                # Our span's ids, formatted once at the start; without our span, whatever
-                # span is current (an outer one of the caller's) is looked up.
-                tfrag = st.trace_fragment if st.span is not None else None
-                if write_access(std, level, message, fields, untrusted, tfrag):
-                    return
-                self.access.info(message, extra=fields)
-            else:
-                exc_info = None if self.framework_logs_exceptions else exc
-                self.access.error(message, exc_info=exc_info, extra=fields)
-        except Exception as err:
-            # A broken handler must never fail the request it describes.
-            report_internal_error(_COMPONENT, err, "access log handler failed", key="access-log")
 
     def suspend(self, st: RequestState) -> None:
         """Take the request's context off this thread (its span stays open).
@@ -355,9 +307,19 @@ class Observer:
             report_internal_error(_COMPONENT, exc, "cannot restore the request context")
 
     def _end(self, st: RequestState, end_ns: int | None) -> None:
+        span = st.span
         try:
-            if st.span is not None:
-                st.span.end(end_time=end_ns)
+            if span is not None:
+                span.end(end_time=end_ns)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot end the server span")
-        self.suspend(st)
+        # suspend(), inlined: the end of every request.
+        try:
+            if st.log_token is not None:
+                reset_context(st.log_token)
+                st.log_token = None
+            if st.ctx_token is not None:
+                detach_span(st.ctx_token)
+                st.ctx_token = None
+        except Exception as exc:
+            report_internal_error(_COMPONENT, exc, "cannot restore the request context")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from random import getrandbits
 
@@ -16,6 +17,21 @@ _SANE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 # of more than 10 digits, so no id can look like a card number to the log redactor, and
 # ids we made are written without a redaction pass (122 random bits remain).
 _LETTERS = (0xA << 84) | (0xA << 40) | 0xA
+# Ids are drawn 256 at a time (one random number, one hex conversion) and handed out from
+# a list; a forked child throws its parent's away, so no two processes share one.
+_BATCH = 256
+_BATCH_MASK = sum(_LETTERS << (128 * i) for i in range(_BATCH))
+_pool: list[str] = []
+
+
+def _refill() -> str:
+    digits = f"{getrandbits(128 * _BATCH) | _BATCH_MASK:0{32 * _BATCH}x}"
+    _pool.extend(digits[i : i + 32] for i in range(32, len(digits), 32))
+    return digits[:32]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_pool.clear)
 
 
 def new_request_id() -> str:
@@ -28,7 +44,10 @@ def new_request_id() -> str:
     """
     # Not a secret, just unique: the Mersenne Twister (reseeded after fork by the random
     # module) avoids a getrandom() system call per request.
-    return f"{getrandbits(128) | _LETTERS:032x}"
+    try:
+        return _pool.pop()
+    except IndexError:
+        return _refill()
 
 
 def sane_request_id(value: str | None) -> str:
