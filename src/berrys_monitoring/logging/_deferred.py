@@ -43,15 +43,18 @@ class DeferredLines:
         h.flush()
     """
 
-    _pending: list[Any] | None = None
+    _pending: list[str] | None = None
     lock: Any
 
     def write_text(self, text: str) -> None:  # pragma: no cover - provided by the handler
         raise NotImplementedError
 
-    def defer_line(self, line: str | tuple[Any, ...]) -> None:
-        """Keep ``line`` for the next batched write (the caller holds ``self.lock``): a
-        rendered line, or a tuple whose first item renders it (called with the tuple)."""
+    def defer_line(self, line: str) -> None:
+        """Keep ``line`` for the next batched write (the caller holds ``self.lock``).
+
+        Lines are kept rendered: a ``str`` is never tracked by the garbage collector,
+        while the fields of an unrendered line would keep objects alive past gen-0
+        collections (which a busy server then runs more often)."""
         pending = self._pending
         if pending is None:
             pending = self._pending = []
@@ -66,19 +69,7 @@ class DeferredLines:
         pending = self._pending
         if pending:
             self._pending = []
-            lines = []
-            for item in pending:
-                if type(item) is str:
-                    lines.append(item)
-                    continue
-                try:
-                    lines.append(item[0](item))
-                except Exception as exc:  # a line we cannot render is dropped, counted
-                    from berrys_monitoring._internal import report_internal_error
-
-                    report_internal_error("logging", exc, "cannot render a log line", key="render")
-            if lines:
-                self.write_text("\n".join(lines) + "\n")
+            self.write_text("\n".join(pending) + "\n")
 
     def flush_deferred(self) -> None:
         """Take the lock and write the deferred lines."""

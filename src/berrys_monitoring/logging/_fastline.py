@@ -3,9 +3,11 @@
 The middleware writes one access line per request. Through the generic path that costs a
 ``LogRecord``, the stdlib's handler dispatch, and a redaction pass over every field,
 although most of them (status, duration, sizes, route templates, ids we generated) are
-numbers or strings we made ourselves. :func:`write_fields` renders the same JSON line in
+numbers or strings we made ourselves. :func:`write_access` renders the same JSON line in
 one go: only the fields the caller marks untrusted (paths, client-supplied ids) and the
-message are redacted, and the line goes to each handler's ``write_line``.
+message are redacted, and the line is handed to each handler's ``defer_line`` (written
+with its neighbours in one system call, see ``_deferred``). :func:`bind_field` renders a
+per-request context field (the request id) once, when it is bound.
 
 It only does so when the result is exactly what the generic path would write: every
 handler on the way to the root is one of ours with the JSON formatter and no filters, no
@@ -17,7 +19,6 @@ Otherwise it returns False and the caller logs through the generic path, so leve
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from time import time as _time
 from typing import Any
 
@@ -28,7 +29,7 @@ from berrys_monitoring.logging._context import ContextToken, Fields
 from berrys_monitoring.logging._context import _context as _ctx_var
 from berrys_monitoring.logging._formatters import JSONFormatter
 from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, _reporting
-from berrys_monitoring.logging._jsonline import _OPTS, _default, _fragment, _head, _heads, _msg_json
+from berrys_monitoring.logging._jsonline import _fragment, _head, _heads, _msg_json
 from berrys_monitoring.logging._render import (
     _PLAIN,
     RESERVED,
@@ -37,7 +38,7 @@ from berrys_monitoring.logging._render import (
     format_timestamp,
 )
 
-__all__ = ["bind_field", "write_access", "write_fields"]
+__all__ = ["bind_field", "write_access"]
 
 _OURS = frozenset((SafeFileHandler, SafeStreamHandler))
 _LogRecord = logging.LogRecord
@@ -64,79 +65,6 @@ def _targets(std: logging.Logger, level: int) -> list[Any] | None:
     return targets or None
 
 
-def write_fields(
-    std: logging.Logger,
-    level: int,
-    message: str,
-    fields: dict[str, Any],
-    untrusted: Iterable[str] = (),
-) -> bool:
-    """Write one JSON line for ``std`` with ``fields`` on top of the context; False when
-    the generic logging path must write it instead.
-
-    The caller checks ``std.isEnabledFor(level)`` first. ``fields`` values must be
-    ``str``/``int``/``float``/``bool``/``None``; string fields named in ``untrusted`` are
-    redacted (in place), the others are written as they are. ``message`` is always
-    redacted.
-
-    Example::
-
-        >>> import logging
-        >>> from berrys_monitoring.logging._fastline import write_fields
-        >>> written = write_fields(logging.getLogger("x"), logging.INFO, "GET / 200",
-        ...                        {"status": 200, "path": "/"}, untrusted=("path",))
-        >>> isinstance(written, bool)
-        True
-    """
-    s = _render._settings
-    if (
-        std.filters
-        or s.include_caller
-        or _reporting
-        or _logging_ns["_logRecordFactory"] is not _LogRecord
-    ):
-        return False
-    targets = _targets(std, level)
-    if targets is None:
-        return False
-    ctx = _ctx_get()
-    if ctx and not ctx.keys().isdisjoint(fields):
-        return False  # a field given twice: the generic path resolves precedence
-    red = s.redactor
-    plans = s.key_plans
-    for k in fields:
-        plan = plans.get(k)
-        if plan is None:
-            plan = _key_plan(k, red, plans)
-        if plan != _PLAIN:
-            return False  # a masked or reserved name: the generic path handles it
-    if red.enabled:
-        memo = red._text_memo
-        for k in untrusted:
-            v = fields.get(k)
-            if type(v) is str:
-                fields[k] = memo.get(v) or red.text(v)
-    mjson = s.msg_memo.get(message) or _msg_json(message, s)
-    trace = current_trace()
-    tfrag = "" if trace is None else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
-    if ctx:
-        cached = ctx._fragment
-        cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
-    else:
-        cfrag = ""
-    body = _dumps(fields, default=_default, option=_OPTS).decode()
-    efrag = "," + body[1:-1] if len(body) > 2 else ""
-    head = _heads.get((std.name, level)) or _head(std.name, level)
-    line = (
-        f'{{"timestamp":"{format_timestamp(_time())}"{head}{mjson}'
-        f"{s.static_fragment}{tfrag}{cfrag}{efrag}}}"
-    )
-    for h in targets:
-        with h.lock:
-            h.write_line(line)
-    return True
-
-
 # The access line's own field names, checked against the key plans once per logging
 # configuration rather than on every line.
 ACCESS_KEYS = (
@@ -154,7 +82,7 @@ def write_access(
     untrusted: tuple[str, ...],
     trace_fragment: str | None,
 ) -> bool:
-    """:func:`write_fields` for the middleware's access line: the same line, with the
+    """The middleware's access line, exactly as the generic path would write it, with the
     checks that depend only on the (fixed) field names done once per configuration and
     the trace fragment (``,"trace_id":…,"span_id":…``) given by the caller, who formatted
     it once per request; None reads the active span's. ``fields`` keys must be among
@@ -205,12 +133,11 @@ def write_access(
     if trace_fragment is None:
         trace = current_trace()
         trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
-    # Access lines wait a moment and are rendered and written with their neighbours
-    # (``_deferred``): a system call per request was their largest cost, and rendering
-    # a batch in one loop costs less than line by line between requests. What the line
-    # needs from this moment (time, context, trace, settings) is captured now.
+    # Rendered now (a str is never tracked by the garbage collector), written a moment
+    # later with its neighbours (``_deferred``): a system call per request was the
+    # largest cost of an access line.
     line = _render_access(
-        (None, _time(), std.name, level, message, s, trace_fragment, cfrag, fields, untrusted)
+        _time(), std.name, level, message, s, trace_fragment, cfrag, fields, untrusted
     )
     for h in targets:
         with h.lock:
@@ -218,9 +145,18 @@ def write_access(
     return True
 
 
-def _render_access(item: tuple[Any, ...]) -> str:
-    """The line of a deferred :func:`write_access` (run when the batch is written)."""
-    _, when, name, level, message, s, tfrag, cfrag, fields, untrusted = item
+def _render_access(
+    when: float,
+    name: str,
+    level: int,
+    message: str,
+    s: Any,
+    tfrag: str,
+    cfrag: str,
+    fields: dict[str, Any],
+    untrusted: tuple[str, ...],
+) -> str:
+    """The JSON line of :func:`write_access`."""
     red = s.redactor
     if red.enabled:
         memo = red._text_memo
