@@ -133,14 +133,7 @@ def test_a_request_id_among_the_fields_is_written_like_the_generic_path(
         "capture_logs",
         "logger_filter",
         "foreign_handler",
-        pytest.param(
-            "context_clash",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="src bug: _fastline.py:127 skips the clash check when the context "
-                "holds one key and fields have no request_id; the line gets status twice",
-            ),
-        ),
+        "context_clash",
         "masked_key",
     ],
 )

@@ -124,7 +124,8 @@ def write_access(
     ctx = _ctx_get()
     if ctx:
         # The usual context is just the request id we bound (never among ``fields``).
-        if (len(ctx) != 1 or "request_id" in fields) and not ctx.keys().isdisjoint(fields):
+        usual = len(ctx) == 1 and "request_id" in ctx and "request_id" not in fields
+        if not usual and not ctx.keys().isdisjoint(fields):
             return False
         cached = ctx._fragment
         cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)

@@ -290,7 +290,8 @@ _GROUP_TAGS = [g.to_bytes(2, "big") for g in range(_MAX_GROUPS)]
 _groups_lock = threading.Lock()
 
 
-_KIND_SERVER = b"\x30\x03"
+# SDK SpanKind.SERVER is 1, the OTLP enum value 2.
+_KIND_SERVER = b"\x30\x02"
 _NO_STATUS = b"\x7a\x00"
 _LOCAL_PARENT = b"\x85\x01" + _U32(_HAS_IS_REMOTE)
 _REMOTE_PARENT = b"\x85\x01" + _U32(_HAS_IS_REMOTE | _IS_REMOTE)
@@ -326,6 +327,8 @@ def encode_server_span(span: Any) -> bytes:
     out.append(b"\x39" + _U64(span.start_time))
     out.append(b"\x41" + _U64(span.end_time))
     out.append(_attributes(b"\x4a", span.attributes))
+    if span.dropped_attributes:
+        out.append(b"\x50" + _varint(span.dropped_attributes))
     status = span.status
     if status.status_code.value == 0 and not status.description:
         out.append(_NO_STATUS)

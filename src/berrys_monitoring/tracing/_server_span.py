@@ -81,6 +81,7 @@ class ServerSpan(trace_api.Span):
         "_owner",
         "attributes",
         "context",
+        "dropped_attributes",
         "end_time",
         "events",
         "links",
@@ -91,7 +92,6 @@ class ServerSpan(trace_api.Span):
     )
 
     kind = _SERVER
-    dropped_attributes = 0
     dropped_events = 0
     dropped_links = 0
 
@@ -108,6 +108,7 @@ class ServerSpan(trace_api.Span):
         self.context = context
         self.parent = parent
         self.attributes = attributes
+        self.dropped_attributes = 0
         self.events: tuple[Event, ...] | list[Event] = ()
         self.links: tuple[Link, ...] | list[Link] = ()
         self.status = _UNSET
@@ -131,7 +132,7 @@ class ServerSpan(trace_api.Span):
             context=self.context,
             parent=self.parent,
             resource=self._owner.resource,
-            attributes=dict(self.attributes),
+            attributes=self._readable_attributes(),
             events=tuple(self.events),
             links=tuple(self.links),
             kind=_SERVER,
@@ -140,6 +141,15 @@ class ServerSpan(trace_api.Span):
             end_time=self.end_time,
             instrumentation_scope=self._owner.scope,
         )
+
+    def _readable_attributes(self) -> Any:
+        if not self.dropped_attributes:
+            return dict(self.attributes)
+        from opentelemetry.attributes import BoundedAttributes
+
+        bounded = BoundedAttributes(maxlen=None, attributes=self.attributes, immutable=False)
+        bounded.dropped = self.dropped_attributes
+        return bounded
 
     # -- the Span API ---------------------------------------------------------------------
 
@@ -152,12 +162,15 @@ class ServerSpan(trace_api.Span):
     def set_attribute(self, key: str, value: Any) -> None:
         if self.end_time is not None:
             return
+        if not key or type(key) is not str:
+            return  # the SDK drops an invalid key too
         if type(value) not in _PRIMITIVE:
             value = _clean(key, value)
             if value is None:
                 return
         attrs = self.attributes
         if len(attrs) >= _MAX_ATTRIBUTES and key not in attrs:
+            self.dropped_attributes += 1
             return
         attrs[key] = value
 
