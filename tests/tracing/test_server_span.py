@@ -31,7 +31,7 @@ from berrys_monitoring.tracing import (
     force_flush,
 )
 from berrys_monitoring.tracing._current_span import attach_span, detach_span
-from berrys_monitoring.tracing._otlp_encode import encode_prepared, encode_server_span, group_tag
+from berrys_monitoring.tracing._otlp_prepared import encode_prepared, encode_server_span, group_tag
 from berrys_monitoring.tracing._server_span import ServerSpan, UnsampledSpan
 from berrys_monitoring.tracing._server_spans import ServerSpans, server_spans
 

@@ -28,7 +28,8 @@ from berrys_monitoring._internal import (
     quiet_otlp_exporter_logs,
     report_internal_error,
 )
-from berrys_monitoring.tracing._otlp_encode import encode_prepared, encode_request, prepare_span
+from berrys_monitoring.tracing._otlp_encode import encode_request
+from berrys_monitoring.tracing._otlp_prepared import encode_prepared, prepare_span
 from berrys_monitoring.tracing._switch import STATE
 
 COMPONENT = "tracing"

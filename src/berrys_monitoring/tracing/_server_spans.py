@@ -28,7 +28,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, TraceFlags
 
 from berrys_monitoring._internal import report_internal_error
-from berrys_monitoring.tracing._otlp_encode import encode_server_span, group_tag
+from berrys_monitoring.tracing._otlp_prepared import encode_server_span, group_tag
 from berrys_monitoring.tracing._switch import STATE
 
 __all__ = ["ServerSpans", "server_spans"]
