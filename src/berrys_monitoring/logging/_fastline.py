@@ -158,6 +158,23 @@ def _render_access(
     untrusted: tuple[str, ...],
 ) -> str:
     """The JSON line of :func:`write_access`."""
+    if len(fields) == 7 and tuple(fields) == _USUAL_KEYS:
+        # The usual line: everything but the duration and the size repeats for a
+        # (method, route, path, status, client) and is kept rendered (strings only).
+        key = (
+            s.generation, name, level, untrusted, fields["method"], fields["route"],
+            fields["path"], fields["status"], fields["client_ip"],
+        )  # fmt: skip
+        parts = _line_memo.get(key)
+        if parts is None:
+            parts = _line_parts(name, level, message, s, fields, untrusted)
+            if len(_line_memo) >= _LINE_MEMO_MAX:
+                _line_memo.clear()
+            _line_memo[key] = parts
+        return (
+            f'{{"timestamp":"{format_timestamp(when)}"{parts[0]}{tfrag}{cfrag},'
+            f"{parts[1]}{fields['duration_ms']!r}{parts[2]}{fields['response_bytes']}}}"
+        )
     red = s.redactor
     if red.enabled:
         memo = red._text_memo
@@ -170,6 +187,38 @@ def _render_access(
     return (
         f'{{"timestamp":"{format_timestamp(when)}"{head}{mjson}'
         f"{s.static_fragment}{tfrag}{cfrag},{_dumps(fields).decode()[1:]}"
+    )
+
+
+_USUAL_KEYS = ACCESS_KEYS[:7]  # the middleware's fields, in its order, no request_id
+_line_memo: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+_LINE_MEMO_MAX = 4096
+
+
+def _line_parts(
+    name: str,
+    level: int,
+    message: str,
+    s: Any,
+    fields: dict[str, Any],
+    untrusted: tuple[str, ...],
+) -> tuple[str, str, str]:
+    """The constant pieces of an access line: head + message + static fields, the fields
+    before ``duration_ms``'s value, and those between it and ``response_bytes``'s value."""
+    head = dict(fields)
+    red = s.redactor
+    if red.enabled:
+        for k in untrusted:
+            v = head.get(k)
+            if type(v) is str:
+                head[k] = red._text_memo.get(v) or red.text(v)
+    mjson = s.msg_memo.get(message) or _msg_json(message, s)
+    first = _heads.get((name, level)) or _head(name, level)
+    before = {k: head[k] for k in ("method", "route", "path", "status")}
+    return (
+        f"{first}{mjson}{s.static_fragment}",
+        _dumps(before).decode()[1:-1] + ',"duration_ms":',
+        f',"client_ip":{_dumps(head["client_ip"]).decode()},"response_bytes":',
     )
 
 
