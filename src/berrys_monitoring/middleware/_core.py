@@ -16,7 +16,6 @@ from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.logging import get_logger
 from berrys_monitoring.logging._context import reset_context
 from berrys_monitoring.logging._fastline import bind_field
-from berrys_monitoring.middleware import _context
 from berrys_monitoring.middleware._access import access_line
 from berrys_monitoring.middleware._instruments import normalize_method
 from berrys_monitoring.middleware._options import MonitoringOptions
@@ -208,6 +207,10 @@ class Observer:
                     st.trace_fragment = f',"trace_id":"{trace_hex}","span_id":"{sc.span_id:016x}"'
                     if self.opts.trace_response_header:
                         st.trace_header = trace_hex
+            # The logging context is a ContextVar: the request id reaches code in this task,
+            # in thread pools that copy the context (run_in_threadpool) and in background
+            # tasks. The end of the request restores the whole previous context, so fields a
+            # handler bound do not leak into the next request a WSGI thread serves.
             st.log_token = bind_field("request_id", st.request_id, st.generated_id)
             if self.instruments is not None:
                 self.instruments.begin(st.method_label)
@@ -288,7 +291,7 @@ class Observer:
         """
         try:
             if st.log_token is not None:
-                _context.unbind_request(st.log_token)
+                reset_context(st.log_token)
                 st.log_token = None
             if st.ctx_token is not None:
                 detach_span(st.ctx_token)
@@ -302,7 +305,7 @@ class Observer:
             if st.span is not None and st.ctx_token is None:
                 st.ctx_token = attach_span(st.span, None)
             if st.log_token is None:
-                st.log_token = _context.bind_request(st.request_id, st.generated_id)
+                st.log_token = bind_field("request_id", st.request_id, st.generated_id)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot restore the request context")
 
