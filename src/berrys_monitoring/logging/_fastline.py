@@ -175,19 +175,23 @@ def _render_access(
             f'{{"timestamp":"{format_timestamp(when)}"{parts[0]}{tfrag}{cfrag},'
             f"{parts[1]}{fields['duration_ms']!r}{parts[2]}{fields['response_bytes']}}}"
         )
-    red = s.redactor
-    if red.enabled:
-        memo = red._text_memo
-        for k in untrusted:
-            v = fields.get(k)
-            if type(v) is str:
-                fields[k] = memo.get(v) or red.text(v)
+    _redact_untrusted(fields, untrusted, s.redactor)
     mjson = s.msg_memo.get(message) or _msg_json(message, s)
     head = _heads.get((name, level)) or _head(name, level)
     return (
         f'{{"timestamp":"{format_timestamp(when)}"{head}{mjson}'
         f"{s.static_fragment}{tfrag}{cfrag},{_dumps(fields).decode()[1:]}"
     )
+
+
+def _redact_untrusted(fields: dict[str, Any], untrusted: tuple[str, ...], red: Any) -> None:
+    """Redact, in place, the string fields that came from the client."""
+    if red.enabled:
+        memo = red._text_memo
+        for k in untrusted:
+            v = fields.get(k)
+            if type(v) is str:
+                fields[k] = memo.get(v) or red.text(v)
 
 
 _USUAL_KEYS = ACCESS_KEYS[:7]  # the middleware's fields, in its order, no request_id
@@ -206,12 +210,7 @@ def _line_parts(
     """The constant pieces of an access line: head + message + static fields, the fields
     before ``duration_ms``'s value, and those between it and ``response_bytes``'s value."""
     head = dict(fields)
-    red = s.redactor
-    if red.enabled:
-        for k in untrusted:
-            v = head.get(k)
-            if type(v) is str:
-                head[k] = red._text_memo.get(v) or red.text(v)
+    _redact_untrusted(head, untrusted, s.redactor)
     mjson = s.msg_memo.get(message) or _msg_json(message, s)
     first = _heads.get((name, level)) or _head(name, level)
     before = {k: head[k] for k in ("method", "route", "path", "status")}

@@ -141,6 +141,31 @@ def _flags(parent: Any) -> bytes:
 _name_memo: dict[str, bytes] = {}
 
 
+def name_field(name: str) -> bytes:
+    """The encoded ``Span.name`` field (memoised: span names repeat)."""
+    enc = _field(b"\x2a", name.encode("utf-8"))
+    if len(_name_memo) >= 4096:
+        _name_memo.clear()
+    _name_memo[name] = enc
+    return enc
+
+
+def trace_state_field(trace_state: Any) -> bytes:
+    """The encoded ``Span.trace_state`` field (W3C ``key=value`` list)."""
+    return _field(b"\x1a", ",".join(f"{k}={v}" for k, v in trace_state.items()).encode())
+
+
+def status_field(status: Any) -> bytes:
+    """The encoded ``Span.status`` field."""
+    body = b""
+    if status.description:
+        body = _field(b"\x12", status.description.encode("utf-8"))
+    code = status.status_code.value
+    if code:
+        body += b"\x18" + _varint(code)
+    return _field(b"\x7a", body)
+
+
 def _span(span: Any) -> bytes:
     ctx = span.context
     out = [
@@ -151,18 +176,11 @@ def _span(span: Any) -> bytes:
     ]
     ts = ctx.trace_state
     if ts:
-        out.append(_field(b"\x1a", ",".join(f"{k}={v}" for k, v in ts.items()).encode()))
+        out.append(trace_state_field(ts))
     parent = span.parent
     if parent is not None:
         out.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
-    name = span.name
-    enc_name = _name_memo.get(name)
-    if enc_name is None:
-        enc_name = _field(b"\x2a", name.encode("utf-8"))
-        if len(_name_memo) >= 4096:
-            _name_memo.clear()
-        _name_memo[name] = enc_name
-    out.append(enc_name)
+    out.append(_name_memo.get(span.name) or name_field(span.name))
     # SDK SpanKind INTERNAL..CONSUMER are 0..4, the OTLP enum values 1..5.
     out.append(b"\x30" + _SMALL[span.kind.value + 1])
     if span.start_time is not None:
@@ -193,13 +211,7 @@ def _span(span: Any) -> bytes:
         out.append(b"\x70" + _varint(span.dropped_links))
     status = span.status
     if status is not None:
-        body = b""
-        if status.description:
-            body = _field(b"\x12", status.description.encode("utf-8"))
-        code = status.status_code.value
-        if code:
-            body += b"\x18" + _varint(code)
-        out.append(_field(b"\x7a", body))
+        out.append(status_field(status))
     out.append(b"\x85\x01" + _flags(parent))
     return _field(b"\x12", b"".join(out))  # ScopeSpans.spans
 

@@ -26,6 +26,9 @@ from berrys_monitoring.tracing._otlp_encode import (
     _scope,
     _span,
     _varint,
+    name_field,
+    status_field,
+    trace_state_field,
 )
 
 __all__ = ["encode_prepared", "encode_server_span", "group_tag", "prepare_span"]
@@ -64,18 +67,11 @@ def encode_server_span(span: Any) -> bytes:
     trace_id, span_id, _, _, trace_state = span.context[:5]
     out = [b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big")]
     if trace_state:
-        out.append(_field(b"\x1a", ",".join(f"{k}={v}" for k, v in trace_state.items()).encode()))
+        out.append(trace_state_field(trace_state))
     parent = span.parent
     if parent is not None:
         out.append(b"\x22\x08" + parent[1].to_bytes(8, "big"))
-    name = span.name
-    enc_name = _name_memo.get(name)
-    if enc_name is None:
-        enc_name = _field(b"\x2a", name.encode("utf-8"))
-        if len(_name_memo) >= 4096:
-            _name_memo.clear()
-        _name_memo[name] = enc_name
-    out.append(enc_name)
+    out.append(_name_memo.get(span.name) or name_field(span.name))
     out.append(_KIND_SERVER)
     out.append(b"\x39" + _U64(span.start_time))
     out.append(b"\x41" + _U64(span.end_time))
@@ -86,13 +82,7 @@ def encode_server_span(span: Any) -> bytes:
     if status.status_code.value == 0 and not status.description:
         out.append(_NO_STATUS)
     else:
-        body = b""
-        if status.description:
-            body = _field(b"\x12", status.description.encode("utf-8"))
-        code = status.status_code.value
-        if code:
-            body += b"\x18" + _varint(code)
-        out.append(_field(b"\x7a", body))
+        out.append(status_field(status))
     out.append(_REMOTE_PARENT if parent is not None and parent[2] else _LOCAL_PARENT)
     return _field(b"\x12", b"".join(out))
 
