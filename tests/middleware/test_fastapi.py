@@ -490,3 +490,33 @@ def test_the_fast_access_line_equals_the_generic_one_and_redacts_client_input(
     assert fast == generic
     assert fast["request_id"] == "same-id" and fast["status"] == 404
     assert fast["path"] == "/nothing/token=[REDACTED]"
+
+
+@pytest.mark.parametrize("log_requests", [True, False])
+def test_fastapi_native_exception_log_yields_to_the_error_access_line(
+    registry, log_requests: bool
+) -> None:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    app = FastAPI(telemetry={"logger_provider": provider})  # type: ignore[call-arg]
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("kaput")
+
+    setup_monitoring(app, service_name="native", registry=registry, log_requests=log_requests)
+    with capture_logs(level="info") as lines:
+        r = client(app, raise_server_exceptions=False).get("/boom")
+    assert r.status_code == 500
+    native = [x for x in exporter.get_finished_logs() if "exception" in str(x.log_record.body)]
+    access = [x for x in lines if x.get("logger") == "berrys_monitoring.access"]
+    if log_requests:
+        # One record of the failure: ours, with the stack, not FastAPI's second one.
+        assert native == []
+        assert access[0]["status"] == 500 and "kaput" in access[0]["exception"]
+    else:
+        assert len(native) == 1 and access == []

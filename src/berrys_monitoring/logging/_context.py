@@ -105,7 +105,7 @@ def bind_context(**fields: Any) -> ContextToken:
     return ContextToken(_context.set(new), previous)
 
 
-def reset_context(token: ContextToken) -> None:
+def reset_context(token: ContextToken | contextvars.Token[Fields]) -> None:
     """Restore the context as it was before the :func:`bind_context` that gave ``token``.
 
     Works even when called from another context than the bind (a WSGI server closing a
@@ -122,6 +122,12 @@ def reset_context(token: ContextToken) -> None:
         {'service_step': 'outer'}
         >>> reset_context(outer)
     """
+    if type(token) is not ContextToken:
+        # A bare ContextVar token (the middleware's bind_field): the same, without a wrapper.
+        from berrys_monitoring.logging._fastline import reset_field
+
+        reset_field(token)
+        return
     try:
         _context.reset(token._token)
     except (ValueError, RuntimeError):

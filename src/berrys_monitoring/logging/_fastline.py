@@ -19,13 +19,14 @@ Otherwise it returns False and the caller logs through the generic path, so leve
 from __future__ import annotations
 
 import logging
+from contextvars import Token
 from time import time as _time
 from typing import Any
 
 import orjson
 
 from berrys_monitoring.logging import _render
-from berrys_monitoring.logging._context import ContextToken, Fields
+from berrys_monitoring.logging._context import EMPTY, Fields
 from berrys_monitoring.logging._context import _context as _ctx_var
 from berrys_monitoring.logging._formatters import JSONFormatter
 from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, _reporting
@@ -38,12 +39,14 @@ from berrys_monitoring.logging._render import (
     format_timestamp,
 )
 
-__all__ = ["bind_field", "write_access"]
+__all__ = ["bind_field", "reset_field", "write_access", "write_usual_access"]
 
 _OURS = frozenset((SafeFileHandler, SafeStreamHandler))
 _LogRecord = logging.LogRecord
 _logging_ns = vars(logging)
 _ctx_get = _ctx_var.get
+_ctx_set = _ctx_var.set
+_ctx_reset = _ctx_var.reset
 _dumps = orjson.dumps
 _new_fields = dict.__new__
 
@@ -98,28 +101,8 @@ def write_access(
         True
     """
     s = _render._settings
-    if (
-        std.filters
-        or s.include_caller
-        or _reporting
-        or _logging_ns["_logRecordFactory"] is not _LogRecord
-    ):
-        return False
-    targets = _targets(std, level)
+    targets = _fast_targets(std, level, s)
     if targets is None:
-        return False
-    red = s.redactor
-    checked = _access_checked
-    if checked[0] != s.generation:
-        plans = s.key_plans
-        ok = True
-        for k in ACCESS_KEYS:
-            plan = plans.get(k)
-            if plan is None:
-                plan = _key_plan(k, red, plans)
-            ok = ok and plan == _PLAIN
-        checked[0], checked[1] = s.generation, ok
-    if not checked[1]:
         return False
     ctx = _ctx_get()
     if ctx:
@@ -146,6 +129,105 @@ def write_access(
     return True
 
 
+def _fast_targets(std: logging.Logger, level: int, s: Any) -> list[Any] | None:
+    """The handlers an access line goes to directly, or None when it must take the
+    generic path (filters, caller info, a record factory, foreign handlers, field names
+    the configuration masks)."""
+    if (
+        std.filters
+        or s.include_caller
+        or _reporting
+        or _logging_ns["_logRecordFactory"] is not _LogRecord
+    ):
+        return None
+    checked = _access_checked
+    if checked[0] != s.generation:
+        plans = s.key_plans
+        ok = True
+        for k in ACCESS_KEYS:
+            plan = plans.get(k)
+            if plan is None:
+                plan = _key_plan(k, s.redactor, plans)
+            ok = ok and plan == _PLAIN
+        checked[0], checked[1] = s.generation, ok
+    if not checked[1]:
+        return None
+    return _targets(std, level)
+
+
+def write_usual_access(
+    std: logging.Logger,
+    method: str,
+    route: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    client_ip: str | None,
+    response_bytes: int,
+    untrusted: tuple[str, ...],
+    trace_fragment: str | None,
+) -> bool:
+    """:func:`write_access` of an INFO line with the middleware's usual seven fields, in
+    its order, the request id bound in the context: the same line, without building the
+    fields dict or the message unless the line's constant parts are not rendered yet.
+
+    Example::
+
+        >>> import logging
+        >>> from berrys_monitoring.logging._fastline import write_usual_access
+        >>> write_usual_access(logging.getLogger("x"), "GET", "/", "/", 200, 1.5, None, 2,
+        ...                    ("path",), "") in (True, False)
+        True
+    """
+    s = _render._settings
+    targets = _fast_targets(std, _INFO, s)
+    if targets is None:
+        return False
+    ctx = _ctx_get()
+    if ctx:
+        if not (len(ctx) == 1 and "request_id" in ctx) and not ctx.keys().isdisjoint(
+            _USUAL_KEYS
+        ):
+            return False
+        cached = ctx._fragment
+        cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
+    else:
+        cfrag = ""
+    memo = _usual_memo
+    if memo[0] != (s.generation, std.name):
+        memo[1].clear()
+        memo[0] = (s.generation, std.name)
+    key = (method, route, path, status, client_ip, untrusted)
+    parts = memo[1].get(key)
+    if parts is None:
+        fields = {
+            "method": method, "route": route, "path": path, "status": status,
+            "duration_ms": duration_ms, "client_ip": client_ip, "response_bytes": response_bytes,
+        }  # fmt: skip
+        message = f"{method} {path} {status}"
+        parts = _line_parts(std.name, _INFO, message, s, fields, untrusted)
+        if len(memo[1]) >= _LINE_MEMO_MAX:
+            memo[1].clear()
+        memo[1][key] = parts
+    if trace_fragment is None:
+        trace = current_trace()
+        trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
+    line = (
+        f'{{"timestamp":"{format_timestamp(_time())}"{parts[0]}{trace_fragment}{cfrag},'
+        f"{parts[1]}{duration_ms!r}{parts[2]}{response_bytes}}}"
+    )
+    for h in targets:
+        with h.lock:
+            h.defer_line(line)
+    return True
+
+
+# (settings generation, logger name), then the rendered constant parts of usual lines per
+# (method, route, path, status, client, untrusted field names).
+_usual_memo: list[Any] = [None, {}]
+_INFO = logging.INFO
+
+
 def _render_access(
     when: float,
     name: str,
@@ -158,23 +240,6 @@ def _render_access(
     untrusted: tuple[str, ...],
 ) -> str:
     """The JSON line of :func:`write_access`."""
-    if len(fields) == 7 and tuple(fields) == _USUAL_KEYS:
-        # The usual line: everything but the duration and the size repeats for a
-        # (method, route, path, status, client) and is kept rendered (strings only).
-        key = (
-            s.generation, name, level, untrusted, fields["method"], fields["route"],
-            fields["path"], fields["status"], fields["client_ip"],
-        )  # fmt: skip
-        parts = _line_memo.get(key)
-        if parts is None:
-            parts = _line_parts(name, level, message, s, fields, untrusted)
-            if len(_line_memo) >= _LINE_MEMO_MAX:
-                _line_memo.clear()
-            _line_memo[key] = parts
-        return (
-            f'{{"timestamp":"{format_timestamp(when)}"{parts[0]}{tfrag}{cfrag},'
-            f"{parts[1]}{fields['duration_ms']!r}{parts[2]}{fields['response_bytes']}}}"
-        )
     _redact_untrusted(fields, untrusted, s.redactor)
     mjson = s.msg_memo.get(message) or _msg_json(message, s)
     head = _heads.get((name, level)) or _head(name, level)
@@ -195,7 +260,6 @@ def _redact_untrusted(fields: dict[str, Any], untrusted: tuple[str, ...], red: A
 
 
 _USUAL_KEYS = ACCESS_KEYS[:7]  # the middleware's fields, in its order, no request_id
-_line_memo: dict[tuple[Any, ...], tuple[str, str, str]] = {}
 _LINE_MEMO_MAX = 4096
 
 
@@ -221,8 +285,9 @@ def _line_parts(
     )
 
 
-def bind_field(key: str, value: str, trusted: bool = False) -> ContextToken:
-    """``bind_context(key=value)`` with the context's JSON fragment rendered at once.
+def bind_field(key: str, value: str, trusted: bool = False) -> Token[Fields]:
+    """``bind_context(key=value)`` with the context's JSON fragment rendered at once;
+    returns the ``ContextVar`` token, for :func:`reset_field` (or ``reset_context``).
 
     A request id is bound once per request and written on its access line: rendering the
     one new field here, on top of the outer context's cached fragment, skips the generic
@@ -234,11 +299,11 @@ def bind_field(key: str, value: str, trusted: bool = False) -> ContextToken:
 
     Example::
 
-        >>> from berrys_monitoring.logging import get_context, reset_context
+        >>> from berrys_monitoring.logging import get_context
         >>> token = bind_field("request_id", "r-1")
         >>> get_context()["request_id"]
         'r-1'
-        >>> reset_context(token)
+        >>> reset_field(token)
     """
     previous = _ctx_get()
     # Fields(previous) without its Python __init__: every slot is set right here.
@@ -251,23 +316,56 @@ def bind_field(key: str, value: str, trusted: bool = False) -> ContextToken:
     # No per-bind dict of the added field (one object less per request in flight): the
     # fragment is set below, and a generic re-render renders the whole context.
     new._added = None
-    token = ContextToken(_ctx_var.set(new), previous)
-    if key in previous or key in RESERVED or type(value) is not str:
+    token = _ctx_set(new)
+    if key in previous or type(value) is not str:
         return token
     s = _render._settings
+    generation = s.generation
+    mode = _key_modes.get(key) if _key_modes_gen[0] == generation else None
+    if mode is None:
+        mode = _key_mode(key, s)
+    if mode == 0:
+        return token
     cached = previous._fragment
-    if cached is not None and cached[0] == s.generation:
+    if cached is not None and cached[0] == generation:
         base_frag = cached[1]
     else:
         base_frag = _fragment(previous, s)
-    red = s.redactor
-    if red.enabled:
-        if red.is_secret_key(key):
-            return token
-        if not trusted or red._patterns:
-            value = red.text(value)
+    if mode == 2 and (not trusted or s.redactor._patterns):
+        value = s.redactor.text(value)
     if value.isascii() and value.isalnum():
-        new._fragment = (s.generation, f'{base_frag},"{key}":"{value}"')
+        new._fragment = (generation, f'{base_frag},"{key}":"{value}"')
     else:
-        new._fragment = (s.generation, f"{base_frag},{_dumps({key: value}).decode()[1:-1]}")
+        new._fragment = (generation, f"{base_frag},{_dumps({key: value}).decode()[1:-1]}")
     return token
+
+
+# bind_field's decision per key, for one logging configuration: 0 = leave the rendering to
+# the generic path (reserved or secret-looking), 1 = render as is, 2 = redact, then render.
+_key_modes: dict[str, int] = {}
+_key_modes_gen = [-1]
+
+
+def _key_mode(key: str, s: Any) -> int:
+    if _key_modes_gen[0] != s.generation:
+        _key_modes.clear()
+        _key_modes_gen[0] = s.generation
+    red = s.redactor
+    if key in RESERVED:
+        mode = 0
+    elif red.enabled:
+        mode = 0 if red.is_secret_key(key) else 2
+    else:
+        mode = 1
+    _key_modes[key] = mode
+    return mode
+
+
+def reset_field(token: Token[Fields]) -> None:
+    """Undo :func:`bind_field`: the context as it was before the bind (also when called
+    from another context than the bind's, where the previous fields are set again)."""
+    try:
+        _ctx_reset(token)
+    except (ValueError, RuntimeError):
+        old = token.old_value
+        _ctx_var.set(EMPTY if old is Token.MISSING else old)

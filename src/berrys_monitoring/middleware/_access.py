@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.logging._context import current_fields as _ctx_get
-from berrys_monitoring.logging._fastline import write_access
+from berrys_monitoring.logging._fastline import write_access, write_usual_access
 
 if TYPE_CHECKING:
     from berrys_monitoring.middleware._core import Observer, RequestState
@@ -40,13 +40,30 @@ def access_line(
     std = observer.access_std
     if not std.isEnabledFor(level):
         return
+    # Milliseconds to 3 decimals (round(x, 3) converts through a string).
+    duration_ms = int(elapsed * 1_000_000.0 + 0.5) / 1000.0
+    if exc is None and _ctx_get().get("request_id") == st.request_id:
+        # The usual line: straight to the renderer, no fields dict. Our span's ids were
+        # formatted once at the start; without our span, whatever span is current (an
+        # outer one of the caller's) is looked up.
+        untrusted = _UNTRUSTED if st.method == st.method_label else _UNTRUSTED_METHOD
+        if not st.generated_id:
+            untrusted = (*untrusted, "request_id")
+        try:
+            if write_usual_access(
+                std, st.method, route, st.path, status, duration_ms, st.client_ip,
+                st.response_bytes, untrusted, st.trace_fragment if st.span is not None else None,
+            ):  # fmt: skip
+                return
+        except Exception as err:
+            report_internal_error(_COMPONENT, err, "access log handler failed", key="access-log")
+            return
     fields: dict[str, Any] = {
         "method": st.method,
         "route": route,
         "path": st.path,
         "status": status,
-        # Milliseconds to 3 decimals (round(x, 3) converts through a string).
-        "duration_ms": int(elapsed * 1_000_000.0 + 0.5) / 1000.0,
+        "duration_ms": duration_ms,
         "client_ip": st.client_ip,
         "response_bytes": st.response_bytes,
     }

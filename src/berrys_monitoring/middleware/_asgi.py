@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from berrys_monitoring.middleware._core import UNMATCHED_ROUTE, Observer
+from berrys_monitoring.middleware._core import UNMATCHED_ROUTE, Observer, RequestState
 from berrys_monitoring.middleware._endpoints import (
     Answer,
     health_answer_async,
@@ -49,6 +49,42 @@ def route_template(scope: Scope, root_path: str) -> str:
 # Route classes -> whether they are mounts; asked once per class (``hasattr`` on a
 # plain route raises and catches an AttributeError, a few µs per request).
 _MOUNT_TYPES: dict[type, bool] = {}
+
+
+class _Exchange(RequestState):
+    """One HTTP request's state, and the ``send`` the app gets (wrapping the server's).
+
+    The state object is the wrapper itself, so a request in flight holds one object
+    where a closure would hold a function, its cells and a header list: fewer tracked
+    objects per request mean fewer garbage collections in a busy server.
+    """
+
+    __slots__ = ("_id_header", "_send")
+
+    def __init__(self, send: Send, id_header: bytes) -> None:
+        RequestState.__init__(self)
+        self._send = send
+        self._id_header = id_header
+
+    async def __call__(self, message: Message) -> None:
+        mtype = message["type"]
+        if mtype == "http.response.body":
+            body = message.get("body")
+            if body:
+                self.response_bytes += len(body)
+            if not message.get("more_body", False):
+                self.end = perf_counter()
+        elif mtype == "http.response.start":
+            self.status = message["status"]
+            extra = [(self._id_header, self.request_id.encode("latin-1"))]
+            if self.trace_header is not None:
+                extra.append((b"x-trace-id", self.trace_header.encode("latin-1")))
+            headers = message.get("headers")
+            if isinstance(headers, list):
+                headers.extend(extra)
+            else:
+                message["headers"] = [*(headers or ()), *extra]
+        await self._send(message)
 
 
 class MonitoringMiddleware:
@@ -117,7 +153,9 @@ class MonitoringMiddleware:
                     carrier = {}
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
         client = scope.get("client")
-        st = observer.start(
+        st = _Exchange(send, rid_header)
+        observer.start(
+            st,
             scope["method"],
             path,
             scope.get("scheme", "http"),
@@ -129,29 +167,8 @@ class MonitoringMiddleware:
             agent,
             scope.get("http_version"),
         )
-        extra_headers = [(rid_header, st.request_id.encode("latin-1"))]
-        if st.trace_header is not None:
-            extra_headers.append((b"x-trace-id", st.trace_header.encode("latin-1")))
-
-        async def send_wrapper(message: Message) -> None:
-            mtype = message["type"]
-            if mtype == "http.response.body":
-                body = message.get("body")
-                if body:
-                    st.response_bytes += len(body)
-                if not message.get("more_body", False):
-                    st.end = perf_counter()
-            elif mtype == "http.response.start":
-                st.status = message["status"]
-                headers = message.get("headers")
-                if isinstance(headers, list):
-                    headers.extend(extra_headers)
-                else:
-                    message["headers"] = [*(headers or ()), *extra_headers]
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, st)
         except Exception as exc:
             st.exc = exc
             if not st.status:

@@ -14,8 +14,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.logging import get_logger
-from berrys_monitoring.logging._context import reset_context
-from berrys_monitoring.logging._fastline import bind_field
+from berrys_monitoring.logging._fastline import bind_field, reset_field
 from berrys_monitoring.middleware._access import access_line
 from berrys_monitoring.middleware._instruments import normalize_method
 from berrys_monitoring.middleware._options import MonitoringOptions
@@ -94,14 +93,7 @@ class RequestState:
     )
 
     def __init__(self) -> None:
-        self.method = ""
-        self.method_label = ""
-        self.path = ""
-        self.client_ip: str | None = None
-        self.request_bytes = 0
-        self.request_id = ""
-        self.generated_id = False
-        self.start = 0.0
+        # Only what may be read before start() sets it; start() sets the rest.
         self.status = 0
         self.response_bytes = 0
         self.exc: BaseException | None = None
@@ -146,6 +138,7 @@ class Observer:
 
     def start(
         self,
+        st: RequestState,
         method: str,
         path: str,
         scheme: str,
@@ -156,9 +149,9 @@ class Observer:
         host: str | None,
         user_agent: str | None,
         protocol: str | None,
-    ) -> RequestState:
-        """Begin observing a request: request id, span, logging context, in-progress."""
-        st = RequestState()
+    ) -> None:
+        """Begin observing a request (``st``, made by the caller): request id, span,
+        logging context, in-progress."""
         st.method = method
         st.method_label = normalize_method(method)
         st.path = path
@@ -203,8 +196,10 @@ class Observer:
                 st.ctx_token = attach_span(span, parent)
                 sc = span.get_span_context()
                 if sc.is_valid:
-                    trace_hex = f"{sc.trace_id:032x}"
-                    st.trace_fragment = f',"trace_id":"{trace_hex}","span_id":"{sc.span_id:016x}"'
+                    # int.to_bytes().hex(): the same as f"{id:032x}" in half the time.
+                    trace_hex = sc.trace_id.to_bytes(16, "big").hex()
+                    span_hex = sc.span_id.to_bytes(8, "big").hex()
+                    st.trace_fragment = f',"trace_id":"{trace_hex}","span_id":"{span_hex}"'
                     if self.opts.trace_response_header:
                         st.trace_header = trace_hex
             # The logging context is a ContextVar: the request id reaches code in this task,
@@ -219,7 +214,6 @@ class Observer:
             report_internal_error(_COMPONENT, exc, "cannot start observing a request")
             if is_strict():
                 raise
-        return st
 
     def finish(self, st: RequestState, route: str) -> None:
         """Record metrics, end the span and write the access line (never raises).
@@ -291,7 +285,7 @@ class Observer:
         """
         try:
             if st.log_token is not None:
-                reset_context(st.log_token)
+                reset_field(st.log_token)
                 st.log_token = None
             if st.ctx_token is not None:
                 detach_span(st.ctx_token)
@@ -319,7 +313,7 @@ class Observer:
         # suspend(), inlined: the end of every request.
         try:
             if st.log_token is not None:
-                reset_context(st.log_token)
+                reset_field(st.log_token)
                 st.log_token = None
             if st.ctx_token is not None:
                 detach_span(st.ctx_token)

@@ -117,7 +117,9 @@ class MonitoringWSGIMiddleware:
         except ValueError:
             request_bytes = 0
         protocol = get("SERVER_PROTOCOL", "")
-        st = observer.start(
+        st = RequestState()
+        observer.start(
+            st,
             environ.get("REQUEST_METHOD", "GET"),
             path,
             get("wsgi.url_scheme", "http"),

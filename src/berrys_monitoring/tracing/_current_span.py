@@ -36,6 +36,7 @@ def _direct_context_var() -> Any:
 
 
 _DIRECT = _direct_context_var()
+_set_item = dict.__setitem__
 
 
 def attach_span(span: trace_api.Span, parent: Context | None) -> Any:
@@ -57,10 +58,9 @@ def attach_span(span: trace_api.Span, parent: Context | None) -> Any:
 
         return context_api.attach(trace_api.set_span_in_context(span, parent))
     var, key = direct
-    base = parent if parent is not None else var.get()
-    values = dict(base)
-    values[key] = span
-    return var.set(Context(values))
+    ctx = Context(parent if parent is not None else var.get())
+    _set_item(ctx, key, span)  # Context refuses item assignment: it is ours until set
+    return var.set(ctx)
 
 
 def detach_span(token: Any) -> None:

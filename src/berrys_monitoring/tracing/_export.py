@@ -241,6 +241,18 @@ class SafeExporter(SpanExporter):
             return False
 
 
+# Forks of this process so far, as seen by a child (see ``enqueue_bytes``).
+_FORKS = [0]
+
+
+def _forked() -> None:
+    _FORKS[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
 class CountingBatchSpanProcessor(BatchSpanProcessor):
     """The SDK's BatchSpanProcessor, plus a count of the spans a full queue drops, a
     shutdown that honours a timeout, and the capture_spans() listeners.
@@ -263,6 +275,13 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         target = exporter.inner if isinstance(exporter, SafeExporter) else exporter
         emit = getattr(inner, "emit", None)
         self._bm_emit = emit if getattr(target, "accepts_prepared", False) else None
+        self._bm_inner = inner
+        self._bm_batch = getattr(inner, "_max_export_batch_size", None)
+        self._bm_forks = _FORKS[0]
+        # Another SDK layout: emit() every time.
+        self._bm_direct = queue is not None and all(
+            hasattr(inner, name) for name in ("_shutdown", "_worker_awaken", "_max_export_batch_size")
+        )
 
     def on_end(self, span: ReadableSpan) -> None:
         for listener in STATE.listeners:
@@ -302,9 +321,29 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         return True
 
     def enqueue_bytes(self, item: bytes) -> None:
-        """Queue a span already encoded for our exporter (``group_tag`` + span bytes)."""
-        self._count_full()
-        self._bm_emit(item)  # type: ignore[misc]
+        """Queue a span already encoded for our exporter (``group_tag`` + span bytes).
+
+        The SDK's ``emit`` asks the kernel for the process id on every span (a system
+        call, to notice a fork); here a counter bumped in a forked child tells, and only
+        the first span after a fork, a full queue or a shutdown go through ``emit``.
+        """
+        inner = self._bm_inner
+        queue = self._bm_queue
+        if (
+            not self._bm_direct
+            or self._bm_forks != _FORKS[0]
+            or len(queue) >= self._bm_max
+            or inner._shutdown
+        ):
+            self._count_full()
+            self._bm_emit(item)  # type: ignore[misc]
+            self._bm_forks = _FORKS[0]
+            return
+        queue.appendleft(item)
+        if len(queue) >= self._bm_batch:
+            awaken = inner._worker_awaken
+            if not awaken.is_set():
+                awaken.set()
 
     def shutdown_within(self, timeout: float) -> None:
         inner = getattr(self, "_batch_processor", None)

@@ -34,6 +34,8 @@ _IS_REMOTE = 0x200
 def _varint(n: int) -> bytes:
     if 0 <= n < 0x80:
         return _SMALL[n]
+    if 0 < n < 0x4000:  # two bytes: most span and attribute lengths
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     if n < 0:
         n += 1 << 64  # int64 two's complement, as protobuf writes negative ints
     out = bytearray()
@@ -100,7 +102,8 @@ def _attributes(tag: bytes, attrs: Mapping[str, Any] | None) -> bytes:
     # for the encoded block instead of one per attribute.
     # The value types are part of the key: True == 1 == 1.0 would share an entry.
     try:
-        block_key = (tag, tuple(items), tuple(map(type, source.values())))
+        values = tuple(source.values())
+        block_key = (tag, tuple(source), values, tuple(map(type, values)))
         block = _block_memo.get(block_key)
     except TypeError:  # an unhashable value (a list): attribute by attribute
         block_key = None
@@ -124,7 +127,7 @@ def _attributes(tag: bytes, attrs: Mapping[str, Any] | None) -> bytes:
         else:
             parts.append(_field(tag, _key_value(k, v)))
     block = b"".join(parts)
-    if block_key is not None and all(type(v) in _MEMO_TYPES for _, v in block_key[1]):
+    if block_key is not None and all(type(v) in _MEMO_TYPES for v in block_key[2]):
         if len(_block_memo) >= _BLOCK_MEMO_MAX:
             _block_memo.clear()
         _block_memo[block_key] = block

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from opentelemetry.trace import StatusCode
+
 from berrys_monitoring.tracing._otlp_encode import (
     _HAS_IS_REMOTE,
     _IS_REMOTE,
@@ -49,6 +51,7 @@ _groups_lock = threading.Lock()
 # SDK SpanKind.SERVER is 1, the OTLP enum value 2.
 _KIND_SERVER = b"\x30\x02"
 _NO_STATUS = b"\x7a\x00"
+_UNSET = StatusCode.UNSET
 _LOCAL_PARENT = b"\x85\x01" + _U32(_HAS_IS_REMOTE)
 _REMOTE_PARENT = b"\x85\x01" + _U32(_HAS_IS_REMOTE | _IS_REMOTE)
 
@@ -79,7 +82,7 @@ def encode_server_span(span: Any) -> bytes:
     if span.dropped_attributes:
         out.append(b"\x50" + _varint(span.dropped_attributes))
     status = span.status
-    if status.status_code.value == 0 and not status.description:
+    if status.status_code is _UNSET and not status.description:
         out.append(_NO_STATUS)
     else:
         out.append(status_field(status))

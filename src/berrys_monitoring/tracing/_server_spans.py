@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, TraceFlags
+from opentelemetry.trace import DEFAULT_TRACE_STATE, SpanContext, TraceFlags
 
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.tracing._otlp_prepared import encode_server_span, group_tag
@@ -43,6 +43,10 @@ from berrys_monitoring.tracing._server_span import (
     ServerSpan,
     UnsampledSpan,
 )
+
+
+_new_tuple = tuple.__new__
+_NO_STATE = DEFAULT_TRACE_STATE
 
 
 class ServerSpans:
@@ -91,9 +95,14 @@ class ServerSpans:
             trace_id = getrandbits(128) or 1
             if bound is None:
                 return (None, None, trace_id, span_id)  # the sampler is asked in start()
+            # SpanContext(trace_id, span_id, False, flags) without its Python __new__:
+            # both ids are random, non-zero and in range, so the context is valid.
             if (trace_id & 0xFFFFFFFFFFFFFFFF) < bound:
-                return (SpanContext(trace_id, span_id, False, _SAMPLED_ROOT), None)
-            return UnsampledSpan(SpanContext(trace_id, span_id, False, _UNSAMPLED_ROOT))
+                ctx = _new_tuple(SpanContext, (trace_id, span_id, False, _SAMPLED_ROOT, _NO_STATE, True))
+                return (ctx, None)
+            return UnsampledSpan(
+                _new_tuple(SpanContext, (trace_id, span_id, False, _UNSAMPLED_ROOT, _NO_STATE, True))
+            )
         if bound is None:
             return (None, parent_sc, parent_sc.trace_id, span_id)
         pflags = parent_sc.trace_flags
