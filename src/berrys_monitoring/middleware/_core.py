@@ -55,17 +55,30 @@ def _span_attributes(
     if client_ip:
         attrs["client.address"] = client_ip
     if host:
-        name, _, port = host.rpartition(":") if host[-1:] != "]" else (host, "", "")
-        if name and port.isdigit():
-            attrs["server.address"] = name
-            attrs["server.port"] = int(port)
-        else:
-            attrs["server.address"] = host
+        split = _hosts.get(host)
+        if split is None:
+            split = _split_host(host)
+        attrs["server.address"] = split[0]
+        if split[1] is not None:
+            attrs["server.port"] = split[1]
     if user_agent:
         attrs["user_agent.original"] = user_agent
     if protocol:
         attrs["network.protocol.version"] = protocol
     return attrs
+
+
+def _split_host(host: str) -> tuple[str, int | None]:
+    """``Host`` header -> (address, port or None), remembered: a service answers to few."""
+    name, _, port = host.rpartition(":") if host[-1:] != "]" else (host, "", "")
+    split = (name, int(port)) if name and port.isdigit() else (host, None)
+    if len(_hosts) >= 256:
+        _hosts.clear()
+    _hosts[host] = split
+    return split
+
+
+_hosts: dict[str, tuple[str, int | None]] = {}
 
 
 class RequestState:

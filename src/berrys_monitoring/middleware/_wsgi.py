@@ -72,6 +72,36 @@ class _Body:
             self._observer.finish(self._st, self._environ.get(ROUTE_KEY, UNMATCHED_ROUTE))
 
 
+class _Exchange(RequestState):
+    """One request's state, and the ``start_response`` the app gets (wrapping the
+    server's): one object per request in flight instead of a closure, its cells and a
+    header list."""
+
+    __slots__ = ("_id_header", "_start_response")
+
+    def __init__(self, start_response: Callable[..., Any], id_header: str) -> None:
+        RequestState.__init__(self)
+        self._start_response = start_response
+        self._id_header = id_header
+
+    def __call__(self, status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        try:
+            self.status = int(status[:3])
+        except ValueError:
+            self.status = 500
+        for name, value in headers:
+            if name == "Content-Length" or name.lower() == "content-length":
+                try:
+                    self.response_bytes = int(value)
+                except ValueError:
+                    pass
+                break
+        headers.append((self._id_header, self.request_id))
+        if self.trace_header is not None:
+            headers.append(("X-Trace-Id", self.trace_header))
+        return self._start_response(status, headers, exc_info)
+
+
 class MonitoringWSGIMiddleware:
     """Observe every request of a WSGI app; answer the health and metrics endpoints.
 
@@ -117,7 +147,7 @@ class MonitoringWSGIMiddleware:
         except ValueError:
             request_bytes = 0
         protocol = get("SERVER_PROTOCOL", "")
-        st = RequestState()
+        st = _Exchange(start_response, opts.request_id_header)
         observer.start(
             st,
             environ.get("REQUEST_METHOD", "GET"),
@@ -132,27 +162,8 @@ class MonitoringWSGIMiddleware:
             protocol[5:] if protocol.startswith("HTTP/") else None,
         )
         environ[STATE_KEY] = st
-        extra = [(opts.request_id_header, st.request_id)]
-        if st.trace_header is not None:
-            extra.append(("X-Trace-Id", st.trace_header))
-
-        def observed_start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
-            try:
-                st.status = int(status[:3])
-            except ValueError:
-                st.status = 500
-            for name, value in headers:
-                if name == "Content-Length" or name.lower() == "content-length":
-                    try:
-                        st.response_bytes = int(value)
-                    except ValueError:
-                        pass
-                    break
-            headers.extend(extra)
-            return start_response(status, headers, exc_info)
-
         try:
-            body = self.app(environ, observed_start_response)
+            body = self.app(environ, st)
         except BaseException as exc:
             # Only reached when the framework propagates (Flask testing/debug mode).
             if isinstance(exc, Exception):
