@@ -126,7 +126,7 @@ def reset_context(token: ContextToken | contextvars.Token[Fields]) -> None:
         # A bare ContextVar token (the middleware's bind_field): the same, without a wrapper.
         from berrys_monitoring.logging._fastline import reset_field
 
-        reset_field(token)
+        reset_field(token)  # type: ignore[arg-type]
         return
     try:
         _context.reset(token._token)

@@ -185,9 +185,7 @@ def write_usual_access(
         return False
     ctx = _ctx_get()
     if ctx:
-        if not (len(ctx) == 1 and "request_id" in ctx) and not ctx.keys().isdisjoint(
-            _USUAL_KEYS
-        ):
+        if not (len(ctx) == 1 and "request_id" in ctx) and not ctx.keys().isdisjoint(_USUAL_KEYS):
             return False
         cached = ctx._fragment
         cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)

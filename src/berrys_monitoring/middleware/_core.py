@@ -105,6 +105,16 @@ class RequestState:
         "trace_header",
     )
 
+    # Set by Observer.start().
+    method: str
+    method_label: str
+    path: str
+    client_ip: str | None
+    request_bytes: int
+    request_id: str
+    generated_id: bool
+    start: float
+
     def __init__(self) -> None:
         # Only what may be read before start() sets it; start() sets the rest.
         self.status = 0

@@ -276,11 +276,12 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         emit = getattr(inner, "emit", None)
         self._bm_emit = emit if getattr(target, "accepts_prepared", False) else None
         self._bm_inner = inner
-        self._bm_batch = getattr(inner, "_max_export_batch_size", None)
+        self._bm_batch: int = getattr(inner, "_max_export_batch_size", 0) or 0
         self._bm_forks = _FORKS[0]
         # Another SDK layout: emit() every time.
         self._bm_direct = queue is not None and all(
-            hasattr(inner, name) for name in ("_shutdown", "_worker_awaken", "_max_export_batch_size")
+            hasattr(inner, name)
+            for name in ("_shutdown", "_worker_awaken", "_max_export_batch_size")
         )
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -327,8 +328,8 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         call, to notice a fork); here a counter bumped in a forked child tells, and only
         the first span after a fork, a full queue or a shutdown go through ``emit``.
         """
-        inner = self._bm_inner
-        queue = self._bm_queue
+        inner: Any = self._bm_inner
+        queue: Any = self._bm_queue
         if (
             not self._bm_direct
             or self._bm_forks != _FORKS[0]

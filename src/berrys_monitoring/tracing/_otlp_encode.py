@@ -83,7 +83,8 @@ def _key_value(key: str, v: Any) -> bytes:
 _kv_memo: dict[tuple[bytes, str, type, Any], bytes] = {}
 _KV_MEMO_MAX = 8192
 # Whole attribute sets -> their encoded fields (same rules as the per-attribute memo).
-_block_memo: dict[tuple[bytes, tuple[tuple[str, Any], ...], tuple[type, ...]], bytes] = {}
+# (tag, keys, values, value types) -> the encoded block.
+_block_memo: dict[tuple[bytes, tuple[str, ...], tuple[Any, ...], tuple[type, ...]], bytes] = {}
 _BLOCK_MEMO_MAX = 4096
 # Not float: -0.0 == 0.0 would share an entry.
 _MEMO_TYPES = (str, int, bool)

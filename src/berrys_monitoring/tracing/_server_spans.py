@@ -44,7 +44,6 @@ from berrys_monitoring.tracing._server_span import (
     UnsampledSpan,
 )
 
-
 _new_tuple = tuple.__new__
 _NO_STATE = DEFAULT_TRACE_STATE
 
@@ -98,10 +97,14 @@ class ServerSpans:
             # SpanContext(trace_id, span_id, False, flags) without its Python __new__:
             # both ids are random, non-zero and in range, so the context is valid.
             if (trace_id & 0xFFFFFFFFFFFFFFFF) < bound:
-                ctx = _new_tuple(SpanContext, (trace_id, span_id, False, _SAMPLED_ROOT, _NO_STATE, True))
+                ctx = _new_tuple(
+                    SpanContext, (trace_id, span_id, False, _SAMPLED_ROOT, _NO_STATE, True)
+                )
                 return (ctx, None)
             return UnsampledSpan(
-                _new_tuple(SpanContext, (trace_id, span_id, False, _UNSAMPLED_ROOT, _NO_STATE, True))
+                _new_tuple(
+                    SpanContext, (trace_id, span_id, False, _UNSAMPLED_ROOT, _NO_STATE, True)
+                )
             )
         if bound is None:
             return (None, parent_sc, parent_sc.trace_id, span_id)
