@@ -1,4 +1,5 @@
-"""write_access: the access-line fast path writes exactly the generic line, or nothing.
+"""write_access and write_usual_access: the access-line fast paths write exactly the generic
+line, or nothing.
 
 Its lines are deferred (written with their neighbours): every read flushes first."""
 
@@ -23,7 +24,7 @@ from berrys_monitoring.logging import (
     configure_logging,
     get_logger,
 )
-from berrys_monitoring.logging._fastline import ACCESS_KEYS, write_access
+from berrys_monitoring.logging._fastline import ACCESS_KEYS, write_access, write_usual_access
 from berrys_monitoring.tracing import configure_tracing, shutdown_tracing, tracer
 
 INFO = logging.INFO
@@ -207,6 +208,114 @@ def test_property_secrets_in_untrusted_fields_and_the_message_never_leak(
             else:
                 message = text
             assert write_access(STD, INFO, message, fields, ("path",), "")
+            _flush()
+        recs = out.records()
+        for r in recs:
+            r.pop("timestamp")
+        return json.dumps(recs, ensure_ascii=False)
+
+    out = emit(secret)
+    baseline = emit("\x01" * len(secret))
+    leaked = {f for f in _fragments(secret) if f in out and f not in baseline}
+    assert not leaked, f"fragments {leaked} of the secret leaked into:\n{out}"
+
+
+def _usual(fields: dict[str, object], untrusted: tuple[str, ...], tfrag: str | None) -> bool:
+    """write_usual_access with the values of ``fields`` (the middleware's seven)."""
+    return write_usual_access(
+        STD, fields["method"], fields["route"], fields["path"], fields["status"],
+        fields["duration_ms"], fields["client_ip"], fields["response_bytes"], untrusted, tfrag,
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "context",
+    [{"request_id": "r-1"}, {"request_id": "r-1", "tenant": "acme"}, {}],
+    ids=["request-id", "request-id-and-more", "empty"],
+)
+@pytest.mark.parametrize(
+    ("path", "client"),
+    [("/users/42", "127.0.0.1"), ('/ü/ß?x="y"', None), ("/t/token=abcdefghijklmnop1234", "::1")],
+    ids=["plain", "non-ascii-and-quotes", "secret-in-path"],
+)
+def test_the_usual_line_is_the_generic_line(
+    only_ours: Lines, context: dict[str, str], path: str, client: str | None
+) -> None:
+    configure_tracing("svc", exporter="none")
+    fields = {**_fields(), "path": path, "client_ip": client}
+    untrusted = ("path", "client_ip", "request_id")
+    try:
+        with _alone():
+            if context:
+                bind_context(**context)
+            with tracer.start_as_current_span("GET /users/{user_id}"):
+                for _ in range(2):  # the second line comes from the kept constant parts
+                    assert _usual(dict(fields), untrusted, None)
+                get_logger(STD.name).info(
+                    f"GET {path} 200", extra={k: v for k, v in fields.items()}
+                )
+            _flush()
+    finally:
+        clear_context()
+        shutdown_tracing(timeout=1.0)
+    first, second, generic = only_ours.records()
+    for rec in (first, second, generic):
+        assert rec.pop("timestamp")
+    assert first == second == generic
+    assert list(first) == list(generic)  # the same key order: byte for byte alike
+    assert "abcdefghijklmnop1234" not in json.dumps(first)
+
+
+def test_a_configuration_change_renders_the_usual_line_anew(lines: Lines) -> None:
+    fields = _fields()
+    configure_logging(level="info", stream=lines, service_name="one", adopt_servers=False)
+    with _alone():
+        assert _usual(dict(fields), ("path",), "")
+        configure_logging(level="info", stream=lines, service_name="two", adopt_servers=False)
+        assert _usual(dict(fields), ("path",), "")
+        _flush()
+    assert [r["service"] for r in lines.records()] == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    "setup", ["capture_logs", "foreign_handler", "context_clash", "masked_key"]
+)
+def test_the_usual_line_falls_back_to_the_generic_path(only_ours: Lines, setup: str) -> None:
+    root = logging.getLogger()
+    if setup == "masked_key":
+        configure_logging(
+            level="info", stream=only_ours, redact_keys=["client_ip"], adopt_servers=False
+        )
+    with _alone(), capture_logs() if setup == "capture_logs" else _nothing() as captured:
+        foreign = logging.StreamHandler(Lines())
+        if setup == "foreign_handler":
+            root.addHandler(foreign)
+        if setup == "context_clash":
+            bind_context(status="bound")
+        try:
+            assert _usual(_fields(), ("path",), "") is False
+            _flush()
+        finally:
+            root.removeHandler(foreign)
+            clear_context()
+    assert only_ours.getvalue() == ""
+    if captured is not None:
+        assert captured == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(item=secrets_in_text(), before=FILLER, after=FILLER)
+def test_property_secrets_in_the_path_of_a_usual_line_never_leak(
+    item: tuple[str, str], before: str, after: str
+) -> None:
+    secret, template = item
+
+    def emit(s: str) -> str:
+        out = Lines()
+        configure_logging(level="info", stream=out, service_name="prop", adopt_servers=False)
+        with _alone():
+            fields = {**_fields(), "path": f"{before} {template.format(s)} {after}"}
+            assert _usual(fields, ("path",), "")
             _flush()
         recs = out.records()
         for r in recs:
