@@ -22,9 +22,17 @@ from berrys_monitoring.logging import (
     capture_logs,
     clear_context,
     configure_logging,
+    get_context,
     get_logger,
+    reset_context,
 )
-from berrys_monitoring.logging._fastline import ACCESS_KEYS, write_access, write_usual_access
+from berrys_monitoring.logging._fastline import (
+    ACCESS_KEYS,
+    bind_field,
+    reset_field,
+    write_access,
+    write_usual_access,
+)
 from berrys_monitoring.tracing import configure_tracing, shutdown_tracing, tracer
 
 INFO = logging.INFO
@@ -326,3 +334,37 @@ def test_property_secrets_in_the_path_of_a_usual_line_never_leak(
     baseline = emit("\x01" * len(secret))
     leaked = {f for f in _fragments(secret) if f in out and f not in baseline}
     assert not leaked, f"fragments {leaked} of the secret leaked into:\n{out}"
+
+
+def test_a_client_request_id_follows_a_redaction_switch_between_configurations(
+    lines: Lines,
+) -> None:
+    # bind_field's per-key decision and the usual line's kept parts belong to one
+    # configuration: switching redaction on must not reuse what was decided without it.
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    rendered = []
+    for redact in (False, True, False):
+        configure_logging(
+            level="info", stream=lines, service_name="sw", adopt_servers=False, redact=redact
+        )
+        token = bind_field("request_id", jwt, trusted=False)
+        try:
+            with _alone():
+                assert _usual(_fields(), ("path", "request_id"), "")
+                _flush()
+        finally:
+            reset_field(token)
+        rendered.append(lines.records()[-1]["request_id"])
+    assert rendered[0] == rendered[2] == jwt
+    assert jwt not in rendered[1] and "eyJ" not in rendered[1]
+
+
+def test_reset_context_refuses_a_token_of_another_context_variable() -> None:
+    import contextvars
+
+    other: contextvars.ContextVar[str] = contextvars.ContextVar("other")
+    token = other.set("x")
+    with pytest.raises(TypeError, match="logging context"):
+        reset_context(token)  # type: ignore[arg-type]
+    other.reset(token)
+    assert get_context() == {}

@@ -225,3 +225,21 @@ def test_concurrent_requests_keep_their_own_request_ids(registry) -> None:
 def test_setup_refuses_a_non_flask_app() -> None:
     with pytest.raises(TypeError, match="Flask app"):
         setup_monitoring(object(), service_name="x")  # type: ignore[arg-type]
+
+
+class _Timeout(BaseException):
+    """Like gevent's or eventlet's Timeout: not an Exception."""
+
+
+def test_a_base_exception_from_the_view_is_counted_under_its_route(registry) -> None:
+    app = make_app(registry)
+
+    @app.get("/slow/<int:n>")
+    def slow(n: int):  # type: ignore[no-untyped-def]
+        raise _Timeout()
+
+    # Flask re-raises it without after_request hooks or got_request_exception.
+    with pytest.raises(_Timeout):
+        app.test_client().get("/slow/3")
+    labels = {"method": "GET", "route": "/slow/<int:n>", "status": "500"}
+    assert sample(registry, "http_requests_total", **labels) == 1

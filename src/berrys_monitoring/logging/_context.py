@@ -123,10 +123,12 @@ def reset_context(token: ContextToken | contextvars.Token[Fields]) -> None:
         >>> reset_context(outer)
     """
     if type(token) is not ContextToken:
+        if type(token) is not contextvars.Token or token.var is not _context:
+            raise TypeError(f"reset_context() needs a token of the logging context, not {token!r}")
         # A bare ContextVar token (the middleware's bind_field): the same, without a wrapper.
         from berrys_monitoring.logging._fastline import reset_field
 
-        reset_field(token)  # type: ignore[arg-type]
+        reset_field(token)
         return
     try:
         _context.reset(token._token)

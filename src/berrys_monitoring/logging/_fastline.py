@@ -191,12 +191,10 @@ def write_usual_access(
         cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
     else:
         cfrag = ""
-    memo = _usual_memo
-    if memo[0] != (s.generation, std.name):
-        memo[1].clear()
-        memo[0] = (s.generation, std.name)
-    key = (method, route, path, status, client_ip, untrusted)
-    parts = memo[1].get(key)
+    # Kept on the settings object: a configuration change replaces it with the rules.
+    memo = s.access_parts
+    key = (std.name, method, route, path, status, client_ip, untrusted)
+    parts = memo.get(key)
     if parts is None:
         fields = {
             "method": method, "route": route, "path": path, "status": status,
@@ -204,9 +202,9 @@ def write_usual_access(
         }  # fmt: skip
         message = f"{method} {path} {status}"
         parts = _line_parts(std.name, _INFO, message, s, fields, untrusted)
-        if len(memo[1]) >= _LINE_MEMO_MAX:
-            memo[1].clear()
-        memo[1][key] = parts
+        if len(memo) >= _LINE_MEMO_MAX:
+            memo.clear()
+        memo[key] = parts
     if trace_fragment is None:
         trace = current_trace()
         trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
@@ -220,9 +218,6 @@ def write_usual_access(
     return True
 
 
-# (settings generation, logger name), then the rendered constant parts of usual lines per
-# (method, route, path, status, client, untrusted field names).
-_usual_memo: list[Any] = [None, {}]
 _INFO = logging.INFO
 
 
@@ -319,7 +314,7 @@ def bind_field(key: str, value: str, trusted: bool = False) -> Token[Fields]:
         return token
     s = _render._settings
     generation = s.generation
-    mode = _key_modes.get(key) if _key_modes_gen[0] == generation else None
+    mode = s.bind_modes.get(key)
     if mode is None:
         mode = _key_mode(key, s)
     if mode == 0:
@@ -338,16 +333,10 @@ def bind_field(key: str, value: str, trusted: bool = False) -> Token[Fields]:
     return token
 
 
-# bind_field's decision per key, for one logging configuration: 0 = leave the rendering to
-# the generic path (reserved or secret-looking), 1 = render as is, 2 = redact, then render.
-_key_modes: dict[str, int] = {}
-_key_modes_gen = [-1]
-
-
 def _key_mode(key: str, s: Any) -> int:
-    if _key_modes_gen[0] != s.generation:
-        _key_modes.clear()
-        _key_modes_gen[0] = s.generation
+    """bind_field's decision for ``key`` under the settings ``s`` (kept on them): 0 = leave
+    the rendering to the generic path (reserved or secret-looking), 1 = render as is,
+    2 = redact, then render."""
     red = s.redactor
     if key in RESERVED:
         mode = 0
@@ -355,7 +344,7 @@ def _key_mode(key: str, s: Any) -> int:
         mode = 0 if red.is_secret_key(key) else 2
     else:
         mode = 1
-    _key_modes[key] = mode
+    s.bind_modes[key] = mode
     return mode
 
 
@@ -365,5 +354,7 @@ def reset_field(token: Token[Fields]) -> None:
     try:
         _ctx_reset(token)
     except (ValueError, RuntimeError):
+        if token.var is not _ctx_var:
+            raise  # not a token of the logging context: nothing of ours to restore
         old = token.old_value
         _ctx_var.set(EMPTY if old is Token.MISSING else old)

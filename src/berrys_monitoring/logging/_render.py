@@ -47,6 +47,10 @@ class Settings:
     # replaces them atomically: no line mixes old rules with new ones.
     msg_memo: dict[str, str] = field(default_factory=dict)
     key_plans: dict[str, int | str] = field(default_factory=dict)
+    # The access line's constant parts, per (logger, method, route, path, status, client,
+    # untrusted field names), and bind_field's decision per key (see ``_fastline``).
+    access_parts: dict[tuple[Any, ...], tuple[str, str, str]] = field(default_factory=dict)
+    bind_modes: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         body = orjson.dumps(self.static).decode()[1:-1]

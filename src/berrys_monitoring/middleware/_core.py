@@ -71,7 +71,8 @@ def _span_attributes(
 def _split_host(host: str) -> tuple[str, int | None]:
     """``Host`` header -> (address, port or None), remembered: a service answers to few."""
     name, _, port = host.rpartition(":") if host[-1:] != "]" else (host, "", "")
-    split = (name, int(port)) if name and port.isdigit() else (host, None)
+    # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
+    split = (name, int(port)) if name and port.isascii() and port.isdigit() else (host, None)
     if len(_hosts) >= 256:
         _hosts.clear()
     _hosts[host] = split

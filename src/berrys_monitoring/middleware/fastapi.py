@@ -86,15 +86,13 @@ def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Obser
 
 
 def _yield_native_telemetry(app: Starlette, observer: Observer) -> None:
-    """Turn off FastAPI's own request spans, metrics and exception logs where ours
-    replace them.
+    """Turn off FastAPI's own request spans/metrics where ours replace them.
 
-    Recent FastAPI versions start a server span, record OpenTelemetry HTTP metrics and
-    emit an OpenTelemetry log event per unhandled exception by themselves as soon as a
-    global provider exists (which ``configure_tracing`` installs): left on, every request
-    would get two server spans and pay for both. This reaches into FastAPI's private
-    ``_telemetry`` settings; each switched-off ``setup_monitoring`` feature
-    (``enable_tracing=False`` …) leaves FastAPI's own one alone.
+    Recent FastAPI versions start a server span and record OpenTelemetry HTTP metrics by
+    themselves as soon as a global provider exists (which ``configure_tracing`` installs):
+    left on, every request would get two server spans and pay for both. This reaches
+    into FastAPI's private ``_telemetry`` settings; with ``enable_tracing=False`` FastAPI's
+    native spans are left alone.
     """
     config = getattr(app, "_telemetry", None)
     if not isinstance(config, dict):
@@ -103,8 +101,3 @@ def _yield_native_telemetry(app: Starlette, observer: Observer) -> None:
         config["tracing"] = False
     if observer.opts.enable_metrics and "metrics" in config:
         config["metrics"] = False
-    if observer.opts.log_requests and "logs" in config:
-        # Its one log event, an unhandled exception, is what our error access line (with
-        # the stack) records; left on, it also looks up the OpenTelemetry logger provider
-        # on every request.
-        config["logs"] = False

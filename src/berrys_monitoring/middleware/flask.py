@@ -36,34 +36,29 @@ __all__ = ["MonitoringWSGIMiddleware", "setup_monitoring"]
 _EXT = "berrys_monitoring"
 
 
-def _after_request(response: Response) -> Response:
-    # One hook, run first among the app's after_request hooks (also for error pages,
-    # which Flask finalizes the same way): the matched rule, and whether the body is
-    # generated while it is sent. Rendered bodies are finished when Flask returns;
-    # generated ones when they end. Error pages and other WSGI responses arrive wrapped
-    # in a ClosingIterator although they are rendered already; only a generator the view
-    # returned is really streamed.
+def _capture_route() -> None:
+    # Runs first among before_request hooks: routing has happened, the view has not, so
+    # the rule is known however the request ends (also for an exception Flask re-raises
+    # without running after_request hooks, a gevent or eventlet timeout included).
     req = request._get_current_object()  # type: ignore[attr-defined]
-    environ = req.environ
     rule = req.url_rule
     if rule is not None:
-        environ[ROUTE_KEY] = rule.rule
-    environ[STREAMED_KEY] = response.is_streamed and not isinstance(
-        response.response, ClosingIterator
+        req.environ[ROUTE_KEY] = rule.rule
+
+
+def _mark_streamed(response: Response) -> Response:
+    # Rendered bodies are finished when Flask returns; generated ones when they end.
+    # Error pages and other WSGI responses arrive wrapped in a ClosingIterator although
+    # they are rendered already; only a generator the view returned is really streamed.
+    request._get_current_object().environ[STREAMED_KEY] = (  # type: ignore[attr-defined]
+        response.is_streamed and not isinstance(response.response, ClosingIterator)
     )
     return response
 
 
 def _capture_exception(sender: Any, exception: BaseException, **_: Any) -> None:
     # Flask turns the exception into a 500 itself (and logs it); we record it on the span.
-    # With PROPAGATE_EXCEPTIONS it re-raises instead, and no after_request hook runs:
-    # the matched rule is taken here too.
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    environ = req.environ
-    rule = req.url_rule
-    if rule is not None:
-        environ[ROUTE_KEY] = rule.rule
-    st = environ.get(STATE_KEY)
+    st = request.environ.get(STATE_KEY)
     if st is not None:
         st.exc = exception
 
@@ -106,6 +101,7 @@ def setup_monitoring(app: Flask, service_name: str, **options: Any) -> Observer:
     holder = Holder(observer)
     app.extensions[_EXT] = holder
     app.wsgi_app = MonitoringWSGIMiddleware(app.wsgi_app, holder)  # type: ignore[method-assign]
-    app.after_request_funcs.setdefault(None, []).append(_after_request)
+    app.before_request_funcs.setdefault(None, []).insert(0, _capture_route)
+    app.after_request_funcs.setdefault(None, []).append(_mark_streamed)
     got_request_exception.connect(_capture_exception, app, weak=False)
     return observer

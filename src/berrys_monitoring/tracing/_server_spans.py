@@ -44,8 +44,25 @@ from berrys_monitoring.tracing._server_span import (
     UnsampledSpan,
 )
 
-_new_tuple = tuple.__new__
 _NO_STATE = DEFAULT_TRACE_STATE
+
+
+def _tuple_layout_matches() -> bool:
+    """Whether a SpanContext is the tuple (trace_id, span_id, is_remote, flags, state,
+    is_valid), so that a valid one can be made without its Python ``__new__``."""
+    try:
+        made = SpanContext(3, 5, False, _SAMPLED_ROOT, _NO_STATE)
+        return tuple(made) == (3, 5, False, _SAMPLED_ROOT, _NO_STATE, True) and made.is_valid
+    except Exception:  # pragma: no cover - another API layout
+        return False
+
+
+if _tuple_layout_matches():
+    _new_tuple: Any = tuple.__new__
+else:  # pragma: no cover - another API layout: its constructor, whatever it keeps
+
+    def _new_tuple(cls: Any, values: tuple[Any, ...]) -> Any:
+        return cls(*values[:5])
 
 
 class ServerSpans:
