@@ -8,18 +8,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from tests.support.logging_state import unconfigure_logging
 
 from berrys_monitoring.logging import _config, _render, clear_context, configure_logging
 
-
-def _unconfigure() -> None:
-    root = logging.getLogger()
-    for h in _config._installed:
-        root.removeHandler(h)
-        h.close()
-    _config._installed.clear()
-    _config._configured_without_handlers[0] = False
-    _render.install(_render.Settings())
+_unconfigure = unconfigure_logging
 
 
 @pytest.fixture(autouse=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.logging.conftest import Lines
 from tests.logging.test_redaction import FILLER, _fragments, secrets_in_text
+from tests.support.logging_state import only_our_handlers
 
 from berrys_monitoring.logging import (
     _config,
@@ -26,32 +26,15 @@ from berrys_monitoring.logging import (
     get_logger,
     reset_context,
 )
-from berrys_monitoring.logging._fastline import (
-    ACCESS_KEYS,
-    bind_field,
-    reset_field,
-    write_access,
-    write_usual_access,
-)
+from berrys_monitoring.logging._bindfield import bind_field, reset_field
+from berrys_monitoring.logging._fastline import ACCESS_KEYS, write_access, write_usual_access
 from berrys_monitoring.tracing import configure_tracing, shutdown_tracing, tracer
 
 INFO = logging.INFO
 STD = logging.getLogger("berrys_monitoring.access")
 
 
-@contextmanager
-def _alone() -> Iterator[None]:
-    """pytest's own capture handlers off the root logger for a block, as in a real service
-    where only ours are installed (pytest adds them around each test call)."""
-    root = logging.getLogger()
-    foreign = [h for h in root.handlers if h not in _config._installed]
-    for h in foreign:
-        root.removeHandler(h)
-    try:
-        yield
-    finally:
-        for h in foreign:
-            root.addHandler(h)
+_alone = only_our_handlers
 
 
 @pytest.fixture

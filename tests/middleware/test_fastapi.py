@@ -536,7 +536,7 @@ def test_the_host_header_gives_server_address_and_port(
 
 
 def test_a_host_port_of_non_ascii_digits_is_no_port() -> None:
-    from berrys_monitoring.middleware._core import _split_host
+    from berrys_monitoring.middleware._span_attributes import _split_host
 
     # "²".isdigit() is true, int("²") raises: the whole value is the address.
     assert _split_host("api.example:\u00b2") == ("api.example:\u00b2", None)

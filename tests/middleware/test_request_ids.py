@@ -9,20 +9,20 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
+from tests.support.logging_state import only_our_handlers, unconfigure_logging
 
 from berrys_monitoring.logging import (
     _config,
-    _render,
     capture_logs,
     clear_context,
     configure_logging,
     get_logger,
     reset_context,
 )
-from berrys_monitoring.logging._fastline import bind_field, write_access
+from berrys_monitoring.logging._bindfield import bind_field
+from berrys_monitoring.logging._fastline import write_access
 from berrys_monitoring.logging._redact import Redactor
 from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
 
@@ -83,28 +83,11 @@ def ours() -> Iterator[io.StringIO]:
         yield out
     finally:
         clear_context()
-        for h in _config._installed:
-            root.removeHandler(h)
-            h.close()
-        _config._installed.clear()
-        _config._configured_without_handlers[0] = False
-        _render.install(_render.Settings())
+        unconfigure_logging()
         root.setLevel(level)
 
 
-@contextmanager
-def _alone() -> Iterator[None]:
-    """Only our handlers on the root logger, as in a service (pytest adds its capture
-    handlers around each test call; with them the line takes the generic path)."""
-    root = logging.getLogger()
-    foreign = [h for h in root.handlers if h not in _config._installed]
-    for h in foreign:
-        root.removeHandler(h)
-    try:
-        yield
-    finally:
-        for h in foreign:
-            root.addHandler(h)
+_alone = only_our_handlers
 
 
 def _both_lines(out: io.StringIO, value: str, trusted: bool) -> tuple[object, object]:

@@ -126,7 +126,7 @@ def reset_context(token: ContextToken | contextvars.Token[Fields]) -> None:
         if type(token) is not contextvars.Token or token.var is not _context:
             raise TypeError(f"reset_context() needs a token of the logging context, not {token!r}")
         # A bare ContextVar token (the middleware's bind_field): the same, without a wrapper.
-        from berrys_monitoring.logging._fastline import reset_field
+        from berrys_monitoring.logging._bindfield import reset_field
 
         reset_field(token)
         return

@@ -6,8 +6,7 @@ although most of them (status, duration, sizes, route templates, ids we generate
 numbers or strings we made ourselves. :func:`write_access` renders the same JSON line in
 one go: only the fields the caller marks untrusted (paths, client-supplied ids) and the
 message are redacted, and the line is handed to each handler's ``defer_line`` (written
-with its neighbours in one system call, see ``_deferred``). :func:`bind_field` renders a
-per-request context field (the request id) once, when it is bound.
+with its neighbours in one system call, see ``_deferred``).
 
 It only does so when the result is exactly what the generic path would write: every
 handler on the way to the root is one of ours with the JSON formatter and no filters, no
@@ -19,27 +18,24 @@ Otherwise it returns False and the caller logs through the generic path, so leve
 from __future__ import annotations
 
 import logging
-from contextvars import Token
 from time import time as _time
 from typing import Any
 
 import orjson
 
 from berrys_monitoring.logging import _render
-from berrys_monitoring.logging._context import EMPTY, Fields
 from berrys_monitoring.logging._context import _context as _ctx_var
 from berrys_monitoring.logging._formatters import JSONFormatter
 from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, _reporting
 from berrys_monitoring.logging._jsonline import _fragment, _head, _heads, _msg_json
 from berrys_monitoring.logging._render import (
     _PLAIN,
-    RESERVED,
     _key_plan,
     current_trace,
     format_timestamp,
 )
 
-__all__ = ["bind_field", "reset_field", "write_access", "write_usual_access"]
+__all__ = ["write_access", "write_usual_access"]
 
 _OURS = frozenset((SafeFileHandler, SafeStreamHandler))
 _LogRecord = logging.LogRecord
@@ -104,29 +100,47 @@ def write_access(
     targets = _fast_targets(std, level, s)
     if targets is None:
         return False
-    ctx = _ctx_get()
-    if ctx:
-        # The usual context is just the request id we bound (never among ``fields``).
-        usual = len(ctx) == 1 and "request_id" in ctx and "request_id" not in fields
-        if not usual and not ctx.keys().isdisjoint(fields):
-            return False
-        cached = ctx._fragment
-        cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
-    else:
-        cfrag = ""
-    if trace_fragment is None:
-        trace = current_trace()
-        trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
-    # Rendered now (a str is never tracked by the garbage collector), written a moment
-    # later with its neighbours (``_deferred``): a system call per request was the
-    # largest cost of an access line.
+    cfrag = _context_fragment(s, fields)
+    if cfrag is None:
+        return False
     line = _render_access(
-        _time(), std.name, level, message, s, trace_fragment, cfrag, fields, untrusted
-    )
+        _time(), std.name, level, message, s, _trace_fragment(trace_fragment), cfrag, fields,
+        untrusted,
+    )  # fmt: skip
+    _defer(targets, line)
+    return True
+
+
+def _context_fragment(s: Any, keys: Any) -> str | None:
+    """The logging context's JSON fragment, or None when a context field shares a name
+    with one of the line's own ``keys`` (the generic path decides then)."""
+    ctx = _ctx_get()
+    if not ctx:
+        return ""
+    # The usual context is just the request id we bound (never among the line's keys).
+    usual = len(ctx) == 1 and "request_id" in ctx and "request_id" not in keys
+    if not usual and not ctx.keys().isdisjoint(keys):
+        return None
+    cached = ctx._fragment
+    return cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
+
+
+def _trace_fragment(given: str | None) -> str:
+    """``given`` (the caller's span ids, formatted once per request), else the active
+    span's."""
+    if given is not None:
+        return given
+    trace = current_trace()
+    return "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
+
+
+def _defer(targets: list[Any], line: str) -> None:
+    """Hand a rendered line to the handlers. Rendered now (a str is never tracked by the
+    garbage collector), written a moment later with its neighbours (``_deferred``): a
+    system call per request was the largest cost of an access line."""
     for h in targets:
         with h.lock:
             h.defer_line(line)
-    return True
 
 
 def _fast_targets(std: logging.Logger, level: int, s: Any) -> list[Any] | None:
@@ -183,14 +197,9 @@ def write_usual_access(
     targets = _fast_targets(std, _INFO, s)
     if targets is None:
         return False
-    ctx = _ctx_get()
-    if ctx:
-        if not (len(ctx) == 1 and "request_id" in ctx) and not ctx.keys().isdisjoint(_USUAL_KEYS):
-            return False
-        cached = ctx._fragment
-        cfrag = cached[1] if cached is not None and cached[0] == s.generation else _fragment(ctx, s)
-    else:
-        cfrag = ""
+    cfrag = _context_fragment(s, _USUAL_KEYS)
+    if cfrag is None:
+        return False
     # Kept on the settings object: a configuration change replaces it with the rules.
     memo = s.access_parts
     key = (std.name, method, route, path, status, client_ip, untrusted)
@@ -205,16 +214,12 @@ def write_usual_access(
         if len(memo) >= _LINE_MEMO_MAX:
             memo.clear()
         memo[key] = parts
-    if trace_fragment is None:
-        trace = current_trace()
-        trace_fragment = "" if not trace else f',"trace_id":"{trace[0]}","span_id":"{trace[1]}"'
     line = (
-        f'{{"timestamp":"{format_timestamp(_time())}"{parts[0]}{trace_fragment}{cfrag},'
+        f'{{"timestamp":"{format_timestamp(_time())}"{parts[0]}'
+        f"{_trace_fragment(trace_fragment)}{cfrag},"
         f"{parts[1]}{duration_ms!r}{parts[2]}{response_bytes}}}"
     )
-    for h in targets:
-        with h.lock:
-            h.defer_line(line)
+    _defer(targets, line)
     return True
 
 
@@ -276,85 +281,3 @@ def _line_parts(
         _dumps(before).decode()[1:-1] + ',"duration_ms":',
         f',"client_ip":{_dumps(head["client_ip"]).decode()},"response_bytes":',
     )
-
-
-def bind_field(key: str, value: str, trusted: bool = False) -> Token[Fields]:
-    """``bind_context(key=value)`` with the context's JSON fragment rendered at once;
-    returns the ``ContextVar`` token, for :func:`reset_field` (or ``reset_context``).
-
-    A request id is bound once per request and written on its access line: rendering the
-    one new field here, on top of the outer context's cached fragment, skips the generic
-    renderer's several calls per request. The fragment is what the generic path would
-    render; ``trusted`` says ``value`` cannot contain anything the redactor hides (an id
-    we generated), which skips the redaction pass unless custom patterns are configured.
-    When the key needs the generic path's care (reserved, secret-looking, already bound)
-    nothing is pre-rendered.
-
-    Example::
-
-        >>> from berrys_monitoring.logging import get_context
-        >>> token = bind_field("request_id", "r-1")
-        >>> get_context()["request_id"]
-        'r-1'
-        >>> reset_field(token)
-    """
-    previous = _ctx_get()
-    # Fields(previous) without its Python __init__: every slot is set right here.
-    new = _new_fields(Fields)
-    new.update(previous)
-    new[key] = value
-    new._rendered = None
-    new._fragment = None
-    new._base = previous
-    # No per-bind dict of the added field (one object less per request in flight): the
-    # fragment is set below, and a generic re-render renders the whole context.
-    new._added = None
-    token = _ctx_set(new)
-    if key in previous or type(value) is not str:
-        return token
-    s = _render._settings
-    generation = s.generation
-    mode = s.bind_modes.get(key)
-    if mode is None:
-        mode = _key_mode(key, s)
-    if mode == 0:
-        return token
-    cached = previous._fragment
-    if cached is not None and cached[0] == generation:
-        base_frag = cached[1]
-    else:
-        base_frag = _fragment(previous, s)
-    if mode == 2 and (not trusted or s.redactor._patterns):
-        value = s.redactor.text(value)
-    if value.isascii() and value.isalnum():
-        new._fragment = (generation, f'{base_frag},"{key}":"{value}"')
-    else:
-        new._fragment = (generation, f"{base_frag},{_dumps({key: value}).decode()[1:-1]}")
-    return token
-
-
-def _key_mode(key: str, s: Any) -> int:
-    """bind_field's decision for ``key`` under the settings ``s`` (kept on them): 0 = leave
-    the rendering to the generic path (reserved or secret-looking), 1 = render as is,
-    2 = redact, then render."""
-    red = s.redactor
-    if key in RESERVED:
-        mode = 0
-    elif red.enabled:
-        mode = 0 if red.is_secret_key(key) else 2
-    else:
-        mode = 1
-    s.bind_modes[key] = mode
-    return mode
-
-
-def reset_field(token: Token[Fields]) -> None:
-    """Undo :func:`bind_field`: the context as it was before the bind (also when called
-    from another context than the bind's, where the previous fields are set again)."""
-    try:
-        _ctx_reset(token)
-    except (ValueError, RuntimeError):
-        if token.var is not _ctx_var:
-            raise  # not a token of the logging context: nothing of ours to restore
-        old = token.old_value
-        _ctx_var.set(EMPTY if old is Token.MISSING else old)

@@ -14,11 +14,12 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.logging import get_logger
-from berrys_monitoring.logging._fastline import bind_field, reset_field
+from berrys_monitoring.logging._bindfield import bind_field, reset_field
 from berrys_monitoring.middleware._access import access_line
 from berrys_monitoring.middleware._instruments import normalize_method
 from berrys_monitoring.middleware._options import MonitoringOptions
 from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
+from berrys_monitoring.middleware._span_attributes import span_attributes
 from berrys_monitoring.tracing._current_span import attach_span, detach_span
 from berrys_monitoring.tracing._server_span import ServerSpan, UnsampledSpan
 from berrys_monitoring.tracing._server_spans import server_spans
@@ -30,56 +31,6 @@ ACCESS_LOGGER = "berrys_monitoring.access"
 _COMPONENT = "middleware"
 _SCOPE = "berrys_monitoring.middleware"
 _ERROR_STATUS = Status(StatusCode.ERROR)
-
-
-def _span_attributes(
-    method: str,
-    known: bool,
-    path: str,
-    scheme: str,
-    client_ip: str | None,
-    host: str | None,
-    user_agent: str | None,
-    protocol: str | None,
-) -> dict[str, Any]:
-    """The HTTP server span's semantic-convention attributes known at the start."""
-    attrs: dict[str, Any] = {
-        # Semantic conventions: an unknown method is "_OTHER" (the original kept beside
-        # it), so a client cannot mint span names or attribute values.
-        "http.request.method": method if known else "_OTHER",
-        "url.path": path,
-        "url.scheme": scheme,
-    }
-    if not known:
-        attrs["http.request.method_original"] = method
-    if client_ip:
-        attrs["client.address"] = client_ip
-    if host:
-        split = _hosts.get(host)
-        if split is None:
-            split = _split_host(host)
-        attrs["server.address"] = split[0]
-        if split[1] is not None:
-            attrs["server.port"] = split[1]
-    if user_agent:
-        attrs["user_agent.original"] = user_agent
-    if protocol:
-        attrs["network.protocol.version"] = protocol
-    return attrs
-
-
-def _split_host(host: str) -> tuple[str, int | None]:
-    """``Host`` header -> (address, port or None), remembered: a service answers to few."""
-    name, _, port = host.rpartition(":") if host[-1:] != "]" else (host, "", "")
-    # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
-    split = (name, int(port)) if name and port.isascii() and port.isdigit() else (host, None)
-    if len(_hosts) >= 256:
-        _hosts.clear()
-    _hosts[host] = split
-    return split
-
-
-_hosts: dict[str, tuple[str, int | None]] = {}
 
 
 class RequestState:
@@ -203,7 +154,7 @@ class Observer:
                     # attributes nobody would read.
                     span = lean.begin(parent)
                     if type(span) is tuple:
-                        attrs = _span_attributes(
+                        attrs = span_attributes(
                             method, known, path, scheme, client_ip, host, user_agent, protocol
                         )
                         span = lean.start(name, parent, attrs, span)
@@ -212,7 +163,7 @@ class Observer:
                         name,
                         context=parent,
                         kind=SpanKind.SERVER,
-                        attributes=_span_attributes(
+                        attributes=span_attributes(
                             method, known, path, scheme, client_ip, host, user_agent, protocol
                         ),
                     )
@@ -334,13 +285,4 @@ class Observer:
                 span.end(end_time=end_ns)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot end the server span")
-        # suspend(), inlined: the end of every request.
-        try:
-            if st.log_token is not None:
-                reset_field(st.log_token)
-                st.log_token = None
-            if st.ctx_token is not None:
-                detach_span(st.ctx_token)
-                st.ctx_token = None
-        except Exception as exc:
-            report_internal_error(_COMPONENT, exc, "cannot restore the request context")
+        self.suspend(st)
