@@ -351,3 +351,35 @@ def test_reset_context_refuses_a_token_of_another_context_variable() -> None:
         reset_context(token)  # type: ignore[arg-type]
     other.reset(token)
     assert get_context() == {}
+
+
+def test_bind_field_of_a_trusted_id_renders_the_generic_fragment(lines: Lines) -> None:
+    # The prefix remembered for a trusted id is only reused on top of the same outer
+    # context and settings; each case must equal what the generic renderer makes.
+    from berrys_monitoring.logging import _render
+    from berrys_monitoring.logging._context import current_fields
+    from berrys_monitoring.logging._jsonline import _fragment
+
+    def check(value: str) -> None:
+        token = bind_field("request_id", value, trusted=True)
+        try:
+            ctx = current_fields()
+            got = ctx._fragment[1]
+            ctx._fragment = None
+            assert got == _fragment(ctx, _render._settings)
+        finally:
+            reset_field(token)
+
+    configure_logging(level="info", stream=lines, service_name="one", adopt_servers=False)
+    check("a" * 32)
+    check("0123456789abcdef0123456789abcdef")
+    outer = bind_context(user="u-1")
+    try:
+        check("b" * 32)  # another outer context: rendered anew
+    finally:
+        reset_context(outer)
+    check("c" * 32)
+    configure_logging(
+        level="info", stream=lines, service_name="two", redact=False, adopt_servers=False
+    )
+    check("d" * 32)  # another configuration: rendered anew

@@ -344,6 +344,66 @@ def test_mounted_apps_report_the_full_route_template(registry) -> None:
     )
 
 
+def test_one_route_object_under_two_mounts_reports_each_full_template(registry) -> None:
+    # Templates are remembered per route object outside mounts; under a mount the prefix
+    # still comes from the request.
+    async def item(request):  # type: ignore[no-untyped-def]
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse("ok")
+
+    route = Route("/items/{item_id}", item)
+    inner = Starlette(routes=[route])
+    app = Starlette(routes=[route, Mount("/v2", app=inner)])
+    setup_monitoring(app, service_name="twice", registry=registry, configure_defaults=False)
+    c = TestClient(app)
+    for path in ("/items/1", "/v2/items/2", "/items/3", "/v2/items/4"):
+        assert c.get(path).status_code == 200
+    for template in ("/items/{item_id}", "/v2/items/{item_id}"):
+        got = sample(registry, "http_requests_total", method="GET", route=template, status="200")
+        assert got == 2, template
+
+
+def test_a_route_object_that_cannot_be_read_never_fails_the_request(registry) -> None:
+    class Odd:
+        """A matched route of a shape we did not foresee: reading it raises."""
+
+        def __getattr__(self, name: str) -> object:
+            raise RuntimeError(f"no {name} here")
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        scope["route"] = Odd()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"fine"})
+
+    wrapped = MonitoringMiddleware(app, service_name="odd", registry=registry)
+    r = TestClient(wrapped).get("/x")
+    assert r.status_code == 200 and r.text == "fine"
+    assert sample(registry, "http_requests_total", method="GET", route="<unmatched>", status="200")
+
+
+def test_server_access_loggers_have_no_handler_so_servers_skip_their_lines(registry) -> None:
+    # uvicorn asks hasHandlers() once per connection and formats no access line without
+    # one; a logging configuration made later keeps them silent.
+    from berrys_monitoring.logging import configure_logging
+
+    setup_monitoring(make_app(registry), service_name="quiet", configure_defaults=False)
+    configure_logging(level="info", log_to_console=True)
+    for name in ("uvicorn.access", "gunicorn.access"):
+        lg = logging.getLogger(name)
+        assert not lg.hasHandlers() and not lg.propagate
+        # A server that installs its handler again later still writes nothing.
+        lines: list[logging.LogRecord] = []
+        probe = logging.Handler()
+        probe.emit = lines.append  # type: ignore[method-assign]
+        lg.addHandler(probe)
+        try:
+            lg.info('127.0.0.1 - "GET / HTTP/1.1" 200')
+        finally:
+            lg.removeHandler(probe)
+        assert lines == []
+
+
 def test_a_log_handler_that_raises_never_fails_the_request(registry) -> None:
     class Exploding(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

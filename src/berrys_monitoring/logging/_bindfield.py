@@ -37,7 +37,8 @@ def bind_field(key: str, value: str, trusted: bool = False) -> Token[Fields]:
     one new field here, on top of the outer context's cached fragment, skips the generic
     renderer's several calls per request. The fragment is what the generic path would
     render; ``trusted`` says ``value`` cannot contain anything the redactor hides (an id
-    we generated), which skips the redaction pass unless custom patterns are configured.
+    we generated: ASCII letters and digits only), which skips the redaction pass unless
+    custom patterns are configured, and the JSON escaping.
     When the key needs the generic path's care (reserved, secret-looking, already bound)
     nothing is pre-rendered.
 
@@ -61,9 +62,16 @@ def bind_field(key: str, value: str, trusted: bool = False) -> Token[Fields]:
     # fragment is set below, and a generic re-render renders the whole context.
     new._added = None
     token = _ctx_set(new)
+    s = _render._settings
+    if trusted:
+        # The usual bind (a generated id on top of the same outer context as last time):
+        # the fragment's constant part was worked out then.
+        hit = s.bind_prefixes.get(key)
+        if hit is not None and hit[0] is previous and type(value) is str:
+            new._fragment = (hit[1], hit[2] + value + '"')
+            return token
     if key in previous or type(value) is not str:
         return token
-    s = _render._settings
     generation = s.generation
     mode = s.bind_modes.get(key)
     if mode is None:
@@ -77,6 +85,11 @@ def bind_field(key: str, value: str, trusted: bool = False) -> Token[Fields]:
         base_frag = _fragment(previous, s)
     if mode == 2 and (not trusted or s.redactor._patterns):
         value = s.redactor.text(value)
+    elif trusted:
+        prefix = f'{base_frag},"{key}":"'
+        s.bind_prefixes[key] = (previous, generation, prefix)
+        new._fragment = (generation, prefix + value + '"')
+        return token
     if value.isascii() and value.isalnum():
         new._fragment = (generation, f'{base_frag},"{key}":"{value}"')
     else:

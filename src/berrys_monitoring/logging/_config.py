@@ -21,6 +21,7 @@ __all__ = [
     "configure_logging",
     "flush_logging",
     "is_configured",
+    "silence_access_logger",
     "uvicorn_log_config",
 ]
 
@@ -250,9 +251,54 @@ def adopt_server_loggers(*, access_log: bool | None = None) -> None:
         lg = logging.getLogger(name)
         for h in list(lg.handlers):
             lg.removeHandler(h)
+        if name.endswith(".access"):
+            if access_log is False:
+                silence_access_logger(name)
+                continue
+            if access_log is True:
+                _silenced.discard(name)
+                lg.removeFilter(_DROP)
+                lg.disabled = False
+            elif name in _silenced:
+                continue  # stays silent: no handlers, no propagation
         lg.propagate = True
-        if access_log is not None and name.endswith(".access"):
-            lg.disabled = not access_log
+
+
+class _DropAccess(logging.Filter):
+    """Drops a server's plain-text access lines (the monitoring middleware writes its own)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+_DROP = _DropAccess()
+# Access loggers silenced by silence_access_logger(); adopt_server_loggers() leaves them so.
+_silenced: set[str] = set()
+
+
+def silence_access_logger(name: str) -> None:
+    """Keep a server's plain access lines out (``"uvicorn.access"``, ``"gunicorn.access"``).
+
+    The logger loses its handlers and stops propagating, so it has no handler at all:
+    uvicorn then does not even format its access line (it asks ``hasHandlers()`` once per
+    connection). A filter that drops every record stays on it too, for a server that
+    installs its handlers again after the app was imported (``uvicorn.run(app)`` runs
+    its ``dictConfig`` later).
+
+    Example::
+
+        >>> import logging
+        >>> silence_access_logger("uvicorn.access")
+        >>> logging.getLogger("uvicorn.access").hasHandlers()
+        False
+    """
+    lg = logging.getLogger(name)
+    _silenced.add(name)
+    if _DROP not in lg.filters:
+        lg.addFilter(_DROP)
+    for h in list(lg.handlers):
+        lg.removeHandler(h)
+    lg.propagate = False
 
 
 def uvicorn_log_config(*, access_log: bool = True) -> dict[str, Any]:

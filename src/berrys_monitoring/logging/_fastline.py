@@ -197,9 +197,16 @@ def write_usual_access(
     targets = _fast_targets(std, _INFO, s)
     if targets is None:
         return False
-    cfrag = _context_fragment(s, _USUAL_KEYS)
-    if cfrag is None:
-        return False
+    ctx = _ctx_get()
+    cached = ctx._fragment
+    # The usual context is just the request id the middleware bound, rendered then.
+    cfrag: str | None
+    if cached is not None and cached[0] == s.generation and len(ctx) == 1 and "request_id" in ctx:
+        cfrag = cached[1]
+    else:
+        cfrag = _context_fragment(s, _USUAL_KEYS)
+        if cfrag is None:
+            return False
     # Kept on the settings object: a configuration change replaces it with the rules.
     memo = s.access_parts
     key = (std.name, method, route, path, status, client_ip, untrusted)
@@ -214,12 +221,17 @@ def write_usual_access(
         if len(memo) >= _LINE_MEMO_MAX:
             memo.clear()
         memo[key] = parts
+    now = _time()
+    last = _render._ms_cache  # busy services write many lines per millisecond
+    stamp = last[1] if last[0] == int(now * 1000) else format_timestamp(now)
+    tfrag = trace_fragment if trace_fragment is not None else _trace_fragment(None)
     line = (
-        f'{{"timestamp":"{format_timestamp(_time())}"{parts[0]}'
-        f"{_trace_fragment(trace_fragment)}{cfrag},"
+        f'{{"timestamp":"{stamp}"{parts[0]}{tfrag}{cfrag},'
         f"{parts[1]}{duration_ms!r}{parts[2]}{response_bytes}}}"
     )
-    _defer(targets, line)
+    for h in targets:
+        with h.lock:
+            h.defer_line(line)
     return True
 
 

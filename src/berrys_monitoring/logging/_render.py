@@ -51,6 +51,9 @@ class Settings:
     # untrusted field names), and bind_field's decision per key (see ``_fastline``).
     access_parts: dict[tuple[Any, ...], tuple[str, str, str]] = field(default_factory=dict)
     bind_modes: dict[str, int] = field(default_factory=dict)
+    # bind_field's fragment prefix of a trusted value, per key: (outer context, generation,
+    # the outer context's fragment + ',"key":"').
+    bind_prefixes: dict[str, tuple[Any, int, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         body = orjson.dumps(self.static).decode()[1:-1]

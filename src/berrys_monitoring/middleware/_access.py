@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from berrys_monitoring._internal import report_internal_error
-from berrys_monitoring.logging._context import current_fields as _ctx_get
+from berrys_monitoring.logging._context import _context
 from berrys_monitoring.logging._fastline import write_access, write_usual_access
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ _INFO = logging.INFO
 _ERROR = logging.ERROR
 # Access-line fields that come from the client (and so may carry secrets); the rest are
 # numbers, the route template, or values we produced.
+_ctx_get = _context.get  # the live context (one C call)
 _UNTRUSTED = ("path", "client_ip")
 _UNTRUSTED_METHOD = ("path", "client_ip", "method")
 

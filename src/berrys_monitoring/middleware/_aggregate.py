@@ -63,11 +63,14 @@ class RequestAggregate:
         self._req = _Names(size_buckets, self._dur.offset + len(self._dur.bounds) + 1)
         self._resp = _Names(size_buckets, self._req.offset + len(self._req.bounds) + 1)
         self._width = self._resp.offset + len(self._resp.bounds) + 1
-        self._dur_bounds = self._dur.bounds
-        self._size_bounds = self._req.bounds
-        self._d_at = self._dur.offset + 1
-        self._q_at = self._req.offset + 1
-        self._s_at = self._resp.offset + 1
+        # (duration bounds, size bounds, first duration/request/response bucket index)
+        self._layout = (
+            self._dur.bounds,
+            self._req.bounds,
+            self._dur.offset + 1,
+            self._req.offset + 1,
+            self._resp.offset + 1,
+        )
         # (method, route, status) -> [count, dur sum, dur buckets…, req sum, req buckets…,
         #  resp sum, resp buckets…]; per-bucket counts, made cumulative when scraped.
         self._records: dict[tuple[str, str, int], list[float]] = {}
@@ -78,7 +81,8 @@ class RequestAggregate:
     def begin(self, method: str) -> None:
         """A request of ``method`` started: the in-progress gauge goes up."""
         with self._lock:
-            self._progress[method] = self._progress.get(method, 0) + 1
+            progress = self._progress
+            progress[method] = progress.get(method, 0) + 1
 
     def observe(
         self,
@@ -92,9 +96,11 @@ class RequestAggregate:
     ) -> None:
         """Record one finished request; ``started``: :meth:`begin` counted it in progress."""
         key = (method, route, status)
-        d = bisect_left(self._dur_bounds, seconds) + self._d_at
-        q = bisect_left(self._size_bounds, request_bytes) + self._q_at
-        s = bisect_left(self._size_bounds, response_bytes) + self._s_at
+        dur_bounds, size_bounds, d_at, q_at, s_at = self._layout
+        d = bisect_left(dur_bounds, seconds) + d_at
+        # Most requests have no body: the first size bucket, nothing to add to the sum.
+        q = bisect_left(size_bounds, request_bytes) + q_at if request_bytes else q_at
+        s = bisect_left(size_bounds, response_bytes) + s_at if response_bytes else s_at
         with self._lock:
             rec = self._records.get(key)
             if rec is None:
@@ -103,12 +109,15 @@ class RequestAggregate:
             rec[0] += 1
             rec[1] += seconds
             rec[d] += 1
-            rec[self._q_at - 1] += request_bytes
             rec[q] += 1
-            rec[self._s_at - 1] += response_bytes
             rec[s] += 1
+            if request_bytes:
+                rec[q_at - 1] += request_bytes
+            if response_bytes:
+                rec[s_at - 1] += response_bytes
             if started:
-                self._progress[method] = self._progress.get(method, 0) - 1
+                progress = self._progress
+                progress[method] = progress.get(method, 0) - 1
 
     # -- the collector --------------------------------------------------------------------
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from time import perf_counter
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.middleware._core import UNMATCHED_ROUTE, Observer, RequestState
 from berrys_monitoring.middleware._endpoints import (
     Answer,
@@ -15,10 +17,12 @@ from berrys_monitoring.middleware._endpoints import (
     method_not_allowed,
     metrics_answer,
 )
+from berrys_monitoring.middleware._options import HEADER_AGENT as _AGENT
+from berrys_monitoring.middleware._options import HEADER_HOST as _HOST
+from berrys_monitoring.middleware._options import HEADER_LENGTH as _LENGTH
+from berrys_monitoring.middleware._options import HEADER_REQUEST_ID as _REQUEST_ID
 
 __all__ = ["MonitoringMiddleware", "route_template"]
-
-_PROPAGATION = frozenset((b"traceparent", b"tracestate", b"baggage"))
 
 
 def route_template(scope: Scope, root_path: str) -> str:
@@ -31,12 +35,28 @@ def route_template(scope: Scope, root_path: str) -> str:
     route = scope.get("route")
     if route is None:
         return UNMATCHED_ROUTE
+    prefix = scope.get("root_path", "")[len(root_path) :]
+    if not prefix:
+        # No mount on the way: the route's own template, worked out once per route.
+        # Keyed by id (routes may define __eq__ and be unhashable); the entry holds the
+        # route, so its id cannot be reused while the entry exists.
+        hit = _TEMPLATES.get(id(route))
+        if hit is not None and hit[0] is route:
+            return hit[1]
+        template = _template(route, "")
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.clear()
+        _TEMPLATES[id(route)] = (route, template)
+        return template
+    return _template(route, prefix)
+
+
+def _template(route: Any, prefix: str) -> str:
     mounted = _MOUNT_TYPES.get(type(route))
     if mounted is None:
         mounted = _MOUNT_TYPES[type(route)] = (
             hasattr(route, "routes") or type(route).__name__ == "Mount"
         )
-    prefix = scope.get("root_path", "")[len(root_path) :]
     if mounted:
         # A mounted app that is not a router (StaticFiles, a WSGI app): its own template.
         return prefix + "/{path:path}" if prefix else getattr(route, "path_format", "/")
@@ -49,6 +69,9 @@ def route_template(scope: Scope, root_path: str) -> str:
 # Route classes -> whether they are mounts; asked once per class (``hasattr`` on a
 # plain route raises and catches an AttributeError, a few µs per request).
 _MOUNT_TYPES: dict[type, bool] = {}
+# Route objects (an app's, so few and long-lived) -> their template outside any mount.
+_TEMPLATES: dict[int, tuple[Any, str]] = {}
+_TEMPLATES_MAX = 4096
 
 
 class _Exchange(RequestState):
@@ -66,7 +89,9 @@ class _Exchange(RequestState):
         self._send = send
         self._id_header = id_header
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # A plain function handing back the server's own awaitable: the app awaits it
+        # directly, one coroutine fewer per message than an ``async def`` wrapper.
         mtype = message["type"]
         if mtype == "http.response.body":
             body = message.get("body")
@@ -76,15 +101,13 @@ class _Exchange(RequestState):
                 self.end = perf_counter()
         elif mtype == "http.response.start":
             self.status = message["status"]
-            extra = [(self._id_header, self.request_id.encode("latin-1"))]
-            if self.trace_header is not None:
-                extra.append((b"x-trace-id", self.trace_header.encode("latin-1")))
             headers = message.get("headers")
-            if isinstance(headers, list):
-                headers.extend(extra)
-            else:
-                message["headers"] = [*(headers or ()), *extra]
-        await self._send(message)
+            if type(headers) is not list:
+                headers = message["headers"] = list(headers or ())
+            headers.append((self._id_header, self.request_id.encode("latin-1")))
+            if self.trace_header is not None:
+                headers.append((b"x-trace-id", self.trace_header.encode("latin-1")))
+        return self._send(message)
 
 
 class MonitoringMiddleware:
@@ -133,27 +156,30 @@ class MonitoringMiddleware:
             await self.app(scope, receive, send)
             return
 
-        rid_header = opts.request_id_header_lower
         request_id = carrier = host = agent = None
         request_bytes = 0
+        wanted = opts.wanted_headers
         for name, value in scope["headers"]:
-            if name == rid_header:
-                request_id = value.decode("latin-1")
-            elif name == b"host":
+            what = wanted.get(name)
+            if what is None:
+                continue
+            if what == _HOST:
                 host = value.decode("latin-1")
-            elif name == b"content-length":
+            elif what == _REQUEST_ID:
+                request_id = value.decode("latin-1")
+            elif what == _LENGTH:
                 try:
                     request_bytes = int(value)
                 except ValueError:
                     pass
-            elif name == b"user-agent":
+            elif what == _AGENT:
                 agent = value.decode("latin-1")
-            elif name in _PROPAGATION:
+            else:
                 if carrier is None:
                     carrier = {}
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
         client = scope.get("client")
-        st = _Exchange(send, rid_header)
+        st = _Exchange(send, opts.request_id_header_lower)
         observer.start(
             st,
             scope["method"],
@@ -180,7 +206,12 @@ class MonitoringMiddleware:
                 st.status = 499
             raise
         finally:
-            observer.finish(st, route_template(scope, root_path))
+            try:
+                route = route_template(scope, root_path)
+            except Exception as exc:  # a route object of a shape we did not foresee
+                report_internal_error("middleware", exc, "cannot read the route template")
+                route = UNMATCHED_ROUTE
+            observer.finish(st, route)
 
     async def _endpoint(self, kind: str, scope: Scope, send: Send) -> None:
         opts = self.holder.observer.opts

@@ -75,26 +75,12 @@ def configure_defaults(opts: MonitoringOptions) -> None:
         )
 
 
-class _DropAccess(logging.Filter):
-    """Drops the servers' plain-text access lines: ours replace them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return False
-
-
-_DROP = _DropAccess()
-
-
 def silence_server_access_logs() -> None:
-    """Keep uvicorn's and gunicorn's access lines out, so each request logs once.
-
-    A filter (not ``disabled``) survives uvicorn's own ``dictConfig`` when the app is
-    imported before the server configures logging.
-    """
+    """Keep uvicorn's and gunicorn's access lines out, so each request logs once."""
     try:
+        from berrys_monitoring.logging._config import silence_access_logger
+
         for name in ("uvicorn.access", "gunicorn.access"):
-            lg = logging.getLogger(name)
-            if _DROP not in lg.filters:
-                lg.addFilter(_DROP)
+            silence_access_logger(name)
     except Exception as exc:  # pragma: no cover - defensive
         report_internal_error("middleware", exc, "cannot silence server access logs")

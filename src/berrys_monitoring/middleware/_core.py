@@ -7,6 +7,7 @@ plain attribute access, cached label children and one small object per request.
 from __future__ import annotations
 
 import time
+from time import perf_counter
 from typing import Any
 
 from opentelemetry import trace as otel_trace
@@ -16,13 +17,19 @@ from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.logging import get_logger
 from berrys_monitoring.logging._bindfield import bind_field, reset_field
 from berrys_monitoring.middleware._access import access_line
-from berrys_monitoring.middleware._instruments import normalize_method
+from berrys_monitoring.middleware._instruments import METHODS as _METHODS
 from berrys_monitoring.middleware._options import MonitoringOptions
-from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
+from berrys_monitoring.middleware._request_id import (
+    new_request_id,
+    sane_request_id,
+)
+from berrys_monitoring.middleware._request_id import (
+    take_request_id as _take_request_id,
+)
 from berrys_monitoring.middleware._span_attributes import span_attributes
 from berrys_monitoring.tracing._current_span import attach_span, detach_span
 from berrys_monitoring.tracing._server_span import ServerSpan, UnsampledSpan
-from berrys_monitoring.tracing._server_spans import server_spans
+from berrys_monitoring.tracing._server_spans import server_spans, span_ids_hex
 
 __all__ = ["ACCESS_LOGGER", "UNMATCHED_ROUTE", "Observer", "RequestState"]
 
@@ -83,7 +90,7 @@ class RequestState:
 
     def response_done(self) -> None:
         """Mark the moment the last byte of the response was handed to the server."""
-        self.end = time.perf_counter()
+        self.end = perf_counter()
 
 
 class Observer:
@@ -128,7 +135,7 @@ class Observer:
         """Begin observing a request (``st``, made by the caller): request id, span,
         logging context, in-progress."""
         st.method = method
-        st.method_label = normalize_method(method)
+        label = st.method_label = method if method in _METHODS else "OTHER"
         st.path = path
         st.client_ip = client_ip
         st.request_bytes = request_bytes
@@ -136,31 +143,34 @@ class Observer:
             st.request_id = sane_request_id(request_id)
             st.generated_id = st.request_id is not request_id
         else:
-            st.request_id = new_request_id()
+            try:
+                st.request_id = _take_request_id()
+            except IndexError:
+                st.request_id = new_request_id()
             st.generated_id = True
-        st.start = time.perf_counter()
+        st.start = perf_counter()
         try:
-            parent = None
             if self.opts.enable_tracing:
+                parent = None
                 if carrier:
                     from berrys_monitoring.tracing import extract_context_from_headers
 
                     parent = extract_context_from_headers(carrier)
-                known = st.method_label != "OTHER"
-                name = method if known else "HTTP"
                 lean = server_spans(_SCOPE)
                 if lean is not None:
                     # Unsampled requests get a non-recording span without building the
                     # attributes nobody would read.
                     span = lean.begin(parent)
                     if type(span) is tuple:
+                        known = label != "OTHER"
                         attrs = span_attributes(
                             method, known, path, scheme, client_ip, host, user_agent, protocol
                         )
-                        span = lean.start(name, parent, attrs, span)
+                        span = lean.start(method if known else "HTTP", parent, attrs, span)
                 else:
+                    known = label != "OTHER"
                     span = self._get_tracer().start_span(
-                        name,
+                        method if known else "HTTP",
                         context=parent,
                         kind=SpanKind.SERVER,
                         attributes=span_attributes(
@@ -169,21 +179,18 @@ class Observer:
                     )
                 st.span = span
                 st.ctx_token = attach_span(span, parent)
-                sc = span.get_span_context()
-                if sc.is_valid:
-                    # int.to_bytes().hex(): the same as f"{id:032x}" in half the time.
-                    trace_hex = sc.trace_id.to_bytes(16, "big").hex()
-                    span_hex = sc.span_id.to_bytes(8, "big").hex()
-                    st.trace_fragment = f',"trace_id":"{trace_hex}","span_id":"{span_hex}"'
+                ids = span_ids_hex(span)
+                if ids is not None:
+                    st.trace_fragment = f',"trace_id":"{ids[0]}","span_id":"{ids[1]}"'
                     if self.opts.trace_response_header:
-                        st.trace_header = trace_hex
+                        st.trace_header = ids[0]
             # The logging context is a ContextVar: the request id reaches code in this task,
             # in thread pools that copy the context (run_in_threadpool) and in background
             # tasks. The end of the request restores the whole previous context, so fields a
             # handler bound do not leak into the next request a WSGI thread serves.
             st.log_token = bind_field("request_id", st.request_id, st.generated_id)
             if self.instruments is not None:
-                self.instruments.begin(st.method_label)
+                self.instruments.begin(label)
                 st.progress = True
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot start observing a request")
@@ -197,12 +204,13 @@ class Observer:
         background work the framework runs after it.
         """
         end_ns: int | None = None
+        span = st.span
         try:
             status = st.status or 500
-            now = time.perf_counter()
+            now = perf_counter()
             if st.end:
                 elapsed = st.end - st.start
-                if st.span is not None and type(st.span) is not UnsampledSpan:
+                if span is not None and type(span) is not UnsampledSpan:
                     end_ns = time.time_ns() - int((now - st.end) * 1e9)
             else:
                 elapsed = now - st.start
@@ -216,8 +224,9 @@ class Observer:
                     st.response_bytes,
                     st.progress,
                 )
-            span = st.span
-            if type(span) is ServerSpan and span.end_time is None and st.exc is None:
+            if type(span) is UnsampledSpan or span is None:
+                pass
+            elif type(span) is ServerSpan and span.end_time is None and st.exc is None:
                 # The lean span: our own values, straight into its attribute dict.
                 attrs = span.attributes
                 if route != UNMATCHED_ROUTE:
@@ -227,7 +236,7 @@ class Observer:
                 if status >= 500:
                     attrs["error.type"] = str(status)
                     span.set_status(_ERROR_STATUS)
-            elif span is not None and span.is_recording():
+            elif span.is_recording():
                 if route != UNMATCHED_ROUTE:
                     span.update_name(
                         f"{st.method if st.method_label != 'OTHER' else 'HTTP'} {route}"
@@ -250,7 +259,12 @@ class Observer:
             if is_strict():
                 raise
         finally:
-            self._end(st, end_ns)
+            if span is not None and type(span) is not UnsampledSpan:
+                try:
+                    span.end(end_time=end_ns)
+                except Exception as exc:
+                    report_internal_error(_COMPONENT, exc, "cannot end the server span")
+            self.suspend(st)
 
     def suspend(self, st: RequestState) -> None:
         """Take the request's context off this thread (its span stays open).
@@ -259,12 +273,14 @@ class Observer:
         thread must not carry the request's trace and log context into other work.
         """
         try:
-            if st.log_token is not None:
-                reset_field(st.log_token)
+            token = st.log_token
+            if token is not None:
                 st.log_token = None
-            if st.ctx_token is not None:
-                detach_span(st.ctx_token)
+                reset_field(token)
+            token = st.ctx_token
+            if token is not None:
                 st.ctx_token = None
+                detach_span(token)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot restore the request context")
 
@@ -277,12 +293,3 @@ class Observer:
                 st.log_token = bind_field("request_id", st.request_id, st.generated_id)
         except Exception as exc:
             report_internal_error(_COMPONENT, exc, "cannot restore the request context")
-
-    def _end(self, st: RequestState, end_ns: int | None) -> None:
-        span = st.span
-        try:
-            if span is not None:
-                span.end(end_time=end_ns)
-        except Exception as exc:
-            report_internal_error(_COMPONENT, exc, "cannot end the server span")
-        self.suspend(st)

@@ -22,7 +22,7 @@ DURATION_BUCKETS = (
 SIZE_BUCKETS = (100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0, 10_000_000.0)
 
 # Arbitrary request methods would be a cardinality hole; anything else counts as OTHER.
-_METHODS = frozenset(
+METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 )
 _MAX_CHILDREN = 10_000
@@ -30,7 +30,7 @@ _MAX_CHILDREN = 10_000
 
 def normalize_method(method: str) -> str:
     """The method label: the standard methods as they are, anything else ``OTHER``."""
-    return method if method in _METHODS else "OTHER"
+    return method if method in METHODS else "OTHER"
 
 
 class HttpInstruments:

@@ -13,6 +13,24 @@ __all__ = ["MonitoringOptions", "build_options"]
 
 _HEADER_RE = re.compile(r"^[A-Za-z0-9-]+$")
 
+# What a request header is to the middleware (``MonitoringOptions.wanted_headers``).
+HEADER_HOST, HEADER_REQUEST_ID, HEADER_LENGTH, HEADER_AGENT, HEADER_PROPAGATION = range(5)
+
+
+def wanted_headers(request_id_header: bytes) -> dict[bytes, int]:
+    """The request headers the middleware reads, by lowercase name, and what each is.
+
+    Example::
+
+        >>> wanted_headers(b"x-request-id")[b"x-request-id"] == HEADER_REQUEST_ID
+        True
+    """
+    names = dict.fromkeys((b"traceparent", b"tracestate", b"baggage"), HEADER_PROPAGATION)
+    names.update({b"host": HEADER_HOST, b"content-length": HEADER_LENGTH})
+    names[b"user-agent"] = HEADER_AGENT
+    names[request_id_header] = HEADER_REQUEST_ID
+    return names
+
 
 @dataclass(frozen=True)
 class MonitoringOptions:
@@ -55,6 +73,9 @@ class MonitoringOptions:
     exact_excluded: frozenset[str] = field(default=frozenset(), repr=False)
     prefix_excluded: tuple[str, ...] = field(default=(), repr=False)
     request_id_header_lower: bytes = field(default=b"x-request-id", repr=False)
+    wanted_headers: dict[bytes, int] = field(
+        default_factory=lambda: wanted_headers(b"x-request-id"), repr=False
+    )
     endpoints: dict[str, str] = field(default_factory=dict, repr=False)
 
     def is_excluded(self, path: str) -> bool:
@@ -183,6 +204,7 @@ def build_options(service_name: str, options: dict[str, Any]) -> MonitoringOptio
         exact_excluded=frozenset(exact),
         prefix_excluded=tuple(prefixes),
         request_id_header_lower=header.lower().encode("latin-1"),
+        wanted_headers=wanted_headers(header.lower().encode("latin-1")),
         **opts,
     )
 

@@ -6,7 +6,7 @@ import os
 import re
 from random import getrandbits
 
-__all__ = ["new_request_id", "sane_request_id"]
+__all__ = ["new_request_id", "sane_request_id", "take_request_id"]
 
 # Letters, digits and a few separators, at most 128 characters: enough for UUIDs, ULIDs
 # and "<service>-<n>" styles, while keeping log injection and giant headers out.
@@ -32,6 +32,10 @@ def _refill() -> str:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_pool.clear)
+
+
+# The pool's pop, for a caller that handles IndexError itself with new_request_id().
+take_request_id = _pool.pop
 
 
 def new_request_id() -> str:
