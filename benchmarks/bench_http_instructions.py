@@ -1,0 +1,134 @@
+"""HTTP overhead in instructions: the FastAPI benchmark app under valgrind's callgrind,
+CPU instructions per request for each variant.
+
+Wall-clock figures on a shared 2-core machine move by ±5 µs from run to run, as much as a
+change to the request path is worth. An instruction count does not: the same server, the
+same requests and the same code give the same count within a fraction of a percent,
+whatever else the machine does. Each variant's server runs under ``valgrind
+--tool=callgrind`` with counting switched off, gets a warm-up, then counting is switched
+on (``callgrind_control -i on``) for ``N`` sequential keep-alive requests and off again;
+the count divided by ``N`` is the figure. Counts are of user-space instructions only
+(system calls' kernel time is not in them), and sequential requests carry more event-loop
+work per request than a loaded server: read the differences between variants, not the
+absolute numbers. Servers run one at a time (two valgrind processes side by side count
+the scheduler's waiting too).
+
+Run: ``python -m benchmarks.bench_http_instructions [N]`` (needs valgrind; about a minute
+per variant). ``BENCH_INSTR_VARIANTS`` picks variants (``bare,ours10,…``), and
+``BENCH_INSTR_SRC`` runs another checkout's ``src`` (a ``git worktree``) for an A/B.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.http_apps._load import free_port, spawn, stop, wait_http
+
+REPO = Path(__file__).resolve().parents[1]
+# name -> (app variant, extra environment); FastAPI's native telemetry stays on as in
+# bench_http, the diagnostic variants take one of our features away each.
+VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
+    "bare": ("bare", {}),
+    "ours": ("ours", {}),
+    "ours10": ("ours10", {}),
+    "ours10-no-trace-header": (
+        "ours10",
+        {"BENCH_OURS_OPTIONS": '{"trace_response_header": false}'},
+    ),
+    "ours10-no-access-log": ("ours10", {"BENCH_OURS_OPTIONS": '{"log_requests": false}'}),
+    "ours10-no-metrics": ("ours10", {"BENCH_OURS_OPTIONS": '{"enable_metrics": false}'}),
+}
+
+
+def _requests(port: int, n: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(n):
+        conn.request("GET", "/hello")
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET /hello answered {response.status}")
+    conn.close()
+
+
+def instructions_per_request(name: str, n: int, workdir: Path, src: Path, sink: int) -> float:
+    """Start the variant under callgrind, count ``n`` requests, return instructions each."""
+    variant, extra = VARIANTS[name]
+    port = free_port()
+    out = workdir / f"callgrind.{name}"
+    env = dict(os.environ, **extra)
+    env.update(
+        BENCH_VARIANT=variant,
+        BENCH_OTLP_ENDPOINT=f"http://127.0.0.1:{sink}",
+        BENCH_ACCESS_LOG=str(workdir / f"{name}-access.log"),
+        PYTHONPATH=f"{src / 'src'}:{src}",
+    )
+    env.pop("BERRYS_MONITORING_STRICT", None)
+    cmd = [
+        "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+        sys.executable, "-m", "uvicorn", "benchmarks.http_apps.fastapi_app:app",
+        "--host", "127.0.0.1", "--port", str(port), "--http", "h11",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    proc = spawn(cmd, env, workdir / f"{name}.log", src)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/hello", proc, timeout=300)
+        _requests(port, 300)
+        subprocess.run(
+            ["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True
+        )
+        _requests(port, n)
+        subprocess.run(
+            ["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True
+        )
+        subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
+        time.sleep(0.5)
+    finally:
+        stop(proc)
+    total = 0
+    for dump in workdir.glob(f"callgrind.{name}*"):
+        for line in dump.read_text().splitlines():
+            if line.startswith("totals:"):
+                total += int(line.split()[1])
+    return total / n
+
+
+def main() -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed: apt-get install valgrind")
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    names = os.environ.get("BENCH_INSTR_VARIANTS", ",".join(VARIANTS)).split(",")
+    src = Path(os.environ.get("BENCH_INSTR_SRC", REPO)).resolve()
+    with tempfile.TemporaryDirectory(prefix="bench-instr-") as tmp:
+        work = Path(tmp)
+        sink_port = free_port()
+        sink = spawn(
+            [sys.executable, "-m", "benchmarks.http_apps.otlp_sink", "--port", str(sink_port)],
+            dict(os.environ),
+            work / "sink.log",
+            REPO,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{sink_port}/stats", sink)
+            counts = {
+                name: instructions_per_request(name, n, work, src, sink_port) for name in names
+            }
+        finally:
+            stop(sink)
+    base = counts.get("bare")
+    print(f"| variant ({src}) | instructions/request | above bare |")
+    print("|---|---:|---:|")
+    for name, count in counts.items():
+        above = f"{count - base:+,.0f}" if base is not None else "n/a"
+        print(f"| {name} | {count:,.0f} | {above} |")
+
+
+if __name__ == "__main__":
+    main()
