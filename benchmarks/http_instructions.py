@@ -13,8 +13,8 @@ work per request than a loaded server: read the differences between variants, no
 absolute numbers. Servers run one at a time (two valgrind processes side by side count
 the scheduler's waiting too).
 
-Run: ``python -m benchmarks.bench_http_instructions [N]`` (needs valgrind; about a minute
-per variant). ``BENCH_INSTR_VARIANTS`` picks variants (``bare,ours10,…``), and
+Run: ``python -m benchmarks.http_instructions [N]`` (needs valgrind; about a minute
+per variant). Not part of ``make bench``: it reports counts, not ratios to an anchor. ``BENCH_INSTR_VARIANTS`` picks variants (``bare,ours10,…``), and
 ``BENCH_INSTR_SRC`` runs another checkout's ``src`` (a ``git worktree``) for an A/B.
 """
 
