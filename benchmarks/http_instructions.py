@@ -93,7 +93,10 @@ def instructions_per_request(name: str, n: int, workdir: Path, src: Path, sink: 
     finally:
         stop(proc)
     total = 0
-    for dump in workdir.glob(f"callgrind.{name}*"):
+    # callgrind.NAME, then callgrind.NAME.1 after a dump (not callgrind.NAME10's files).
+    for dump in [out, *workdir.glob(f"callgrind.{name}.*")]:
+        if not dump.exists():
+            continue
         for line in dump.read_text().splitlines():
             if line.startswith("totals:"):
                 total += int(line.split()[1])

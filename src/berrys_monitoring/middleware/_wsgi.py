@@ -18,7 +18,7 @@ __all__ = ["ROUTE_KEY", "STATE_KEY", "MonitoringWSGIMiddleware"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-#: environ keys the framework hooks fill in (route template, the request's state, and
+#: environ keys the framework integration fills in (route template, the request's state, and
 #: whether the response body is generated while the server sends it).
 ROUTE_KEY = "berrys_monitoring.route"
 STATE_KEY = "berrys_monitoring.state"
@@ -106,7 +106,8 @@ class MonitoringWSGIMiddleware:
     """Observe every request of a WSGI app; answer the health and metrics endpoints.
 
     Installed by :func:`berrys_monitoring.middleware.flask.setup_monitoring` around
-    ``app.wsgi_app``; the Flask request hooks tell it the matched route template.
+    ``app.wsgi_app``; a wrapper of Flask's ``full_dispatch_request`` tells it the matched
+    route template.
 
     Example::
 
