@@ -26,9 +26,14 @@ class Comparison:
     unit: str = "ns/op"
     higher_is_better: bool = False
     note: str = ""
+    # The median of per-round ratios when the two sides were measured in alternating
+    # rounds: steadier than the ratio of the two medians when the machine drifts.
+    paired_ratio: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.paired_ratio is not None:
+            return self.paired_ratio
         if self.anchor in (None, 0):
             return None
         return self.ours / self.anchor  # type: ignore[operator]

@@ -93,6 +93,10 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{PATH}"
 
+    def ratios_to(self, other: Server) -> list[float]:
+        """req/s of each round over ``other``'s in the same round (measured seconds apart)."""
+        return [a.rps / b.rps for a, b in zip(self.runs, other.runs, strict=True) if b.rps]
+
     def median(self) -> WrkResult:
         return WrkResult(
             rps=statistics.median(r.rps for r in self.runs),
@@ -178,6 +182,14 @@ def _ours_available() -> bool:
         return False
 
 
+def _schedule(quick: bool) -> tuple[int, float, float]:
+    """(rounds, seconds per wrk run, warm-up seconds). Many short rounds rather than a few
+    long ones: each variant is measured seconds away from its bare twin in every round,
+    and the median of the per-round ratios shrugs off a round the machine spent on other
+    work (ratios of whole-run medians swung by 0.2 between two runs on a shared VM)."""
+    return (1, 3.0, 1.0) if quick else (7, 3.0, 2.0)
+
+
 def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str, int]]:
     """Start every variant, then run wrk against each in turn for a few rounds."""
     if shutil.which("wrk") is None:
@@ -189,7 +201,7 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
     if diagnose and _ours_available():
         for i, name in enumerate(DIAGNOSTIC):
             pairs.insert(len(variants) + i, ("fastapi", name))
-    rounds, seconds, warmup = (1, 3.0, 1.0) if quick else (3, 6.0, 2.0)
+    rounds, seconds, warmup = _schedule(quick)
     with (
         tempfile.TemporaryDirectory(prefix="bench-http-") as tmp,
         _servers(pairs, Path(tmp)) as (servers, sink_port),
@@ -234,6 +246,7 @@ def _note(ours: WrkResult, anchor: WrkResult, label: str, anchor_label: str) -> 
 
 def comparisons(servers: list[Server]) -> list[Comparison]:
     by = {(s.framework, s.variant): s.median() for s in servers}
+    servers_by = {(s.framework, s.variant): s for s in servers}
     # (framework, ours variant, anchor variant, target): targets from issue 4.
     plan = [
         ("fastapi", "ours", "bare", 0.75),
@@ -251,6 +264,10 @@ def comparisons(servers: list[Server]) -> list[Comparison]:
         if (fw, mine) not in by or (fw, other) not in by:
             continue
         a, b = by[(fw, mine)], by[(fw, other)]
+        per_round = servers_by[(fw, mine)].ratios_to(servers_by[(fw, other)])
+        note = _note(a, b, LABELS[mine], LABELS[other])
+        if per_round:
+            note += "; per-round ratios " + " ".join(f"{r:.2f}" for r in per_round)
         rows.append(
             Comparison(
                 component="http",
@@ -261,7 +278,8 @@ def comparisons(servers: list[Server]) -> list[Comparison]:
                 target=target,
                 unit="req/s",
                 higher_is_better=True,
-                note=_note(a, b, LABELS[mine], LABELS[other]),
+                note=note,
+                paired_ratio=statistics.median(per_round) if per_round else None,
             )
         )
     return rows
@@ -280,19 +298,23 @@ def markdown(servers: list[Server], stats: dict[str, int], quick: bool) -> str:
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores shared by server and load "
         f"generator; wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} --latency, GET {PATH}, "
-        f"{len(servers[0].runs)} interleaved round(s) of {'3' if quick else '6'} s, medians. "
+        f"{len(servers[0].runs)} interleaved round(s) of {_schedule(quick)[1]:g} s; req/s, "
+        "latency and CPU are medians over rounds, x bare the median of per-round ratios. "
         f"OTLP sink received {stats.get('requests', 0)} export requests "
         f"({stats.get('bytes', 0) / 1e6:.1f} MB).",
         "",
-        "| app | variant | req/s | p50 ms | p99 ms | x bare | server CPU µs/req | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| app | variant | req/s | p50 ms | p99 ms | x bare | per-round x bare | "
+        "server CPU µs/req | errors |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for s in servers:
         m = s.median()
-        bare = next(x.median() for x in servers if x.framework == s.framework)
+        bare = next(x for x in servers if x.framework == s.framework)
+        per_round = s.ratios_to(bare)
         lines.append(
             f"| {s.framework} | {LABELS[s.variant]} | {m.rps:,.0f} | {m.p50_ms:.2f} | "
-            f"{m.p99_ms:.2f} | {m.rps / bare.rps:.2f} | {m.cpu_us:.0f} | {m.errors} |"
+            f"{m.p99_ms:.2f} | {statistics.median(per_round):.2f} | "
+            f"{min(per_round):.2f} to {max(per_round):.2f} | {m.cpu_us:.0f} | {m.errors} |"
         )
     lines += ["", "| target | ratio | met |", "|---|---:|---|"]
     for c in comparisons(servers):

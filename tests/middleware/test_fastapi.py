@@ -246,6 +246,24 @@ def test_websockets_and_lifespan_pass_through_untouched(registry) -> None:
     assert sample(registry, "http_requests_total", method="GET", route="/ws", status="101") is None
 
 
+def test_the_send_an_app_gets_still_answers_as_a_coroutine_function(registry) -> None:
+    # asgiref's async_to_sync(send) and other adapters ask; our send hands back the
+    # server's awaitable instead of wrapping it in a coroutine of its own.
+    seen: list[bool] = []
+
+    async def raw(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        seen.append(asyncio.iscoroutinefunction(send.__call__))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = MonitoringMiddleware(raw, service_name="raw", registry=registry, configure_defaults=False)
+    r = TestClient(app).get("/anything")  # type: ignore[arg-type]
+    assert r.status_code == 204 and r.headers["x-request-id"]
+    assert seen == [True]
+    total = sample(registry, "http_requests_total", method="GET", route="<unmatched>", status="204")
+    assert total == 1
+
+
 def test_calling_setup_twice_is_harmless_and_keeps_one_middleware(registry) -> None:
     app = make_app(registry)
     setup_monitoring(app, service_name="svc", registry=registry, configure_defaults=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable
 from time import perf_counter
 from typing import Any
@@ -108,6 +109,15 @@ class _Exchange(RequestState):
             if self.trace_header is not None:
                 headers.append((b"x-trace-id", self.trace_header.encode("latin-1")))
         return self._send(message)
+
+
+# Code that asks whether ``send`` is a coroutine function (asgiref's async_to_sync, which
+# warns otherwise) gets the answer an ``async def`` wrapper gave: calling it returns the
+# server's awaitable, so awaiting it is the same.
+if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+    inspect.markcoroutinefunction(_Exchange.__call__)
+else:
+    _Exchange.__call__._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
 
 
 class MonitoringMiddleware:
