@@ -400,13 +400,16 @@ def test_a_route_object_that_cannot_be_read_never_fails_the_request(registry) ->
     assert sample(registry, "http_requests_total", method="GET", route="<unmatched>", status="200")
 
 
-def test_server_access_loggers_have_no_handler_so_servers_skip_their_lines(registry) -> None:
+def test_server_access_loggers_have_no_handler_so_servers_skip_their_lines(
+    registry, request: pytest.FixtureRequest
+) -> None:
     # uvicorn asks hasHandlers() once per connection and formats no access line without
     # one; a logging configuration made later keeps them silent.
-    from berrys_monitoring.logging import configure_logging
+    from berrys_monitoring.logging import adopt_server_loggers, configure_logging
 
     setup_monitoring(make_app(registry), service_name="quiet", configure_defaults=False)
     configure_logging(level="info", log_to_console=True)
+    request.addfinalizer(lambda: adopt_server_loggers(access_log=True))  # for later tests
     for name in ("uvicorn.access", "gunicorn.access"):
         lg = logging.getLogger(name)
         assert not lg.hasHandlers() and not lg.propagate
