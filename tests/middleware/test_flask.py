@@ -243,3 +243,47 @@ def test_a_base_exception_from_the_view_is_counted_under_its_route(registry) -> 
         app.test_client().get("/slow/3")
     labels = {"method": "GET", "route": "/slow/<int:n>", "status": "500"}
     assert sample(registry, "http_requests_total", **labels) == 1
+
+
+def test_no_request_hooks_are_added_and_a_users_hook_answer_keeps_its_route(registry) -> None:
+    # Flask asks inspect about every hook on every request; ours wraps full_dispatch_request.
+    app = make_app(registry)
+    assert not any(app.before_request_funcs.values())
+    assert not any(app.after_request_funcs.values())
+
+    @app.before_request
+    def gate():  # type: ignore[no-untyped-def]
+        from flask import request
+
+        if request.headers.get("X-Blocked"):
+            return "blocked", 403
+        return None
+
+    c = app.test_client()
+    assert c.get("/users/7", headers={"X-Blocked": "1"}).status_code == 403
+    assert c.get("/stream").data == b"0\n1\n2\n"
+    forbidden = {"method": "GET", "route": "/users/<int:user_id>", "status": "403"}
+    assert sample(registry, "http_requests_total", **forbidden) == 1
+    streamed = {"method": "GET", "route": "/stream"}
+    assert sample(registry, "http_request_duration_seconds_sum", **streamed) >= 0.06
+
+
+def test_a_subclass_that_overrides_full_dispatch_request_keeps_its_override(registry) -> None:
+    calls: list[str] = []
+
+    class Audited(Flask):
+        def full_dispatch_request(self):  # type: ignore[no-untyped-def]
+            calls.append("audited")
+            return super().full_dispatch_request()
+
+    app = Audited("audited")
+
+    @app.get("/items/<name>")
+    def item(name: str):  # type: ignore[no-untyped-def]
+        return name
+
+    setup_monitoring(app, service_name="audited", registry=registry, configure_defaults=False)
+    assert app.test_client().get("/items/a").data == b"a"
+    assert calls == ["audited"]
+    labels = {"method": "GET", "route": "/items/<name>", "status": "200"}
+    assert sample(registry, "http_requests_total", **labels) == 1
