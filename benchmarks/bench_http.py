@@ -310,7 +310,7 @@ def markdown(servers: list[Server], stats: dict[str, int], quick: bool) -> str:
     for s in servers:
         m = s.median()
         bare = next(x for x in servers if x.framework == s.framework)
-        per_round = s.ratios_to(bare)
+        per_round = s.ratios_to(bare) or [0.0]  # bare answered nothing: a broken run
         lines.append(
             f"| {s.framework} | {LABELS[s.variant]} | {m.rps:,.0f} | {m.p50_ms:.2f} | "
             f"{m.p99_ms:.2f} | {statistics.median(per_round):.2f} | "
