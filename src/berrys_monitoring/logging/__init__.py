@@ -13,13 +13,7 @@ Example::
 from __future__ import annotations
 
 from berrys_monitoring.logging._capture import capture_logs
-from berrys_monitoring.logging._config import (
-    adopt_server_loggers,
-    configure_logging,
-    flush_logging,
-    is_configured,
-    uvicorn_log_config,
-)
+from berrys_monitoring.logging._config import configure_logging, flush_logging, is_configured
 from berrys_monitoring.logging._context import (
     ContextToken,
     bind_context,
@@ -36,6 +30,7 @@ from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandl
 from berrys_monitoring.logging._levels import LogLevel
 from berrys_monitoring.logging._logger import Logger, get_logger, get_request_logger
 from berrys_monitoring.logging._redact import MASK, Redactor
+from berrys_monitoring.logging._servers import adopt_server_loggers, uvicorn_log_config
 
 __all__ = [
     "MASK",

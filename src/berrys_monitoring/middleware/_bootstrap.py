@@ -78,7 +78,7 @@ def configure_defaults(opts: MonitoringOptions) -> None:
 def silence_server_access_logs() -> None:
     """Keep uvicorn's and gunicorn's access lines out, so each request logs once."""
     try:
-        from berrys_monitoring.logging._config import silence_access_logger
+        from berrys_monitoring.logging._servers import silence_access_logger
 
         for name in ("uvicorn.access", "gunicorn.access"):
             silence_access_logger(name)

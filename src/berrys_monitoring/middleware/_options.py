@@ -73,10 +73,12 @@ class MonitoringOptions:
     exact_excluded: frozenset[str] = field(default=frozenset(), repr=False)
     prefix_excluded: tuple[str, ...] = field(default=(), repr=False)
     request_id_header_lower: bytes = field(default=b"x-request-id", repr=False)
-    wanted_headers: dict[bytes, int] = field(
-        default_factory=lambda: wanted_headers(b"x-request-id"), repr=False
-    )
+    # Derived from request_id_header_lower when the options are made.
+    wanted_headers: dict[bytes, int] = field(init=False, repr=False, compare=False)
     endpoints: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wanted_headers", wanted_headers(self.request_id_header_lower))
 
     def is_excluded(self, path: str) -> bool:
         """True when requests to ``path`` are kept out of metrics, traces and logs.
@@ -204,7 +206,6 @@ def build_options(service_name: str, options: dict[str, Any]) -> MonitoringOptio
         exact_excluded=frozenset(exact),
         prefix_excluded=tuple(prefixes),
         request_id_header_lower=header.lower().encode("latin-1"),
-        wanted_headers=wanted_headers(header.lower().encode("latin-1")),
         **opts,
     )
 
