@@ -13,6 +13,12 @@ work per request than a loaded server: read the differences between variants, no
 absolute numbers. Servers run one at a time (two valgrind processes side by side count
 the scheduler's waiting too).
 
+``BENCH_INSTR_LOAD=SECONDS`` counts a server under load instead: wrk with its benchmark
+settings (-c32) for that many seconds, the count divided by the requests wrk completed.
+Only that shows what depends on many requests in flight and on thousands of requests in a
+row: garbage collections (a full one comes every few thousand requests, if at all), the
+event loop's timer heap, batched writes; 150 seconds give about 17,000 requests.
+
 Run: ``python -m benchmarks.http_instructions [N]`` (needs valgrind; about a minute
 per variant). Not part of ``make bench``: it reports counts, not ratios to an anchor. ``BENCH_INSTR_VARIANTS`` picks variants (``bare,ours10,…``), and
 ``BENCH_INSTR_SRC`` runs another checkout's ``src`` (a ``git worktree``) for an A/B.
@@ -29,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.http_apps._load import free_port, spawn, stop, wait_http
+from benchmarks.http_apps._load import free_port, spawn, stop, wait_http, wrk
 
 REPO = Path(__file__).resolve().parents[1]
 # name -> (app variant, extra environment); FastAPI's native telemetry stays on as in
@@ -78,13 +84,22 @@ def instructions_per_request(name: str, n: int, workdir: Path, src: Path, sink: 
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     proc = spawn(cmd, env, workdir / f"{name}.log", src)
+    load = float(os.environ.get("BENCH_INSTR_LOAD", "0"))
     try:
-        wait_http(f"http://127.0.0.1:{port}/hello", proc, timeout=300)
-        _requests(port, 300)
+        url = f"http://127.0.0.1:{port}/hello"
+        wait_http(url, proc, timeout=300)
+        if load:
+            # Under valgrind a request takes ~50x longer: wrk's 2-second timeout is too short.
+            wrk(url, 10, "--timeout", "30s")
+        else:
+            _requests(port, 300)
         subprocess.run(
             ["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True
         )
-        _requests(port, n)
+        if load:
+            n = wrk(url, load, "--timeout", "30s").requests
+        else:
+            _requests(port, n)
         subprocess.run(
             ["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True
         )
@@ -100,7 +115,7 @@ def instructions_per_request(name: str, n: int, workdir: Path, src: Path, sink: 
         for line in dump.read_text().splitlines():
             if line.startswith("totals:"):
                 total += int(line.split()[1])
-    return total / n
+    return total / max(n, 1)
 
 
 def main() -> None:
@@ -126,7 +141,9 @@ def main() -> None:
         finally:
             stop(sink)
     base = counts.get("bare")
-    print(f"| variant ({src}) | instructions/request | above bare |")
+    load = os.environ.get("BENCH_INSTR_LOAD")
+    how = f"wrk -c32 for {load} s" if load else f"{n} sequential requests"
+    print(f"| variant ({src}, {how}) | instructions/request | above bare |")
     print("|---|---:|---:|")
     for name, count in counts.items():
         above = f"{count - base:+,.0f}" if base is not None else "n/a"

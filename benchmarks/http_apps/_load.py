@@ -132,10 +132,10 @@ def cpu_seconds(root: int) -> float:
     return total
 
 
-def wrk(url: str, seconds: float) -> WrkResult:
+def wrk(url: str, seconds: float, *extra: str) -> WrkResult:
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
     out = subprocess.run(
-        [*cmd, "--latency", url],
+        [*cmd, *extra, "--latency", url],
         capture_output=True,
         text=True,
         check=True,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import logging
 import threading
 import warnings
+import weakref
 
 import pytest
 from fastapi import BackgroundTasks, FastAPI, WebSocket
@@ -622,3 +624,16 @@ def test_a_host_port_of_non_ascii_digits_is_no_port() -> None:
     # "²".isdigit() is true, int("²") raises: the whole value is the address.
     assert _split_host("api.example:\u00b2") == ("api.example:\u00b2", None)
     assert _split_host("api.example:\u0663") == ("api.example:\u0663", None)
+
+
+def test_a_discarded_app_is_not_kept_alive_by_the_route_template_cache(registry) -> None:
+    app = make_app(registry)
+    c = client(app)
+    assert c.get("/users/1").status_code == 200
+    gone = weakref.ref(app)
+    route = weakref.ref(next(r for r in app.routes if getattr(r, "path", "") == "/users/{user_id}"))
+    c.close()
+    del app, c
+    gc.collect()
+    assert route() is None
+    assert gone() is None
