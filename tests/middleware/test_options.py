@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import pytest
 
+from berrys_monitoring.middleware import MonitoringOptions
 from berrys_monitoring.middleware._options import build_options
 from berrys_monitoring.middleware._request_id import new_request_id, sane_request_id
 
@@ -48,6 +50,25 @@ def test_excluded_paths_match_exactly_or_by_prefix_with_a_star() -> None:
     assert not opts.is_excluded("/internal/x")
     assert opts.is_excluded("/static/css/a.css")
     assert not opts.is_excluded("/statics")
+
+
+def test_options_made_by_hand_or_replaced_derive_the_same_lookups() -> None:
+    fields = {
+        "health_path": "/hc",
+        "metrics_path": "/m",
+        "excluded_paths": ("/docs", "/static/*"),
+        "request_id_header": "X-Correlation-ID",
+    }
+    built = build_options("svc", dict(fields))
+    by_hand = MonitoringOptions(service_name="svc", **fields)
+    for name in ("exact_excluded", "prefix_excluded", "endpoints", "wanted_headers"):
+        assert getattr(by_hand, name) == getattr(built, name)
+    assert by_hand.request_id_header_lower == b"x-correlation-id"
+    assert by_hand.is_excluded("/docs/") and by_hand.is_excluded("/static/app.js")
+    assert by_hand.endpoints["/hc/ready/"] == "ready"
+    moved = dataclasses.replace(by_hand, metrics_path="/internal/metrics")
+    assert moved.endpoints["/internal/metrics"] == "metrics"
+    assert "/m" not in moved.endpoints and not moved.is_excluded("/m")
 
 
 def test_metrics_auth_accepts_the_right_basic_credentials_only() -> None:

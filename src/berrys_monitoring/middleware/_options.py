@@ -69,16 +69,39 @@ class MonitoringOptions:
     version: str | None = None
     registry: Any = None
 
-    # Derived lookups, filled in by build_options so the hot path does set lookups only.
-    exact_excluded: frozenset[str] = field(default=frozenset(), repr=False)
-    prefix_excluded: tuple[str, ...] = field(default=(), repr=False)
-    request_id_header_lower: bytes = field(default=b"x-request-id", repr=False)
-    # Derived from request_id_header_lower when the options are made.
+    # Lookups derived from the fields above when the options are made (also by hand or
+    # by dataclasses.replace), so the hot path does set and dict lookups only.
+    exact_excluded: frozenset[str] = field(init=False, repr=False, compare=False)
+    prefix_excluded: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    request_id_header_lower: bytes = field(init=False, repr=False, compare=False)
     wanted_headers: dict[bytes, int] = field(init=False, repr=False, compare=False)
-    endpoints: dict[str, str] = field(default_factory=dict, repr=False)
+    endpoints: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "wanted_headers", wanted_headers(self.request_id_header_lower))
+        health, metrics = self.health_path, self.metrics_path
+        exact = {health, health + "/live", health + "/ready", metrics}
+        prefixes = []
+        for entry in self.excluded_paths:
+            if entry.endswith("*"):
+                prefixes.append(entry[:-1])
+            else:
+                exact.add(entry)
+        # "/users" and "/users/" alike (but "/" stays itself).
+        exact |= {p + "/" for p in exact if not p.endswith("/")}
+        endpoints = {metrics: "metrics", health: "health"}
+        endpoints[health + "/live"] = "live"
+        endpoints[health + "/ready"] = "ready"
+        endpoints.update({p + "/": kind for p, kind in endpoints.items()})
+        header = self.request_id_header.lower().encode("latin-1")
+        derived = {
+            "exact_excluded": frozenset(exact),
+            "prefix_excluded": tuple(prefixes),
+            "request_id_header_lower": header,
+            "wanted_headers": wanted_headers(header),
+            "endpoints": endpoints,
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     def is_excluded(self, path: str) -> bool:
         """True when requests to ``path`` are kept out of metrics, traces and logs.
@@ -176,18 +199,6 @@ def build_options(service_name: str, options: dict[str, Any]) -> MonitoringOptio
         )
     ):
         raise ValueError("metrics_auth must be a bearer token string or a (user, password) tuple")
-    exact = {health, health + "/live", health + "/ready", metrics}
-    prefixes = []
-    for entry in excluded:
-        if entry.endswith("*"):
-            prefixes.append(entry[:-1])
-        else:
-            exact.add(entry)
-            if entry != "/":
-                exact.add(entry + "/")
-    for p in list(exact):
-        if p != "/" and not p.endswith("/"):
-            exact.add(p + "/")
     opts.update(
         health_path=health,
         metrics_path=metrics,
@@ -195,19 +206,7 @@ def build_options(service_name: str, options: dict[str, Any]) -> MonitoringOptio
         sample_rate=None if rate is None else float(rate),
         request_id_header=header,
     )
-    endpoints = {metrics: "metrics", health: "health"}
-    endpoints[health + "/live"] = "live"
-    endpoints[health + "/ready"] = "ready"
-    for p, kind in list(endpoints.items()):
-        endpoints[p + "/"] = kind
-    return MonitoringOptions(
-        service_name=service_name,
-        endpoints=endpoints,
-        exact_excluded=frozenset(exact),
-        prefix_excluded=tuple(prefixes),
-        request_id_header_lower=header.lower().encode("latin-1"),
-        **opts,
-    )
+    return MonitoringOptions(service_name=service_name, **opts)
 
 
 def _check_excluded(paths: Iterable[Any]) -> Iterable[str]:
