@@ -97,6 +97,9 @@ def test_identifiers_and_lookalikes_stay_visible(key: str, json_logging: Lines) 
         ("glued xyzeyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln end", "glued [REDACTED] end"),
         ("unsigned eyJhbGciOiJub25lIn0.eyJzdWIiOjF9. end", "unsigned [REDACTED] end"),
         ("X-API-Key: k-9 and db.password=p-9", "X-API-Key: [REDACTED] and db.password=[REDACTED]"),
+        # The scheme twice (a client that prefixes it again): the token is still hidden.
+        ("Authorization: Bearer Bearer abc123def", "Authorization: [REDACTED]"),
+        ("sent BEARER Bearer 0000 twice", "sent BEARER Bearer [REDACTED] twice"),
     ],
 )
 def test_secrets_inside_text_are_replaced(text: str, expected: str) -> None:

@@ -45,8 +45,10 @@ DEFAULT_ALLOW_KEYS = ("request_id", "user_id", "session_id", "ip_address", "trac
 _DOTTED = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?")
 # A field name followed by ':' or '=' (optionally after a closing quote).
 _KEY = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)[\"']?\s*[:=]\s*")
-_VALUE = re.compile(r"(?i)\"[^\"]*\"?|'[^']*'?|(?:bearer|basic|token)\s+[^\s,;&]+|[^\s,;&]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
+# A scheme word may come twice ("Bearer Bearer <token>", a common client mistake): the
+# token after the last one is the secret.
+_VALUE = re.compile(r"(?i)\"[^\"]*\"?|'[^']*'?|(?:(?:bearer|basic|token)\s+)+[^\s,;&]+|[^\s,;&]+")
+_BEARER = re.compile(r"(?i)((?:bearer\s+)+)[A-Za-z0-9\-._~+/]+=*")
 _URL_CREDS = re.compile(r"(://[^/\s:@]*:)[^@\s/]+(@)")
 # 13 or more digits, single spaces or dashes allowed between them.
 _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,}(?!\d)")
