@@ -115,3 +115,53 @@ def _span_key() -> str:
     from opentelemetry.trace.propagation import _SPAN_KEY
 
     return _SPAN_KEY
+
+
+def test_an_outer_send_wrapper_still_sees_the_request_context_in_the_last_send(
+    registry,
+) -> None:
+    app = FastAPI()
+
+    @app.get("/hello")
+    async def hello() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    setup_monitoring(app, service_name="svc", registry=registry, configure_defaults=False)
+    seen: list[tuple[str, bool, Any]] = []
+
+    class SendWatcher:
+        """Added after setup_monitoring, so it wraps ours (a timing or header middleware
+        of the application, say)."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def watched(message: dict[str, Any]) -> None:
+                seen.append(
+                    (
+                        message["type"],
+                        message.get("more_body", False),
+                        get_context().get("request_id"),
+                    )
+                )
+                await send(message)
+
+            await self.inner(scope, receive, watched)
+
+    app.add_middleware(SendWatcher)
+    server, thread, port = _serve(app)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/hello", headers={"X-Request-ID": "outer-1"})
+        response = conn.getresponse()
+        assert response.status == 200
+        response.read()
+        conn.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert seen == [
+        ("http.response.start", False, "outer-1"),
+        ("http.response.body", False, "outer-1"),
+    ]

@@ -46,7 +46,8 @@ _DOTTED = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+\.?"
 # A field name followed by ':' or '=' (optionally after a closing quote).
 _KEY = re.compile(r"(?<![A-Za-z0-9_.\-])([A-Za-z0-9_.\-]+)[\"']?\s*[:=]\s*")
 # A scheme word may come twice ("Bearer Bearer <token>", a common client mistake): the
-# token after the last one is the secret.
+# token after the last one is the secret. The repeated group stays linear: each round
+# starts with the literal word, so a run of text can be split into rounds one way only.
 _VALUE = re.compile(r"(?i)\"[^\"]*\"?|'[^']*'?|(?:(?:bearer|basic|token)\s+)+[^\s,;&]+|[^\s,;&]+")
 _BEARER = re.compile(r"(?i)((?:bearer\s+)+)[A-Za-z0-9\-._~+/]+=*")
 _URL_CREDS = re.compile(r"(://[^/\s:@]*:)[^@\s/]+(@)")

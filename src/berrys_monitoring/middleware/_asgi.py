@@ -23,7 +23,7 @@ from berrys_monitoring.middleware._options import HEADER_AGENT as _AGENT
 from berrys_monitoring.middleware._options import HEADER_HOST as _HOST
 from berrys_monitoring.middleware._options import HEADER_LENGTH as _LENGTH
 from berrys_monitoring.middleware._options import HEADER_REQUEST_ID as _REQUEST_ID
-from berrys_monitoring.middleware._step_outside import step_back, step_outside
+from berrys_monitoring.middleware._step_outside import step_back, step_outside, uvicorn_send
 
 __all__ = ["MonitoringMiddleware", "route_template"]
 
@@ -91,12 +91,13 @@ class _Exchange(RequestState):
     objects per request mean fewer garbage collections in a busy server.
     """
 
-    __slots__ = ("_id_header", "_send")
+    __slots__ = ("_id_header", "_send", "_step_out")
 
     def __init__(self, send: Send, id_header: bytes) -> None:
         RequestState.__init__(self)
         self._send = send
         self._id_header = id_header
+        self._step_out = uvicorn_send(send)
 
     def __call__(self, message: Message) -> Awaitable[None]:
         # A plain function handing back the server's own awaitable: the app awaits it
@@ -108,7 +109,7 @@ class _Exchange(RequestState):
                 self.response_bytes += len(body)
             if not message.get("more_body", False):
                 self.end = perf_counter()
-                if self.log_token is not None or self.ctx_token is not None:
+                if self._step_out and (self.log_token is not None or self.ctx_token is not None):
                     return self._send_last(message)
         elif mtype == "http.response.start":
             self.status = message["status"]
@@ -121,15 +122,16 @@ class _Exchange(RequestState):
         return self._send(message)
 
     async def _send_last(self, message: Message) -> None:
-        """Send the last body message with the request's context stepped out of.
+        """Send the last body message to uvicorn with the request's context stepped out of.
 
-        Servers schedule their keep-alive timer while sending it (uvicorn's h11 and
-        httptools protocols), and a timer keeps a copy of the current context until it is
-        cancelled *and* purged from the event loop's heap, a hundred requests later. Our
-        span and logging fields in those copies outlived their requests by that much, so
-        every request left about ten young objects behind: a gen-0 garbage collection
-        every hundred requests and a full one every few seconds. Code that runs after
-        the send (background tasks) finds the context exactly as it was before it.
+        uvicorn schedules the connection's keep-alive timer while sending it, and a timer
+        keeps a copy of the current context until it is cancelled *and* purged from the
+        event loop's heap, a hundred requests later. Our span and logging fields in those
+        copies outlived their requests by that much, so every request left about ten
+        young objects behind: a gen-0 garbage collection every hundred requests and a
+        full one every few seconds. Only when ``send`` is uvicorn's own (``uvicorn_send``):
+        an outer middleware's ``send`` wrapper keeps seeing the request's context. Code
+        that runs after the send (background tasks) finds the context exactly as it was.
         """
         try:
             outside = step_outside(self)
