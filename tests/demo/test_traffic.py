@@ -56,10 +56,7 @@ def test_classify_names_slow_and_failing_routes():
 
 
 def test_driver_sends_the_mix_to_a_real_server_and_counts_outcomes():
-    import threading
-
-    import uvicorn
-    from tests.support.servers import free_port, wait_for
+    from tests.support.servers import uvicorn_in_thread, wait_for
 
     from berrys_monitoring.demo._traffic import TrafficDriver
 
@@ -76,26 +73,20 @@ def test_driver_sends_the_mix_to_a_real_server_and_counts_outcomes():
         seen.append(f"/slow?ms={ms}")
         return {"ms": ms}  # answers at once: the test is about the mix, not the delay
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn")
-    driver = TrafficDriver(f"http://127.0.0.1:{port}", rate=40.0, seed=7)
-    try:
-        driver.start()
-        wait_for(
-            lambda: (
-                {"200", "404"} <= set(driver.snapshot()[1])
-                and any(p.startswith("/slow?ms=") for p in seen)
-            ),
-            timeout=30,
-            what="200s, 404s and a slow request",
-        )
-    finally:
-        driver.stop()
-        server.should_exit = True
-        thread.join(10)
+    with uvicorn_in_thread(app, log_level="error") as port:
+        driver = TrafficDriver(f"http://127.0.0.1:{port}", rate=40.0, seed=7)
+        try:
+            driver.start()
+            wait_for(
+                lambda: (
+                    {"200", "404"} <= set(driver.snapshot()[1])
+                    and any(p.startswith("/slow?ms=") for p in seen)
+                ),
+                timeout=30,
+                what="200s, 404s and a slow request",
+            )
+        finally:
+            driver.stop()
     sent, by_status = driver.snapshot()
     assert sent == sum(by_status.values())
     assert {r.template for r in driver.routes} == {"/users/{user_id}", "/slow", "/no-such-page"}

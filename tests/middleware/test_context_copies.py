@@ -12,32 +12,16 @@ from __future__ import annotations
 import asyncio
 import http.client
 import threading
-import time
 from typing import Any
 
-import uvicorn
 from fastapi import BackgroundTasks, FastAPI
 from opentelemetry import trace
+from tests.support.servers import uvicorn_in_thread, wait_for
 
 from berrys_monitoring.logging import get_context
 from berrys_monitoring.logging._context import _context as log_var
 from berrys_monitoring.middleware.fastapi import setup_monitoring
 from berrys_monitoring.tracing import capture_spans
-
-
-def _serve(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, int]:
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, http="h11", lifespan="off", log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, port
 
 
 def test_the_keep_alive_timer_keeps_no_request_context_and_background_tasks_keep_it(
@@ -60,8 +44,7 @@ def test_the_keep_alive_timer_keeps_no_request_context_and_background_tasks_keep
         return {"ok": "yes"}
 
     setup_monitoring(app, service_name="svc", registry=registry, configure_defaults=False)
-    server, thread, port = _serve(app)
-    try:
+    with uvicorn_in_thread(app, http="h11", lifespan="off", log_config=None) as port:
         with capture_spans() as spans:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/hello", headers={"X-Request-ID": "keep-1"})
@@ -88,9 +71,7 @@ def test_the_keep_alive_timer_keeps_no_request_context_and_background_tasks_keep
             conn.close()
             # The span ends once the background task is done, after the response.
             assert background_done.wait(10)
-            deadline = time.monotonic() + 10
-            while not spans and time.monotonic() < deadline:
-                time.sleep(0.01)
+            wait_for(lambda: len(spans), timeout=10, what="the server span")
         assert any(name == "timeout_keep_alive_handler" for name, _, _ in found)
         for _name, fields, otel in found:
             assert fields is None or "request_id" not in fields
@@ -100,9 +81,6 @@ def test_the_keep_alive_timer_keeps_no_request_context_and_background_tasks_keep
         assert seen["background_request_id"] == "keep-1"
         assert seen["background_span"] == trace_id
         assert [s.name for s in spans if s.kind.name == "SERVER"] == ["GET /hello"]
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _otel_context_var() -> Any:
@@ -150,17 +128,13 @@ def test_an_outer_send_wrapper_still_sees_the_request_context_in_the_last_send(
             await self.inner(scope, receive, watched)
 
     app.add_middleware(SendWatcher)
-    server, thread, port = _serve(app)
-    try:
+    with uvicorn_in_thread(app, http="h11", lifespan="off", log_config=None) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/hello", headers={"X-Request-ID": "outer-1"})
         response = conn.getresponse()
         assert response.status == 200
         response.read()
         conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert seen == [
         ("http.response.start", False, "outer-1"),
         ("http.response.body", False, "outer-1"),

@@ -13,9 +13,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -75,6 +77,24 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str
             last_exc = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}: {last_exc!r}")
+
+
+@contextlib.contextmanager
+def uvicorn_in_thread(app: Any, **config: Any) -> Iterator[int]:
+    """Serve ``app`` with a real uvicorn server on a thread of this process (so the test
+    can look at the app's state and the server's event loop); yields the port.
+    ``config`` goes to ``uvicorn.Config`` (``http="h11"``, ``log_config=None``, …)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, what="uvicorn")
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def wait_for_http(url: str, timeout: float = 20.0, status: int | None = None) -> httpx.Response:

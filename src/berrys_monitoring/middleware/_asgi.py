@@ -91,13 +91,12 @@ class _Exchange(RequestState):
     objects per request mean fewer garbage collections in a busy server.
     """
 
-    __slots__ = ("_id_header", "_send", "_step_out")
+    __slots__ = ("_id_header", "_send")
 
     def __init__(self, send: Send, id_header: bytes) -> None:
         RequestState.__init__(self)
         self._send = send
         self._id_header = id_header
-        self._step_out = uvicorn_send(send)
 
     def __call__(self, message: Message) -> Awaitable[None]:
         # A plain function handing back the server's own awaitable: the app awaits it
@@ -109,7 +108,9 @@ class _Exchange(RequestState):
                 self.response_bytes += len(body)
             if not message.get("more_body", False):
                 self.end = perf_counter()
-                if self._step_out and (self.log_token is not None or self.ctx_token is not None):
+                if (self.log_token is not None or self.ctx_token is not None) and uvicorn_send(
+                    self._send
+                ):
                     return self._send_last(message)
         elif mtype == "http.response.start":
             self.status = message["status"]
