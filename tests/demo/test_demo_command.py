@@ -6,6 +6,7 @@ The services are ``examples/fastapi_gateway.py`` and ``examples/flask_users.py``
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,35 @@ def _env(marker: str) -> dict[str, str]:
     env["BERRYS_DEMO_TEST_MARKER"] = marker
     env.pop("COLUMNS", None)
     return env
+
+
+@contextlib.contextmanager
+def _ctrl_c_reaches_children() -> Iterator[None]:
+    """Children started inside get Ctrl-C's default action, whatever this process has.
+
+    A shell without job control (a CI script's ``cmd &``, ``make test &``) starts
+    background commands with SIGINT ignored; children inherit that, and Python then
+    installs no KeyboardInterrupt handler, so the demo could never see a Ctrl-C. A handled
+    signal is reset to its default in the child at exec, an ignored one is not.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _start_demo(marker: str) -> subprocess.Popen[str]:
+    """``berrys-monitoring demo`` with no duration, output piped, reachable by Ctrl-C."""
+    with _ctrl_c_reaches_children():
+        return subprocess.Popen(
+            _demo_cmd(),
+            cwd=REPO,
+            env=_env(marker),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
 
 def _processes_with_marker(marker: str) -> list[int]:
@@ -107,14 +138,7 @@ def test_demo_runs_both_services_shows_their_traffic_and_leaves_no_process_behin
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_demo_without_duration_stops_everything_on_interrupt(sig):
     marker = uuid.uuid4().hex
-    proc = subprocess.Popen(
-        _demo_cmd(),
-        cwd=REPO,
-        env=_env(marker),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = _start_demo(marker)
     try:
         assert proc.stdout is not None
         seen = []
@@ -142,14 +166,7 @@ def test_demo_without_duration_stops_everything_on_interrupt(sig):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux")
 def test_services_stop_even_when_the_demo_is_killed_outright():
     marker = uuid.uuid4().hex
-    proc = subprocess.Popen(
-        _demo_cmd(),
-        cwd=REPO,
-        env=_env(marker),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = _start_demo(marker)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
