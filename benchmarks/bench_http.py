@@ -55,6 +55,7 @@ LABELS = {
     "ours-no-log": "ours, native off, no access log",
     "ours-no-trace": "ours, native off, no tracing",
     "ours-metrics-only": "ours, native off, metrics only",
+    "floor": "floor (minimal request-id middleware)",
 }
 # Diagnostic variants (``--diagnose``), not part of the targets: the app variant they run
 # and the extra environment. FastAPI >= 0.16x has native OpenTelemetry telemetry that turns
@@ -63,6 +64,9 @@ LABELS = {
 # away one at a time, so the CPU per request of each feature can be read off the table.
 _NATIVE_OFF = {"BENCH_FASTAPI_NATIVE_OTEL": "0"}
 DIAGNOSTIC: dict[str, tuple[str, dict[str, str]]] = {
+    # The least any middleware meeting the request-id requirements costs
+    # (http_apps/floor.py), with FastAPI's native telemetry as in bare.
+    "floor": ("floor", {}),
     "ours-native-off": ("ours", _NATIVE_OFF),
     "ours-no-log": ("ours", {**_NATIVE_OFF, "BENCH_OURS_OPTIONS": '{"log_requests": false}'}),
     "ours-no-trace": (

@@ -22,6 +22,10 @@ event loop's timer heap, batched writes; 150 seconds give about 17,000 requests.
 Run: ``python -m benchmarks.http_instructions [N]`` (needs valgrind; about a minute
 per variant). Not part of ``make bench``: it reports counts, not ratios to an anchor. ``BENCH_INSTR_VARIANTS`` picks variants (``bare,ours10,…``), and
 ``BENCH_INSTR_SRC`` runs another checkout's ``src`` (a ``git worktree``) for an A/B.
+``BENCH_INSTR_SIM=1`` adds callgrind's cache and branch simulation (about twice as slow) and
+reports first-level cache misses (instruction and data) and mispredicted branches per
+request too: whether a variant's extra instructions are dearer ones, as far as a simulated
+processor can tell (this kind of VM exposes no hardware counters).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "bare": ("bare", {}),
     "ours": ("ours", {}),
     "ours10": ("ours10", {}),
+    "floor": ("floor", {}),
     "ours10-no-trace-header": (
         "ours10",
         {"BENCH_OURS_OPTIONS": '{"trace_response_header": false}'},
@@ -64,8 +69,23 @@ def _requests(port: int, n: int) -> None:
     conn.close()
 
 
-def instructions_per_request(name: str, n: int, workdir: Path, src: Path, sink: int) -> float:
-    """Start the variant under callgrind, count ``n`` requests, return instructions each."""
+SIMULATE = os.environ.get("BENCH_INSTR_SIM") == "1"
+# callgrind's event names -> the columns reported with BENCH_INSTR_SIM=1.
+SIM_COLUMNS = {
+    "I1mr": "I1 misses",
+    "D1mr": "D1 read misses",
+    "D1mw": "D1 write misses",
+    "Bcm": "cond. mispredicts",
+    "Bim": "ind. mispredicts",
+}
+
+
+def instructions_per_request(
+    name: str, n: int, workdir: Path, src: Path, sink: int
+) -> dict[str, float]:
+    """Start the variant under callgrind, count ``n`` requests, return each event's count
+    per request (``Ir``, instructions; with ``SIMULATE`` also cache misses and mispredicted
+    branches, under callgrind's event names)."""
     variant, extra = VARIANTS[name]
     port = free_port()
     out = workdir / f"callgrind.{name}"
@@ -79,6 +99,7 @@ def instructions_per_request(name: str, n: int, workdir: Path, src: Path, sink: 
     env.pop("BERRYS_MONITORING_STRICT", None)
     cmd = [
         "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+        *(("--cache-sim=yes", "--branch-sim=yes") if SIMULATE else ()),
         sys.executable, "-m", "uvicorn", "benchmarks.http_apps.fastapi_app:app",
         "--host", "127.0.0.1", "--port", str(port), "--http", "h11",
         "--no-access-log", "--log-level", "warning",
@@ -107,15 +128,19 @@ def instructions_per_request(name: str, n: int, workdir: Path, src: Path, sink: 
         time.sleep(0.5)
     finally:
         stop(proc)
-    total = 0
+    totals: dict[str, int] = {}
     # callgrind.NAME, then callgrind.NAME.1 after a dump (not callgrind.NAME10's files).
     for dump in [out, *workdir.glob(f"callgrind.{name}.*")]:
         if not dump.exists():
             continue
+        events: list[str] = []
         for line in dump.read_text().splitlines():
-            if line.startswith("totals:"):
-                total += int(line.split()[1])
-    return total / max(n, 1)
+            if line.startswith("events:"):
+                events = line.split()[1:]
+            elif line.startswith("totals:"):
+                for event, value in zip(events, line.split()[1:], strict=False):
+                    totals[event] = totals.get(event, 0) + int(value)
+    return {event: value / max(n, 1) for event, value in totals.items()}
 
 
 def main() -> None:
@@ -143,11 +168,22 @@ def main() -> None:
     base = counts.get("bare")
     load = os.environ.get("BENCH_INSTR_LOAD")
     how = f"wrk -c32 for {load} s" if load else f"{n} sequential requests"
-    print(f"| variant ({src}, {how}) | instructions/request | above bare |")
-    print("|---|---:|---:|")
+    sim = list(SIM_COLUMNS) if SIMULATE else []
+    print(
+        f"| variant ({src}, {how}) | instructions/request | above bare |"
+        + "".join(f" {SIM_COLUMNS[e]} |" for e in sim)
+    )
+    print("|---|---:|---:|" + "---:|" * len(sim))
     for name, count in counts.items():
-        above = f"{count - base:+,.0f}" if base is not None else "n/a"
-        print(f"| {name} | {count:,.0f} | {above} |")
+        ir = count.get("Ir", 0.0)
+        above = f"{ir - base['Ir']:+,.0f}" if base is not None else "n/a"
+        row = f"| {name} | {ir:,.0f} | {above} |"
+        for e in sim:
+            row += f" {count.get(e, 0.0):,.0f}"
+            if base is not None and base.get(e):
+                row += f" ({count.get(e, 0.0) / base[e] - 1:+.0%})"
+            row += " |"
+        print(row)
 
 
 if __name__ == "__main__":

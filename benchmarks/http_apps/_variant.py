@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-VARIANTS = ("bare", "ours", "ours10", "combo")
+VARIANTS = ("bare", "ours", "ours10", "combo", "floor")
 
 VARIANT = os.environ.get("BENCH_VARIANT", "bare")
 if VARIANT not in VARIANTS:

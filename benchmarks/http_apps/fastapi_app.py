@@ -34,6 +34,10 @@ if VARIANT in ("ours", "ours10"):
 
     configure_ours("bench-fastapi")
     setup_monitoring(app, service_name="bench-fastapi", **ours_options())  # type: ignore[arg-type]
+elif VARIANT == "floor":
+    from benchmarks.http_apps.floor import FloorMiddleware
+
+    app.add_middleware(FloorMiddleware)
 elif VARIANT == "combo":
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from prometheus_fastapi_instrumentator import Instrumentator

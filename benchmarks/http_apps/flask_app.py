@@ -61,3 +61,5 @@ elif VARIANT == "combo":
 
     _prometheus_hooks(app)
     FlaskInstrumentor().instrument_app(app, tracer_provider=combo_tracer_provider("bench-flask"))
+elif VARIANT == "floor":
+    raise SystemExit("BENCH_VARIANT=floor is a FastAPI variant (http_apps/floor.py is ASGI)")
