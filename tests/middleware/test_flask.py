@@ -158,6 +158,48 @@ def test_streamed_responses_are_timed_to_their_end_in_the_request_context(regist
     assert get_context() == {}  # nothing left on the thread
 
 
+def test_a_500_handler_that_streams_is_timed_to_the_end_of_its_body(registry) -> None:
+    app = make_app(registry)
+
+    @app.errorhandler(500)
+    def streamed_error_page(error: Exception) -> Response:
+        def body() -> Iterator[bytes]:
+            for part in (b"something ", b"went ", b"wrong"):
+                time.sleep(0.03)
+                yield part
+
+        return Response(body(), status=500, mimetype="text/plain")
+
+    with capture_spans() as spans, capture_logs(level="info") as lines:
+        r = app.test_client().get("/boom", headers={"X-Request-ID": "e-1"})
+        assert r.status_code == 500 and r.data == b"something went wrong"
+    labels = {"method": "GET", "route": "/boom"}
+    assert sample(registry, "http_requests_total", status="500", **labels) == 1
+    assert sample(registry, "http_request_duration_seconds_sum", **labels) >= 0.09
+    assert sample(registry, "http_response_size_bytes_sum", **labels) == 20
+    access = next(x for x in lines if x["logger"] == "berrys_monitoring.access")
+    assert access["status"] == 500 and access["duration_ms"] >= 90
+    assert access["request_id"] == "e-1"
+    (span,) = spans
+    assert span.attributes["http.response.status_code"] == 500
+    assert [e.name for e in span.events] == ["exception"]
+    assert get_context() == {}
+
+
+def test_a_rendered_500_page_is_finished_when_flask_returns_it(registry) -> None:
+    app = make_app(registry)
+
+    @app.errorhandler(500)
+    def error_page(error: Exception) -> tuple[str, int]:
+        return "sorry", 500
+
+    r = app.test_client().get("/boom")
+    assert r.status_code == 500 and r.data == b"sorry"
+    labels = {"method": "GET", "route": "/boom"}
+    assert sample(registry, "http_response_size_bytes_sum", **labels) == 5
+    assert sample(registry, "http_request_duration_seconds_count", **labels) == 1
+
+
 def test_calling_setup_twice_is_harmless(registry) -> None:
     app = make_app(registry)
     setup_monitoring(app, service_name="users", registry=registry, configure_defaults=False)

@@ -22,6 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from werkzeug.wsgi import ClosingIterator
 
+from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.middleware._core import Observer
 from berrys_monitoring.middleware._setup import Holder, prepare
 from berrys_monitoring.middleware._wsgi import (
@@ -45,7 +46,8 @@ def _watch_dispatch(app: Flask) -> None:
     ``BaseException`` (a gevent or eventlet timeout) that Flask re-raises without running
     its hooks. Rendered bodies are finished when Flask returns; generated ones when they
     end. Error pages and other WSGI responses arrive wrapped in a ``ClosingIterator``
-    although they are rendered already; only a generator the view returned is streamed.
+    although they are rendered already; only a generator the view or an error handler
+    returned is streamed.
 
     One wrapper call per request, where two request hooks cost Flask's hook dispatch
     (``ensure_sync`` asks ``inspect`` whether each hook is a coroutine function, on every
@@ -62,16 +64,35 @@ def _watch_dispatch(app: Flask) -> None:
         try:
             response = dispatch()
         except Exception:
-            # Flask's handle_exception answers with a rendered error page (a 500 handler
-            # that streams its answer would be finished before its body ends).
+            # Flask's handle_exception answers (see below); if it re-raises instead
+            # (PROPAGATE_EXCEPTIONS), there is no body to wait for.
             environ[STREAMED_KEY] = False
             raise
-        environ[STREAMED_KEY] = response.is_streamed and not isinstance(
-            response.response, ClosingIterator
-        )
+        environ[STREAMED_KEY] = _streams(response)
         return response
 
     app.full_dispatch_request = full_dispatch_request  # type: ignore[method-assign]
+
+    # An unhandled exception is answered by handle_exception (the app's 500 handler, or
+    # Flask's error page), outside full_dispatch_request: a handler that streams its
+    # answer is timed to the end of its body like any streamed response.
+    handle = app.handle_exception
+
+    def handle_exception(e: Exception) -> Response:
+        response = handle(e)
+        try:
+            request.environ[STREAMED_KEY] = _streams(response)
+        except Exception as exc:  # an unusual response object: treated as rendered
+            report_internal_error("middleware", exc, "cannot tell whether an error page streams")
+        return response
+
+    app.handle_exception = handle_exception  # type: ignore[method-assign]
+
+
+def _streams(response: Response) -> bool:
+    """Whether ``response``'s body is generated while the server sends it: a generator the
+    app returned, not a rendered page (which Flask may wrap in a ``ClosingIterator``)."""
+    return bool(response.is_streamed) and not isinstance(response.response, ClosingIterator)
 
 
 def _capture_exception(sender: Any, exception: BaseException, **_: Any) -> None:
