@@ -110,6 +110,8 @@ class OTLPLogHandler(logging.Handler):
         configure_logging(service_name="api", otlp_endpoint="http://127.0.0.1:4318")
     """
 
+    never_raises = True  # left alone by guard_handlers()
+
     def __init__(
         self,
         endpoint: str,

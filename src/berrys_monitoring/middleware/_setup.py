@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from berrys_monitoring._shutdown import flush_on_sigterm
+from berrys_monitoring.logging import guard_handlers
 from berrys_monitoring.middleware._bootstrap import configure_defaults, silence_server_access_logs
 from berrys_monitoring.middleware._core import Observer
 from berrys_monitoring.middleware._instruments import instruments_for
@@ -34,5 +36,7 @@ def prepare(service_name: str, options: dict[str, Any]) -> Observer:
         configure_defaults(opts)
     if opts.log_requests:
         silence_server_access_logs()
+    guard_handlers()
+    flush_on_sigterm()
     instruments = instruments_for(registry) if opts.enable_metrics else None
     return Observer(opts, instruments)

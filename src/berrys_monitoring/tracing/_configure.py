@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from berrys_monitoring._internal import count_event, report_internal_error
+from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.tracing._export import (
     COMPONENT,
     EXPORTER_NAMES,
@@ -134,6 +135,8 @@ def configure_tracing(
     _shutdown_processors(old, _RECONFIGURE_FLUSH_S)
     if set_global:
         _install_global()
+    if factory is not None:
+        flush_on_sigterm()
 
 
 def is_configured() -> bool:
@@ -292,3 +295,9 @@ def _shutdown_at_exit() -> None:
     # for a longer drain.
     if STATE.processors:
         shutdown_tracing(timeout=2.0)
+
+
+@on_flush
+def _flush_before_stop() -> None:
+    if STATE.processors:
+        force_flush(timeout=2.0)
