@@ -12,6 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring._shutdown import flush_telemetry
 from berrys_monitoring.middleware._core import UNMATCHED_ROUTE, Observer, RequestState
 from berrys_monitoring.middleware._endpoints import (
     Answer,
@@ -158,12 +159,45 @@ else:
     _Exchange.__call__._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
 
 
+class _CountingReceive:
+    """The app's ``receive``, adding the body bytes it hands over to the request's size."""
+
+    __slots__ = ("_receive", "_st")
+
+    def __init__(self, receive: Receive, st: RequestState) -> None:
+        self._receive = receive
+        self._st = st
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        body = message.get("body")
+        if body:
+            self._st.request_bytes += len(body)
+        return message
+
+
+def _flush_at_shutdown(send: Send) -> Send:
+    """The lifespan ``send``, flushing queued telemetry once the app has shut down.
+
+    The server exits right after this message, and not always through ``atexit``
+    (uvicorn re-raises SIGTERM; its workers end with ``os._exit``): see ``_shutdown``.
+    """
+
+    async def lifespan_send(message: Message) -> None:
+        if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            await asyncio.get_running_loop().run_in_executor(None, flush_telemetry)
+        await send(message)
+
+    return lifespan_send
+
+
 class MonitoringMiddleware:
     """Observe every HTTP request of an ASGI app; answer the health and metrics endpoints.
 
     Installed by :func:`berrys_monitoring.middleware.fastapi.setup_monitoring`; use it
     directly only for ASGI apps that are not Starlette/FastAPI (routes then count as
-    ``<unmatched>``). Websocket and lifespan traffic passes through untouched.
+    ``<unmatched>``). Websocket traffic passes through untouched; at the lifespan's shutdown
+    queued telemetry is flushed.
 
     Example::
 
@@ -187,6 +221,8 @@ class MonitoringMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                send = _flush_at_shutdown(send)
             await self.app(scope, receive, send)
             return
         observer: Observer = self.holder.observer
@@ -205,7 +241,7 @@ class MonitoringMiddleware:
             return
 
         request_id = carrier = host = agent = None
-        request_bytes = 0
+        has_body = False
         wanted = opts.wanted_headers
         for name, value in scope["headers"]:
             what = wanted.get(name)
@@ -216,10 +252,7 @@ class MonitoringMiddleware:
             elif what == _REQUEST_ID:
                 request_id = value.decode("latin-1")
             elif what == _LENGTH:
-                try:
-                    request_bytes = int(value)
-                except ValueError:
-                    pass
+                has_body = True
             elif what == _AGENT:
                 agent = value.decode("latin-1")
             else:
@@ -235,12 +268,15 @@ class MonitoringMiddleware:
             scope.get("scheme", "http"),
             client[0] if client else None,
             request_id,
-            request_bytes,
+            0,
             carrier,
             host,
             agent,
             scope.get("http_version"),
         )
+        if has_body:
+            # The size is what arrives, never what Content-Length declares.
+            receive = _CountingReceive(receive, st)
         try:
             await self.app(scope, receive, st)
         except Exception as exc:

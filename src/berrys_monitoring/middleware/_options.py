@@ -26,7 +26,9 @@ def wanted_headers(request_id_header: bytes) -> dict[bytes, int]:
         True
     """
     names = dict.fromkeys((b"traceparent", b"tracestate", b"baggage"), HEADER_PROPAGATION)
-    names.update({b"host": HEADER_HOST, b"content-length": HEADER_LENGTH})
+    # Either announces a body; its size is counted as it arrives.
+    names.update({b"content-length": HEADER_LENGTH, b"transfer-encoding": HEADER_LENGTH})
+    names[b"host"] = HEADER_HOST
     names[b"user-agent"] = HEADER_AGENT
     names[request_id_header] = HEADER_REQUEST_ID
     return names
