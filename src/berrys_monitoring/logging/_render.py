@@ -31,6 +31,7 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's terminal twin of the message, with ANSI escapes
 }
 
 
