@@ -120,8 +120,8 @@ def exercise(base: str, route: str) -> None:
     assert metric_value(text, "work_done_total") == 40
     # The faults were real, and absorbed: counted as internal errors, not raised.
     errors = "berrys_monitoring_internal_errors_total"
-    assert metric_value(text, errors, component="logging") > 0  # /dev/full
-    assert metric_value(text, errors, component="middleware") > 0  # exploding handler
+    # /dev/full, and the exploding handler (guarded: its lines dropped, counted).
+    assert metric_value(text, errors, component="logging") > 40
 
 
 @pytest.mark.parametrize("strict", ["1", "0"], ids=["strict", "production"])

@@ -39,12 +39,15 @@ def logging_configured() -> bool:
 
 
 def default_exporter() -> str:
-    """OTLP when the standard OpenTelemetry endpoint variables say where; else "none".
+    """``OTEL_TRACES_EXPORTER`` when set; else OTLP when the standard endpoint variables
+    say where; else "none".
 
     Without a configured collector, spans are still created (trace ids reach the logs and
     the ``X-Trace-Id`` header, and propagate to downstream services) but nothing is sent:
     exporting by default to a collector that is not there would only cost CPU.
     """
+    if os.environ.get("OTEL_TRACES_EXPORTER"):
+        return os.environ["OTEL_TRACES_EXPORTER"]  # checked by configure_tracing
     return "otlp" if any(os.environ.get(k) for k in _OTLP_ENV) else "none"
 
 

@@ -34,6 +34,7 @@ from berrys_monitoring.tracing._switch import STATE
 
 COMPONENT = "tracing"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
+DEFAULT_GRPC_ENDPOINT = "http://127.0.0.1:4317"
 EXPORTER_NAMES = ("otlp", "console", "none")
 
 
@@ -88,6 +89,47 @@ def otlp_exporter_factory(
         return exporter
 
     return make
+
+
+def grpc_exporter_factory(
+    endpoint: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+    compression: str | None = None,
+) -> tuple[Callable[[], SpanExporter], str]:
+    """A factory for the OTLP/gRPC exporter and where it sends; a clear ImportError without
+    the ``otlp-grpc`` extra. The endpoint is ``scheme://host:port`` (no path; ``http``
+    means no TLS), by default the variables' or ``http://127.0.0.1:4317``."""
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:
+        raise ImportError(
+            "OTLP over gRPC needs the gRPC exporter: pip install 'berrys-monitoring[otlp-grpc]'"
+        ) from exc
+    from grpc import Compression
+
+    quiet_otlp_exporter_logs("tracing")
+    url = endpoint or (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or DEFAULT_GRPC_ENDPOINT
+    )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"a gRPC endpoint must be an http(s) URL such as {DEFAULT_GRPC_ENDPOINT!r}, got {url!r}"
+        )
+    comp = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(compression or "")
+    hdrs = dict(headers) if headers else None
+    insecure = parts.scheme == "http"
+
+    def make() -> SpanExporter:
+        exporter: SpanExporter = OTLPSpanExporter(
+            endpoint=url, insecure=insecure, headers=hdrs, timeout=timeout, compression=comp
+        )
+        return exporter
+
+    return make, url
 
 
 def _fast_exporter_class(base: type[Any]) -> Any:
