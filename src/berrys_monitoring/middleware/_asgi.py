@@ -10,6 +10,7 @@ from time import perf_counter
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing_extensions import Unpack
 
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring._shutdown import flush_telemetry
@@ -24,6 +25,7 @@ from berrys_monitoring.middleware._options import HEADER_AGENT as _AGENT
 from berrys_monitoring.middleware._options import HEADER_HOST as _HOST
 from berrys_monitoring.middleware._options import HEADER_LENGTH as _LENGTH
 from berrys_monitoring.middleware._options import HEADER_REQUEST_ID as _REQUEST_ID
+from berrys_monitoring.middleware._options import SetupOptions
 from berrys_monitoring.middleware._step_outside import step_back, step_outside, uvicorn_send
 
 __all__ = ["MonitoringMiddleware", "route_template"]
@@ -208,7 +210,12 @@ class MonitoringMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, holder: Any = None, *, service_name: str | None = None, **options: Any
+        self,
+        app: ASGIApp,
+        holder: Any = None,
+        *,
+        service_name: str | None = None,
+        **options: Unpack[SetupOptions],
     ) -> None:
         if holder is None:
             if service_name is None:

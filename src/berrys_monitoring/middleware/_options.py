@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MonitoringOptions", "build_options"]
+from typing_extensions import TypedDict
+
+__all__ = ["MonitoringOptions", "SetupOptions", "build_options"]
 
 _HEADER_RE = re.compile(r"^[A-Za-z0-9-]+$")
 
@@ -32,6 +34,56 @@ def wanted_headers(request_id_header: bytes) -> dict[bytes, int]:
     names[b"user-agent"] = HEADER_AGENT
     names[request_id_header] = HEADER_REQUEST_ID
     return names
+
+
+class SetupOptions(TypedDict, total=False):
+    """The keyword options of both ``setup_monitoring`` functions (FastAPI and Flask).
+
+    Every option is optional; a type checker checks them at the call, and
+    ``setup_monitoring`` checks them again at run time (a bad value raises there).
+
+    * ``health_path`` (``"/health"``): the health endpoint; ``/live`` and ``/ready``
+      are added below it.
+    * ``metrics_path`` (``"/metrics"``): the Prometheus exposition.
+    * ``excluded_paths`` (``()``): paths kept out of metrics, traces *and* access logs;
+      exact, or a prefix when they end with ``*`` (``"/static/*"``). The health and
+      metrics paths are always excluded.
+    * ``enable_tracing`` / ``enable_metrics`` (``True``): the server span and the HTTP
+      metrics of each request.
+    * ``sample_rate`` (``None``): the fraction of new traces kept when tracing is
+      configured by ``setup_monitoring``; ``None`` defers to the tracer provider.
+    * ``log_requests`` (``True``): one JSON access line per request.
+    * ``request_id_header`` (``"X-Request-ID"``): taken when sane, else made; echoed.
+    * ``metrics_auth`` (``None``): a bearer token string, or a ``(user, password)`` pair
+      for HTTP Basic, required on the metrics endpoint.
+    * ``trace_response_header`` (``True``): the trace id in ``X-Trace-Id``.
+    * ``configure_defaults`` (``True``): configure logging and tracing when the
+      application has not.
+    * ``environment`` / ``version``: written on every line and span resource.
+    * ``registry`` (``None``): a ``prometheus_client.CollectorRegistry`` of your own.
+
+    Example::
+
+        >>> from berrys_monitoring.middleware import SetupOptions
+        >>> options: SetupOptions = {"excluded_paths": ["/static/*"], "sample_rate": 0.1}
+        >>> sorted(options)
+        ['excluded_paths', 'sample_rate']
+    """
+
+    health_path: str
+    metrics_path: str
+    excluded_paths: Sequence[str]
+    enable_tracing: bool
+    enable_metrics: bool
+    sample_rate: float | None
+    log_requests: bool
+    request_id_header: str
+    metrics_auth: tuple[str, str] | str | None
+    trace_response_header: bool
+    configure_defaults: bool
+    environment: str | None
+    version: str | None
+    registry: Any
 
 
 @dataclass(frozen=True)
@@ -143,22 +195,7 @@ class MonitoringOptions:
         return 'Basic realm="metrics"'
 
 
-_KNOWN = {
-    "health_path",
-    "metrics_path",
-    "excluded_paths",
-    "enable_tracing",
-    "enable_metrics",
-    "sample_rate",
-    "log_requests",
-    "request_id_header",
-    "metrics_auth",
-    "trace_response_header",
-    "configure_defaults",
-    "environment",
-    "version",
-    "registry",
-}
+_KNOWN = frozenset(SetupOptions.__annotations__)
 
 
 def _path(name: str, value: Any) -> str:
@@ -167,8 +204,14 @@ def _path(name: str, value: Any) -> str:
     return value.rstrip("/") or value
 
 
-def build_options(service_name: str, options: dict[str, Any]) -> MonitoringOptions:
-    """Validate ``setup_monitoring`` keyword options; raise ``ValueError``/``TypeError`` early."""
+def build_options(service_name: str, options: Mapping[str, Any]) -> MonitoringOptions:
+    """Validate ``setup_monitoring`` keyword options; raise ``ValueError``/``TypeError`` early.
+
+    Example::
+
+        >>> build_options("svc", {"metrics_path": "/internal/metrics/"}).metrics_path
+        '/internal/metrics'
+    """
     if not isinstance(service_name, str) or not service_name.strip():
         raise ValueError("service_name must be a non-empty string")
     unknown = set(options) - _KNOWN

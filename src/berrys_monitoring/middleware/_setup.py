@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from berrys_monitoring._shutdown import flush_on_sigterm
@@ -24,7 +25,7 @@ class Holder:
         self.observer = observer
 
 
-def prepare(service_name: str, options: dict[str, Any]) -> Observer:
+def prepare(service_name: str, options: Mapping[str, Any]) -> Observer:
     """Validate options (raising now, not per request), configure defaults, build the observer."""
     opts = build_options(service_name, options)
     from berrys_monitoring.metrics import get_registry

@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
 try:
     from starlette.applications import Starlette
@@ -23,6 +23,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from berrys_monitoring.middleware._asgi import MonitoringMiddleware
 from berrys_monitoring.middleware._core import Observer
+from berrys_monitoring.middleware._options import SetupOptions
 from berrys_monitoring.middleware._setup import Holder, prepare
 
 __all__ = ["MonitoringMiddleware", "setup_monitoring"]
@@ -30,7 +31,9 @@ __all__ = ["MonitoringMiddleware", "setup_monitoring"]
 _ATTR = "_berrys_monitoring"
 
 
-def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Observer:
+def setup_monitoring(
+    app: Starlette, service_name: str, **options: Unpack[SetupOptions]
+) -> Observer:
     """Observe a FastAPI/Starlette app: health and metrics endpoints, request metrics,
     access logs, request ids and server spans, in one call.
 
@@ -42,14 +45,8 @@ def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Obser
     ``traceparent``, logged as one JSON line on ``berrys_monitoring.access`` and given a
     request id (``X-Request-ID``, echoed; the trace id comes back in ``X-Trace-Id``).
 
-    Options (all optional): ``health_path="/health"``, ``metrics_path="/metrics"``,
-    ``excluded_paths=()`` (exact, or prefix ending in ``*``; kept out of metrics, traces
-    and logs), ``enable_tracing=True``, ``enable_metrics=True``, ``sample_rate=None``
-    (used when tracing is configured here), ``log_requests=True``,
-    ``request_id_header="X-Request-ID"``, ``metrics_auth=None`` (``(user, password)`` for
-    Basic, a string for Bearer), ``trace_response_header=True``, ``configure_defaults=True``
-    (configure logging/tracing when you have not), ``environment``, ``version``,
-    ``registry`` (a ``prometheus_client.CollectorRegistry``).
+    The keyword options, all optional and typed, are described by
+    :class:`~berrys_monitoring.middleware.SetupOptions` (shared with Flask).
 
     Calling it again on the same app replaces the options; it never adds a second
     middleware. Bad options raise ``ValueError``/``TypeError`` here.
