@@ -28,6 +28,9 @@ _reporting: set[int] = set()
 
 
 def _fallback(handler: logging.Handler, record: logging.LogRecord) -> None:
+    # Each of our handlers on the way gets the record: it is written once.
+    if record.__dict__.setdefault("_berrys_fallback", handler) is not handler:
+        return
     try:
         err = sys.__stderr__
         if err is not None:
