@@ -142,11 +142,13 @@ def unbind_context(*keys: str) -> None:
     Example::
 
         >>> from berrys_monitoring.logging import bind_context, unbind_context, get_context
-        >>> bind_context(request_id="r-1", step="load")
+        >>> token = bind_context(request_id="r-1", step="load")
         >>> unbind_context("step")
         >>> get_context()
         {'request_id': 'r-1'}
         >>> unbind_context("request_id")
+        >>> get_context()
+        {}
     """
     cur = _context.get()
     if any(k in cur for k in keys):

@@ -30,11 +30,6 @@ def access_line(
     """Write the request's structured access line on ``berrys_monitoring.access`` (never
     raises): the logging component's fast path when only our handlers listen, the generic
     path (``capture_logs()``, foreign handlers, an exception with its stack) otherwise.
-
-    Example::
-
-        >>> access_line.__name__
-        'access_line'
     """
     exc = st.exc
     level = _ERROR if exc is not None else _INFO

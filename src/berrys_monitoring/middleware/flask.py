@@ -128,7 +128,7 @@ def setup_monitoring(app: Flask, service_name: str, **options: Unpack[SetupOptio
         >>> from berrys_monitoring.middleware.flask import setup_monitoring
         >>> app = Flask("users")
         >>> observer = setup_monitoring(app, service_name="users")
-        >>> app.test_client().get("/health").status_code
+        >>> app.test_client().get("/health/live").status_code
         200
     """
     if not isinstance(app, Flask):
