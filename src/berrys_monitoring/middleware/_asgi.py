@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import weakref
 from collections.abc import Awaitable
 from time import perf_counter
@@ -12,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from typing_extensions import Unpack
 
+from berrys_monitoring._compat.asyncio import mark_coroutine_function
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring._shutdown import flush_telemetry
 from berrys_monitoring.middleware._core import UNMATCHED_ROUTE, Observer, RequestState
@@ -155,10 +155,7 @@ class _Exchange(RequestState):
 # Code that asks whether ``send`` is a coroutine function (asgiref's async_to_sync, which
 # warns otherwise) gets the answer an ``async def`` wrapper gave: calling it returns the
 # server's awaitable, so awaiting it is the same.
-if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
-    inspect.markcoroutinefunction(_Exchange.__call__)
-else:
-    _Exchange.__call__._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+mark_coroutine_function(_Exchange.__call__)
 
 
 class _CountingReceive:

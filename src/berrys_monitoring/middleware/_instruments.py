@@ -13,6 +13,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from berrys_monitoring._compat.prometheus_client import histogram_parts, value_object
+
 __all__ = ["DURATION_BUCKETS", "SIZE_BUCKETS", "HttpInstruments", "instruments_for"]
 
 # Web latency: 5 ms .. 10 s, denser where typical API latencies sit.
@@ -92,9 +94,7 @@ class HttpInstruments:
         child = self._progress.get(method)
         if child is None:
             child = self.in_progress.labels(method)
-            value = getattr(child, "_value", None)
-            if callable(getattr(value, "inc", None)):
-                child = value
+            child = value_object(child) or child
             self._progress[method] = child
         return child
 
@@ -163,19 +163,16 @@ _SIZE_BOUNDS = (*SIZE_BUCKETS, float("inf"))
 def _value_objects(c: Any, d: Any, rq: Any, rs: Any) -> tuple[Any, ...] | None:
     """The value objects behind the children, when prometheus_client is laid out as
     expected (bucket bounds included); None otherwise."""
-    try:
-        count = c._value
-        parts: list[Any] = [count]
-        for child, bounds in ((d, _DURATION_BOUNDS), (rq, _SIZE_BOUNDS), (rs, _SIZE_BOUNDS)):
-            if tuple(child._upper_bounds) != bounds or len(child._buckets) != len(bounds):
-                return None
-            parts += (child._sum, child._buckets)
-        values = [count, parts[1], parts[3], parts[5], *parts[2], *parts[4], *parts[6]]
-        if not all(callable(getattr(v, "inc", None)) for v in values):
-            return None
-        return tuple(parts)
-    except AttributeError:
+    count = value_object(c)
+    if count is None:
         return None
+    parts: list[Any] = [count]
+    for child, bounds in ((d, _DURATION_BOUNDS), (rq, _SIZE_BOUNDS), (rs, _SIZE_BOUNDS)):
+        found = histogram_parts(child)
+        if found is None or found[1] != bounds:
+            return None
+        parts += (found[0], found[2])
+    return tuple(parts)
 
 
 _by_registry: dict[int, tuple[CollectorRegistry, Any]] = {}

@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install 'berrys-monitoring[fastapi]'"
     ) from exc
 
+from berrys_monitoring._compat.fastapi import turn_off_native_telemetry
 from berrys_monitoring.middleware._asgi import MonitoringMiddleware
 from berrys_monitoring.middleware._core import Observer
 from berrys_monitoring.middleware._options import SetupOptions
@@ -83,18 +84,8 @@ def setup_monitoring(
 
 
 def _yield_native_telemetry(app: Starlette, observer: Observer) -> None:
-    """Turn off FastAPI's own request spans/metrics where ours replace them.
-
-    Recent FastAPI versions start a server span and record OpenTelemetry HTTP metrics by
-    themselves as soon as a global provider exists (which ``configure_tracing`` installs):
-    left on, every request would get two server spans and pay for both. This reaches
-    into FastAPI's private ``_telemetry`` settings; with ``enable_tracing=False`` FastAPI's
-    native spans are left alone.
-    """
-    config = getattr(app, "_telemetry", None)
-    if not isinstance(config, dict):
-        return
-    if observer.opts.enable_tracing and "tracing" in config:
-        config["tracing"] = False
-    if observer.opts.enable_metrics and "metrics" in config:
-        config["metrics"] = False
+    """Turn off FastAPI's own request spans/metrics where ours replace them: left on,
+    every request would get two server spans and pay for both. With
+    ``enable_tracing=False`` FastAPI's native spans are left alone."""
+    opts = observer.opts
+    turn_off_native_telemetry(app, tracing=opts.enable_tracing, metrics=opts.enable_metrics)

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
+from berrys_monitoring._compat.opentelemetry import update_resource
 from berrys_monitoring._internal import count_event, report_internal_error
 from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.tracing._export import (
@@ -354,13 +355,10 @@ def _shutdown_processors(processors: list[SpanProcessor], timeout: float) -> Non
 
 
 def _refresh_pid_after_fork() -> None:
-    provider = STATE.provider
-    update = getattr(provider, "_update_resource", None)  # the SDK's own at-fork path
-    if update is not None:
-        try:
-            update(Resource({"process.pid": os.getpid()}))
-        except Exception as exc:
-            report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
+    try:
+        update_resource(STATE.provider, {"process.pid": os.getpid()})
+    except Exception as exc:
+        report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
 
 
 if hasattr(os, "register_at_fork"):
