@@ -12,11 +12,13 @@ from typing import TypeAlias
 
 from berrys_monitoring._internal import count_event, guard, report_internal_error
 from berrys_monitoring.health import _pool
+from berrys_monitoring.health._masking import redact_result
 from berrys_monitoring.health._metrics import export_result
 from berrys_monitoring.health._result import CheckResult
 from berrys_monitoring.health._runner import failure, run_async, run_sync, timeout_result
 from berrys_monitoring.health._spec import CheckSpec
 from berrys_monitoring.health._status import HealthStatus
+from berrys_monitoring.logging import Redactor
 
 __all__ = ["CheckExecutor", "Pending", "State"]
 
@@ -78,6 +80,8 @@ class CheckExecutor:
     metrics: bool
     # The monotonic time source for deadlines, cache expiry, staleness and durations.
     _clock: Callable[[], float]
+    # What every result's free text goes through before it is cached, logged or served.
+    _redactor: Redactor
     _tasks: set[asyncio.Task[CheckResult]]
     # The task behind each run started on a caller's loop, so callers on that same loop
     # await it directly instead of through a thread-safe future.
@@ -105,7 +109,7 @@ class CheckExecutor:
                     fut = _pool.background_loop().run(self._run_async_store(spec, st))
             except RuntimeError as exc:  # cannot start a thread (interpreter shutting down)
                 report_internal_error("health", exc, "cannot start a health check")
-                return failure(exc).with_(name=spec.name, critical=spec.critical), now
+                return self._failed(spec, exc), now
             st.inflight, st.inflight_since = fut, now
             st.inflight_loop = loop if spec.is_async else None
             return fut, now + spec.timeout
@@ -160,8 +164,13 @@ class CheckExecutor:
         task.add_done_callback(transfer)
         return out
 
+    def _failed(self, spec: CheckSpec, exc: BaseException) -> CheckResult:
+        res = failure(exc).with_(name=spec.name, critical=spec.critical)
+        return redact_result(res, self._redactor)
+
     def _store(self, spec: CheckSpec, st: State, res: CheckResult) -> CheckResult:
-        """Remember a finished run: cache it (if asked) and log a change of status."""
+        """Remember a finished run: redact it, cache it (if asked), log a change of status."""
+        res = redact_result(res, self._redactor)
         with st.lock:
             if spec.cache_ttl and not res.timed_out:
                 st.cached = res.with_(cached=True)
@@ -198,7 +207,7 @@ class CheckExecutor:
         except cf.TimeoutError:
             return self._timed_out(spec, st)
         except (Exception, asyncio.CancelledError) as exc:
-            return failure(exc).with_(name=spec.name, critical=spec.critical)
+            return self._failed(spec, exc)
 
     async def _await_all(
         self, items: list[tuple[CheckSpec, State, Pending, float]]
@@ -238,5 +247,5 @@ class CheckExecutor:
             return timeout_result(spec)
         exc = fut.exception()
         if exc is not None:
-            return failure(exc).with_(name=spec.name, critical=spec.critical)
+            return self._failed(spec, exc)
         return fut.result()

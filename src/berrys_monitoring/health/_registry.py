@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from berrys_monitoring.health._execution import CheckExecutor, State
+from berrys_monitoring.health._masking import DEFAULT_REDACTOR
 from berrys_monitoring.health._report import HealthReport, aggregate
 from berrys_monitoring.health._result import CheckResult
 from berrys_monitoring.health._spec import CheckSpec, make_spec
 from berrys_monitoring.health._status import Probe, coerce_probes
+from berrys_monitoring.logging import Redactor
 
 __all__ = ["DEFAULT_CLOCK", "HealthRegistry"]
 
@@ -51,7 +53,9 @@ class HealthRegistry(CheckExecutor):
     calls for the same report share one evaluation (single flight).
 
     ``clock`` is the monotonic time source (seconds) behind timeouts, cache expiry and
-    durations; tests pass a fake one instead of sleeping.
+    durations; tests pass a fake one instead of sleeping. ``redactor`` (a
+    :class:`~berrys_monitoring.logging.Redactor`, the log redactor's default rules unless
+    given) hides secrets in every result's message and details, as in the logs.
 
     Example::
 
@@ -75,8 +79,10 @@ class HealthRegistry(CheckExecutor):
         description: str | None = None,
         metrics: bool = False,
         clock: Callable[[], float] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._clock = DEFAULT_CLOCK if clock is None else clock
+        self._redactor = DEFAULT_REDACTOR if redactor is None else redactor
         self.service_id = service_id
         self.metrics = metrics
         self.version = version
