@@ -20,7 +20,7 @@ from berrys_monitoring.health._spec import CheckSpec
 from berrys_monitoring.health._status import HealthStatus
 from berrys_monitoring.logging import Redactor
 
-__all__ = ["CheckExecutor", "Pending", "State"]
+__all__ = ["CheckExecutor", "Pending", "State", "running_loop"]
 
 _log = logging.getLogger("berrys_monitoring.health")
 
@@ -61,7 +61,7 @@ class State:
         self.abandoned: list[cf.Future[CheckResult]] = []
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -124,7 +124,7 @@ class CheckExecutor:
         if run_loop is not None:
             if run_loop.is_closed():
                 return False  # its loop is gone: the run can never finish
-            if loop is None and run_loop is _running_loop():
+            if loop is None and run_loop is running_loop():
                 # A sync caller on that loop's own thread blocks the loop while it waits:
                 # joining would wait for a run that cannot progress.
                 return False

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from berrys_monitoring.health._execution import CheckExecutor, State
+from berrys_monitoring.health._execution import CheckExecutor, State, running_loop
 from berrys_monitoring.health._masking import DEFAULT_REDACTOR
 from berrys_monitoring.health._report import HealthReport, aggregate
 from berrys_monitoring.health._result import CheckResult
@@ -212,7 +212,7 @@ class HealthRegistry(CheckExecutor):
             if (
                 flight is not None
                 and not flight.future.done()
-                and not (loop is None and flight.loop is not None and flight.loop is _loop())
+                and not (loop is None and flight.loop is not None and flight.loop is running_loop())
             ):
                 return flight, False
             flight = _Flight(loop=loop, deadline=self._clock() + budget)
@@ -333,13 +333,6 @@ class HealthRegistry(CheckExecutor):
 def _probe_name(probe: str | Probe | None) -> str | None:
     """The probe's name (``ValueError`` for an unknown one), or None for every check."""
     return None if probe is None else next(iter(coerce_probes(probe))).value
-
-
-def _loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 _registries: weakref.WeakSet[HealthRegistry] = weakref.WeakSet()
