@@ -307,20 +307,21 @@ class MonitoringMiddleware:
         answer: Answer
         if method not in ("GET", "HEAD"):
             answer = method_not_allowed()
-        elif kind == "metrics":
+        else:
             accept = authorization = None
             for name, value in scope["headers"]:
                 if name == b"accept":
                     accept = value.decode("latin-1")
                 elif name == b"authorization":
                     authorization = value.decode("latin-1")
-            # Off the event loop: a multi-worker exposition reads every worker's files,
-            # and requests on this worker must not wait behind a scrape.
-            answer = await asyncio.get_running_loop().run_in_executor(
-                None, metrics_answer, opts, accept, authorization
-            )
-        else:
-            answer = await health_answer_async(opts, kind)
+            if kind == "metrics":
+                # Off the event loop: a multi-worker exposition reads every worker's
+                # files, and requests on this worker must not wait behind a scrape.
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    None, metrics_answer, opts, accept, authorization
+                )
+            else:
+                answer = await health_answer_async(opts, kind, authorization)
         status, headers, body = answer
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         raw.append((b"content-length", str(len(body)).encode("latin-1")))

@@ -56,6 +56,9 @@ class SetupOptions(TypedDict, total=False):
     * ``request_id_header`` (``"X-Request-ID"``): taken when sane, else made; echoed.
     * ``metrics_auth`` (``None``): a bearer token string, or a ``(user, password)`` pair
       for HTTP Basic, required on the metrics endpoint.
+    * ``health_auth`` (``None``): the same, required to see the health details (checks,
+      messages, timings); every other caller gets only the status, and the probes
+      (``/live``, ``/ready``) keep answering without it.
     * ``trace_response_header`` (``True``): the trace id in ``X-Trace-Id``.
     * ``configure_defaults`` (``True``): configure logging and tracing when the
       application has not.
@@ -79,6 +82,7 @@ class SetupOptions(TypedDict, total=False):
     log_requests: bool
     request_id_header: str
     metrics_auth: tuple[str, str] | str | None
+    health_auth: tuple[str, str] | str | None
     trace_response_header: bool
     configure_defaults: bool
     environment: str | None
@@ -96,6 +100,10 @@ class MonitoringOptions:
 
     ``metrics_auth`` protects the metrics endpoint: a ``(user, password)`` pair asks for
     HTTP Basic auth, a string for a bearer token.
+
+    ``health_auth`` (the same forms) keeps the health endpoints' details (checks,
+    messages, timings) for authorized callers: everyone else, probes included, gets the
+    status code and the minimal health+json body ``{"status": "pass"}``.
 
     ``sample_rate``: ``None`` defers to the tracer provider's sampler; a number between
     0 and 1 samples that fraction of the requests that arrive without a sampled parent.
@@ -117,6 +125,7 @@ class MonitoringOptions:
     log_requests: bool = True
     request_id_header: str = "X-Request-ID"
     metrics_auth: tuple[str, str] | str | None = field(default=None, repr=False)
+    health_auth: tuple[str, str] | str | None = field(default=None, repr=False)
     trace_response_header: bool = True
     configure_defaults: bool = True
     environment: str | None = None
@@ -173,19 +182,11 @@ class MonitoringOptions:
 
     def metrics_authorized(self, authorization: str | None) -> bool:
         """Check an ``Authorization`` header value against ``metrics_auth``."""
-        auth = self.metrics_auth
-        if auth is None:
-            return True
-        if not authorization:
-            return False
-        scheme, _, value = authorization.partition(" ")
-        value = value.strip()
-        if isinstance(auth, str):
-            return scheme.lower() == "bearer" and hmac.compare_digest(value.encode(), auth.encode())
-        if scheme.lower() != "basic":
-            return False
-        expected = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        return hmac.compare_digest(value.encode(), expected.encode())
+        return _authorized(self.metrics_auth, authorization)
+
+    def health_authorized(self, authorization: str | None) -> bool:
+        """Check an ``Authorization`` header value against ``health_auth``."""
+        return _authorized(self.health_auth, authorization)
 
     @property
     def metrics_challenge(self) -> str:
@@ -193,6 +194,22 @@ class MonitoringOptions:
         if isinstance(self.metrics_auth, str):
             return 'Bearer realm="metrics"'
         return 'Basic realm="metrics"'
+
+
+def _authorized(auth: tuple[str, str] | str | None, authorization: str | None) -> bool:
+    """True when ``authorization`` (a header value) satisfies ``auth`` (None: anyone)."""
+    if auth is None:
+        return True
+    if not authorization:
+        return False
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if isinstance(auth, str):
+        return scheme.lower() == "bearer" and hmac.compare_digest(value.encode(), auth.encode())
+    if scheme.lower() != "basic":
+        return False
+    expected = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    return hmac.compare_digest(value.encode(), expected.encode())
 
 
 _KNOWN = frozenset(SetupOptions.__annotations__)
@@ -234,16 +251,19 @@ def build_options(service_name: str, options: Mapping[str, Any]) -> MonitoringOp
     header = opts.get("request_id_header", "X-Request-ID")
     if not isinstance(header, str) or not _HEADER_RE.match(header):
         raise ValueError(f"request_id_header must be an HTTP header name, got {header!r}")
-    auth = opts.get("metrics_auth")
-    if auth is not None and not (
-        (isinstance(auth, str) and auth)
-        or (
-            isinstance(auth, tuple)
-            and len(auth) == 2
-            and all(isinstance(p, str) and p for p in auth)
-        )
-    ):
-        raise ValueError("metrics_auth must be a bearer token string or a (user, password) tuple")
+    for auth_option in ("metrics_auth", "health_auth"):
+        auth = opts.get(auth_option)
+        if auth is not None and not (
+            (isinstance(auth, str) and auth)
+            or (
+                isinstance(auth, tuple)
+                and len(auth) == 2
+                and all(isinstance(p, str) and p for p in auth)
+            )
+        ):
+            raise ValueError(
+                f"{auth_option} must be a bearer token string or a (user, password) tuple"
+            )
     opts.update(
         health_path=health,
         metrics_path=metrics,

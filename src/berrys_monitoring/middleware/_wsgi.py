@@ -244,7 +244,7 @@ class MonitoringWSGIMiddleware:
                 opts, environ.get("HTTP_ACCEPT"), environ.get("HTTP_AUTHORIZATION")
             )
         else:
-            answer = health_answer(opts, kind)
+            answer = health_answer(opts, kind, environ.get("HTTP_AUTHORIZATION"))
         status, headers, body = answer
         phrase = _PHRASES.get(status, "")
         start_response(f"{status} {phrase}", [*headers, ("Content-Length", str(len(body)))])
