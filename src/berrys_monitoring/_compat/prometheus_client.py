@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["histogram_parts", "registry_collectors", "value_object"]
+__all__ = ["histogram_parts", "registry_collectors", "value_object", "writes_created_series"]
 
 
 def value_object(child: Any) -> Any | None:
@@ -83,3 +83,17 @@ def registry_collectors(registry: Any) -> Callable[[], list[Any]] | None:
             return list(collectors)
 
     return current
+
+
+def writes_created_series() -> bool:
+    """Whether prometheus_client writes ``_created`` series (its own switch,
+    ``PROMETHEUS_DISABLE_CREATED_SERIES``, read at its import).
+
+    Example::
+
+        >>> isinstance(writes_created_series(), bool)
+        True
+    """
+    from prometheus_client import metrics
+
+    return bool(getattr(metrics, "_use_created", True))

@@ -9,7 +9,7 @@ from berrys_monitoring._shutdown import flush_on_sigterm
 from berrys_monitoring.logging import guard_handlers
 from berrys_monitoring.middleware._bootstrap import configure_defaults, silence_server_access_logs
 from berrys_monitoring.middleware._core import Observer
-from berrys_monitoring.middleware._instruments import instruments_for
+from berrys_monitoring.middleware._http_metrics import instruments_for
 from berrys_monitoring.middleware._options import build_options
 
 __all__ = ["Holder", "prepare"]
