@@ -675,3 +675,30 @@ async def test_request_size_counts_the_bytes_received_not_the_declared_length(re
     parts = [body[:1000], body[1000:3000], body[3000:]]
     assert await _call(app, "POST", "/echo", chunked, parts) == 200
     assert sample(registry, size, method="POST", route="/echo") == len(body)
+
+
+def test_a_huge_path_is_cut_in_the_access_line_on_both_paths(registry) -> None:
+    import io
+    import json
+
+    from berrys_monitoring.logging import configure_logging
+
+    long_path = "/nope/" + "a" * 10_000
+    out = io.StringIO()
+    configure_logging(stream=out, service_name="svc", adopt_servers=False)
+    try:
+        c = client(make_app(registry))
+        assert c.get(long_path).status_code == 404
+        with capture_logs(level="info") as lines:  # the generic path, through a handler
+            assert c.get(long_path).status_code == 404
+    finally:
+        configure_logging(log_to_console=False)
+    fast = next(
+        json.loads(x) for x in out.getvalue().splitlines() if "berrys_monitoring.access" in x
+    )
+    generic = next(r for r in lines if r["logger"] == "berrys_monitoring.access")
+    for line in (fast, generic):
+        assert line["path"] == long_path[:2048] + f"...[{len(long_path) - 2048} more]"
+        assert line["message"] == f"GET {line['path']} 404"
+    fast_line = next(x for x in out.getvalue().splitlines() if "berrys_monitoring.access" in x)
+    assert len(fast_line) < 5_000
