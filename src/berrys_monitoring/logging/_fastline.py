@@ -39,7 +39,6 @@ from berrys_monitoring.logging._render import (
 __all__ = ["write_access", "write_usual_access"]
 
 _OURS = frozenset((SafeFileHandler, SafeStreamHandler))
-_LogRecord = logging.LogRecord
 _ctx_get = _ctx_var.get
 _ctx_set = _ctx_var.set
 _ctx_reset = _ctx_var.reset
