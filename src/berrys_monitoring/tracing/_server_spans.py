@@ -40,6 +40,7 @@ from berrys_monitoring.tracing._server_span import (
     _SERVER,
     _UNSAMPLED,
     _UNSAMPLED_ROOT,
+    RANDOM_TRACE_ID,
     ServerSpan,
     UnsampledSpan,
 )
@@ -156,7 +157,7 @@ class ServerSpans:
         if bound is None:
             return (None, parent_sc, parent_sc.trace_id, span_id)
         pflags = parent_sc.trace_flags
-        random_bit = pflags & TraceFlags.RANDOM_TRACE_ID
+        random_bit = pflags & RANDOM_TRACE_ID
         if pflags.sampled:
             flags = TraceFlags(TraceFlags.SAMPLED | random_bit) if random_bit else _SAMPLED
             ctx = SpanContext(parent_sc.trace_id, span_id, False, flags, parent_sc.trace_state)
@@ -200,9 +201,9 @@ class ServerSpans:
         sampled = result.decision.is_sampled()
         flags = TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT
         if parent_sc is None:
-            flags |= TraceFlags.RANDOM_TRACE_ID
+            flags |= RANDOM_TRACE_ID
         else:
-            flags |= parent_sc.trace_flags & TraceFlags.RANDOM_TRACE_ID
+            flags |= parent_sc.trace_flags & RANDOM_TRACE_ID
         ctx = SpanContext(trace_id, span_id, False, TraceFlags(flags), result.trace_state)
         if not result.decision.is_recording():
             return UnsampledSpan(ctx)
