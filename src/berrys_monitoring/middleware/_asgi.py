@@ -231,6 +231,9 @@ class MonitoringMiddleware:
             return
         observer: Observer = self.holder.observer
         opts = observer.opts
+        if observer.hub is not None and observer.hub.needs_url:
+            server = scope.get("server") or (None, None)
+            observer.hub.learn(server[0], server[1], scope.get("scheme", "http"))
         path: str = scope["path"]
         root_path = scope.get("root_path", "")
         # Under a root path (uvicorn --root-path, a mount) "path" includes it; our

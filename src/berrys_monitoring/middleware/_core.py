@@ -108,6 +108,8 @@ class Observer:
         # Flask logs unhandled exceptions (with their stack) itself; Starlette leaves it
         # to the server, outside the request's context, so we log the stack there.
         self.framework_logs_exceptions = False
+        # The hub registration (hub_url), which learns our address from a first request.
+        self.hub: Any = None
 
     def _get_tracer(self) -> Any:
         provider = otel_trace.get_tracer_provider()

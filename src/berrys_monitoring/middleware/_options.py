@@ -11,6 +11,8 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from berrys_monitoring.middleware._hub import check_url
+
 __all__ = ["MonitoringOptions", "SetupOptions", "build_options"]
 
 _HEADER_RE = re.compile(r"^[A-Za-z0-9-]+$")
@@ -64,6 +66,12 @@ class SetupOptions(TypedDict, total=False):
       application has not.
     * ``environment`` / ``version``: written on every line and span resource.
     * ``registry`` (``None``): a ``prometheus_client.CollectorRegistry`` of your own.
+    * ``hub_url`` (``None``, or ``$BERRYS_MONITORING_HUB_URL``): the telemetry hub. Spans
+      and log records go there over OTLP (when ``setup_monitoring`` configures tracing
+      and logging), and the service registers itself as a scrape and probe target.
+    * ``service_url`` (``None``, or ``$BERRYS_MONITORING_SERVICE_URL``): where the hub
+      reaches this service; by default the address the server reports on the first
+      request.
 
     Example::
 
@@ -88,6 +96,8 @@ class SetupOptions(TypedDict, total=False):
     environment: str | None
     version: str | None
     registry: Any
+    hub_url: str | None
+    service_url: str | None
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,8 @@ class MonitoringOptions:
     environment: str | None = None
     version: str | None = None
     registry: Any = None
+    hub_url: str | None = None
+    service_url: str | None = None
 
     # Lookups derived from the fields above when the options are made (also by hand or
     # by dataclasses.replace), so the hot path does set and dict lookups only.
@@ -264,6 +276,9 @@ def build_options(service_name: str, options: Mapping[str, Any]) -> MonitoringOp
             raise ValueError(
                 f"{auth_option} must be a bearer token string or a (user, password) tuple"
             )
+    for name in ("hub_url", "service_url"):
+        if opts.get(name) is not None:
+            opts[name] = check_url(name, opts[name])
     opts.update(
         health_path=health,
         metrics_path=metrics,

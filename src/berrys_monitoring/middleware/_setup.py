@@ -10,6 +10,7 @@ from berrys_monitoring.logging import guard_handlers
 from berrys_monitoring.middleware._bootstrap import configure_defaults, silence_server_access_logs
 from berrys_monitoring.middleware._core import Observer
 from berrys_monitoring.middleware._http_metrics import instruments_for
+from berrys_monitoring.middleware._hub import hub_link
 from berrys_monitoring.middleware._options import build_options
 
 __all__ = ["Holder", "prepare"]
@@ -40,4 +41,12 @@ def prepare(service_name: str, options: Mapping[str, Any]) -> Observer:
     guard_handlers()
     flush_on_sigterm()
     instruments = instruments_for(registry) if opts.enable_metrics else None
-    return Observer(opts, instruments)
+    observer = Observer(opts, instruments)
+    observer.hub = hub_link(
+        opts.hub_url,
+        job=opts.service_name,
+        service_url=opts.service_url,
+        metrics_path=opts.metrics_path,
+        health_path=opts.health_path,
+    )
+    return observer

@@ -163,6 +163,12 @@ class MonitoringWSGIMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         observer: Observer = self.holder.observer
         opts = observer.opts
+        if observer.hub is not None and observer.hub.needs_url:
+            observer.hub.learn(
+                environ.get("SERVER_NAME"),
+                environ.get("SERVER_PORT"),
+                environ.get("wsgi.url_scheme", "http"),
+            )
         path: str = environ.get("PATH_INFO") or "/"
         kind = opts.endpoints.get(path)
         if kind is not None:
