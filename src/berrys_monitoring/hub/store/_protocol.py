@@ -1,0 +1,54 @@
+"""The seam between the hub and its storage engine: ingest and the query API use only this."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Protocol
+
+from berrys_monitoring.hub.store._model import (
+    Batch,
+    LogPage,
+    LogQuery,
+    SeriesLabels,
+    ServiceInfo,
+    TraceQuery,
+    TraceSummary,
+)
+
+__all__ = ["Store", "StoreBusyError"]
+
+
+class StoreBusyError(RuntimeError):
+    """The write queue is full: the caller should tell its client to retry later."""
+
+
+class Store(Protocol):
+    def submit(self, batch: Batch) -> Future[None]:
+        """Queue ``batch``; the future completes once it is committed to disk.
+
+        Raises :class:`StoreBusyError` at once when the queue is full."""
+
+    def queue_depth(self) -> int: ...
+
+    def size_bytes(self) -> int: ...
+
+    def services(self) -> list[ServiceInfo]: ...
+
+    def search_traces(self, query: TraceQuery) -> list[TraceSummary]: ...
+
+    def get_trace(self, trace_id: bytes) -> list[dict[str, object]]: ...
+
+    def search_logs(self, query: LogQuery) -> LogPage: ...
+
+    def log_counts(self, query: LogQuery, step_ns: int) -> list[tuple[int, int]]: ...
+
+    def series(
+        self, matchers: SeriesLabels, start_ms: int | None, end_ms: int | None
+    ) -> list[tuple[int, SeriesLabels]]: ...
+
+    def samples(
+        self, series_id: int, start_ms: int | None, end_ms: int | None
+    ) -> tuple[list[int], list[float]]: ...
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop taking batches, commit the queued ones, close the files."""
