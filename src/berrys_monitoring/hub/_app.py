@@ -67,6 +67,7 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     metrics = HubMetrics(
         store_size=lambda: float(the_store.size_bytes()),
         queue_depth=lambda: float(the_store.queue_depth()),
+        pending=lambda: float(the_store.pending_batches()),
     )
     receiver = OtlpReceiver(the_store, metrics, max_body_bytes=config.max_body_bytes)
 

@@ -11,7 +11,13 @@ __all__ = ["HubMetrics"]
 
 
 class HubMetrics:
-    def __init__(self, *, store_size: Callable[[], float], queue_depth: Callable[[], float]):
+    def __init__(
+        self,
+        *,
+        store_size: Callable[[], float],
+        queue_depth: Callable[[], float],
+        pending: Callable[[], float],
+    ):
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "hub_ingest_requests",
@@ -41,3 +47,9 @@ class HubMetrics:
             registry=self.registry,
         )
         self.queue_depth.set_function(queue_depth)
+        self.pending = Gauge(
+            "hub_ingest_pending_batches",
+            "Batches accepted and not yet committed: queued plus the ones being written",
+            registry=self.registry,
+        )
+        self.pending.set_function(pending)

@@ -312,14 +312,21 @@ def test_a_saturated_writer_answers_503_with_retry_after(small_hub: RunningHub) 
             results.append(c.post("/v1/traces", content=body, headers=PROTOBUF).status_code)
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(3)]
+
+    def gauges(c: httpx.Client) -> tuple[str, str]:
+        text = c.get("/metrics").text
+        return tuple(  # type: ignore[return-value]
+            next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " "))
+            for name in ("hub_ingest_pending_batches", "hub_ingest_queue_depth")
+        )
+
     try:
-        for t in threads:
-            t.start()
         with small_hub.client() as c:
-            wait_for(
-                lambda: "hub_ingest_queue_depth 2.0" in c.get("/metrics").text,
-                what="a full queue",
-            )
+            threads[0].start()  # the writer takes it and stalls on the lock
+            wait_for(lambda: gauges(c) == ("1.0", "0.0"), what="the writer to stall")
+            threads[1].start()
+            threads[2].start()
+            wait_for(lambda: gauges(c) == ("3.0", "2.0"), what="a full queue")
             r = c.post(
                 "/v1/traces",
                 content=spans_request("stall-x", 1).SerializeToString(),
@@ -331,7 +338,8 @@ def test_a_saturated_writer_answers_503_with_retry_after(small_hub: RunningHub) 
         db.execute("ROLLBACK")
         db.close()
         for t in threads:
-            t.join(30)
+            if t.ident is not None:
+                t.join(30)
     assert results == [200, 200, 200]
 
 

@@ -28,7 +28,11 @@ class Store(Protocol):
 
         Raises :class:`StoreBusyError` at once when the queue is full."""
 
-    def queue_depth(self) -> int: ...
+    def queue_depth(self) -> int:
+        """Batches waiting for the writer."""
+
+    def pending_batches(self) -> int:
+        """Batches submitted and not yet committed (or failed): queued plus in the writer."""
 
     def size_bytes(self) -> int: ...
 

@@ -173,6 +173,8 @@ class SQLiteStore:
         )
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._closed = False
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         self._close_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -195,10 +197,21 @@ class SQLiteStore:
             self._queue.put_nowait((batch, future))
         except queue.Full:
             raise StoreBusyError("the write queue is full") from None
+        with self._pending_lock:
+            self._pending += 1
+        future.add_done_callback(self._done)
         return future
+
+    def _done(self, _: Future[None]) -> None:
+        with self._pending_lock:
+            self._pending -= 1
 
     def queue_depth(self) -> int:
         return self._queue.qsize()
+
+    def pending_batches(self) -> int:
+        with self._pending_lock:
+            return self._pending
 
     def _run(self) -> None:
         while True:
