@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from berrys_monitoring._version import __version__
 from berrys_monitoring.hub._auth import BearerTokenMiddleware
+from berrys_monitoring.hub._retention import RetentionWorker
 from berrys_monitoring.hub._selfmetrics import HubMetrics
 from berrys_monitoring.hub.api import build_router
 from berrys_monitoring.hub.config import HubConfig
@@ -66,14 +67,23 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     )
     metrics = HubMetrics(
         store_size=lambda: float(the_store.size_bytes()),
+        store_used=lambda: float(the_store.used_bytes()),
         queue_depth=lambda: float(the_store.queue_depth()),
         pending=lambda: float(the_store.pending_batches()),
     )
     receiver = OtlpReceiver(the_store, metrics, max_body_bytes=config.max_body_bytes)
+    retention = RetentionWorker(
+        the_store,
+        max_age_s=config.retention_seconds,
+        max_bytes=config.max_size_bytes,
+        interval_s=float(config.retention_interval),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        retention.start()
         yield
+        retention.stop()
         if owned:
             log.info("flushing and closing the store")
             the_store.close()
@@ -86,6 +96,7 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     )
     app.state.store = the_store
     app.state.metrics = metrics
+    app.state.retention = retention
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:

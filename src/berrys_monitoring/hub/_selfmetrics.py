@@ -15,6 +15,7 @@ class HubMetrics:
         self,
         *,
         store_size: Callable[[], float],
+        store_used: Callable[[], float],
         queue_depth: Callable[[], float],
         pending: Callable[[], float],
     ):
@@ -41,6 +42,12 @@ class HubMetrics:
             "hub_store_size_bytes", "Bytes on disk of the store", registry=self.registry
         )
         self.store_size.set_function(store_size)
+        self.store_used = Gauge(
+            "hub_store_used_bytes",
+            "Bytes of the store holding data (what --max-size limits)",
+            registry=self.registry,
+        )
+        self.store_used.set_function(store_used)
         self.queue_depth = Gauge(
             "hub_ingest_queue_depth",
             "Batches waiting for the store's writer",

@@ -105,11 +105,15 @@ class HubConfig:
     max_body_size: int | str = 16 * 1024 * 1024
     queue_size: int = 64
     log_level: str = "info"
+    retention_interval: float | str = 60.0
 
     def __post_init__(self) -> None:
         self.retention = parse_duration(self.retention)
         self.max_size = parse_size(self.max_size)
         self.max_body_size = parse_size(self.max_body_size)
+        self.retention_interval = parse_duration(self.retention_interval)
+        if self.retention_interval <= 0:
+            raise ConfigError("retention_interval must be positive")
         if self.data_dir is None:
             self.data_dir = _default_data_dir()
         self.data_dir = Path(self.data_dir).expanduser()

@@ -34,7 +34,23 @@ class Store(Protocol):
     def pending_batches(self) -> int:
         """Batches submitted and not yet committed (or failed): queued plus in the writer."""
 
-    def size_bytes(self) -> int: ...
+    def size_bytes(self) -> int:
+        """Bytes on disk."""
+
+    def used_bytes(self) -> int:
+        """Bytes holding data (what ``max_size`` limits)."""
+
+    def enforce_retention(
+        self,
+        *,
+        max_age_ns: int | None,
+        max_bytes: int | None,
+        now_ns: int | None = None,
+        limit: int = 20_000,
+        timeout: float = 60.0,
+    ) -> Future[int]:
+        """Delete a bounded number of the oldest rows past the limits; the future gives
+        how many (0: within the limits)."""
 
     def services(self) -> list[ServiceInfo]: ...
 

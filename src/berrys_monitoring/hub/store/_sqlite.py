@@ -14,7 +14,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,17 @@ CREATE TABLE IF NOT EXISTS targets (
 _SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS = ("UNSET", "OK", "ERROR")
 _STOP = object()
+
+
+class _Task:
+    """Work other than a batch (retention) for the writer thread, in its own transaction."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+
 _MAX_GROUP = 256  # batches per transaction
 
 
@@ -166,6 +177,9 @@ class SQLiteStore:
         self._head_max_samples = head_max_samples
         self._head_max_span_ms = head_max_span_ms
         self._conn = _connect(self.path, writer=True)
+        # Only takes effect before the first table exists: lets retention give space back.
+        self._conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self._conn.execute("PRAGMA journal_size_limit = 67108864")
         self._conn.executescript(_SCHEMA)
         self._conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
@@ -214,24 +228,43 @@ class SQLiteStore:
             return self._pending
 
     def _run(self) -> None:
+        pending: Any = None
         while True:
-            item = self._queue.get()
+            item = pending if pending is not None else self._queue.get()
+            pending = None
             if item is _STOP:
                 return
+            if isinstance(item[0], _Task):
+                self._run_task(item[0], item[1])
+                continue
             group = [item]
-            stop = False
             while len(group) < _MAX_GROUP:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if nxt is _STOP:
-                    stop = True
+                if nxt is _STOP or isinstance(nxt[0], _Task):
+                    pending = nxt  # after this group's commit
                     break
                 group.append(nxt)
             self._commit(group)
-            if stop:
-                return
+
+    def _run_task(self, task: _Task, future: Future[Any]) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = task.fn()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                self._forget_caches()
+                raise
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
 
     def _commit(self, group: list[tuple[Batch, Future[None]]]) -> None:
         conn = self._conn
@@ -764,9 +797,102 @@ class SQLiteStore:
             return [], []
         return np.concatenate(ts_parts).tolist(), np.concatenate(vs_parts).tolist()
 
+    # -- retention ----------------------------------------------------------------------
+
+    def used_bytes(self) -> int:
+        """Bytes of the database in use: the file without its free pages and the WAL."""
+        conn = self._reader()
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return int((pages - free) * page_size)
+
+    def enforce_retention(
+        self,
+        *,
+        max_age_ns: int | None,
+        max_bytes: int | None,
+        now_ns: int | None = None,
+        limit: int = 20_000,
+        timeout: float = 60.0,
+    ) -> Future[int]:
+        """Delete at most ``limit`` rows per table that are older than ``max_age_ns``, or
+        the oldest ones while the store uses more than ``max_bytes``; the future gives the
+        number of rows deleted (call again while it is not 0). Runs on the writer thread
+        in short transactions, between ingest batches."""
+        if self._closed:
+            raise StoreBusyError("the store is closing")
+        now = time.time_ns() if now_ns is None else now_ns
+        future: Future[int] = Future()
+        task = _Task(lambda: self._retention(max_age_ns, max_bytes, now, limit))
+        self._queue.put((task, future), timeout=timeout)
+        return future
+
+    def _retention(
+        self, max_age_ns: int | None, max_bytes: int | None, now: int, limit: int
+    ) -> int:
+        deleted = 0
+        if max_age_ns is not None:
+            deleted += self._delete_before(now - max_age_ns, limit)
+        if max_bytes is not None and self._used_bytes_writer() > max_bytes:
+            oldest = self._oldest_ns()
+            if oldest is not None:
+                # the oldest twentieth of what is kept goes first, whatever the signal
+                cut = oldest + max((now - oldest) // 20, 10**9)
+                deleted += self._delete_before(cut, limit)
+        if deleted:
+            self._conn.execute("PRAGMA incremental_vacuum")
+        return deleted
+
+    def _used_bytes_writer(self) -> int:
+        c = self._conn
+        page_size = c.execute("PRAGMA page_size").fetchone()[0]
+        pages = c.execute("PRAGMA page_count").fetchone()[0]
+        free = c.execute("PRAGMA freelist_count").fetchone()[0]
+        return int((pages - free) * page_size)
+
+    def _oldest_ns(self) -> int | None:
+        c = self._conn
+        candidates = [
+            c.execute("SELECT min(start_ns) FROM spans").fetchone()[0],
+            c.execute("SELECT min(time_ns) FROM logs").fetchone()[0],
+        ]
+        chunk = c.execute("SELECT min(t_max) FROM chunks").fetchone()[0]
+        if chunk is not None:
+            candidates.append(int(chunk) * 1_000_000)
+        present = [int(v) for v in candidates if v is not None]
+        return min(present) if present else None
+
+    def _delete_before(self, cutoff_ns: int, limit: int) -> int:
+        c = self._conn
+        n = c.execute(
+            "DELETE FROM spans WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM spans "
+            "WHERE start_ns < ? ORDER BY start_ns LIMIT ?)",
+            (cutoff_ns, limit),
+        ).rowcount
+        logs = c.execute(
+            "DELETE FROM logs WHERE id IN (SELECT id FROM logs WHERE time_ns < ? "
+            "ORDER BY time_ns LIMIT ?)",
+            (cutoff_ns, limit),
+        ).rowcount
+        if logs:
+            # FTS5 records deletions as tombstones; merging segments applies them and frees
+            # the pages (https://sqlite.org/fts5.html#the_merge_command)
+            c.execute("INSERT INTO logs_fts (logs_fts, rank) VALUES ('merge', -16)")
+        n += logs
+        chunks = c.execute(
+            "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE t_max < ? "
+            "ORDER BY t_max LIMIT ?)",
+            (cutoff_ns // 1_000_000, limit),
+        ).rowcount
+        if chunks:
+            self._heads.clear()  # a deleted head chunk must not be updated in place
+        return int(n + chunks)
+
     # -- closing ------------------------------------------------------------------------
 
     def close(self, timeout: float = 30.0) -> None:
+        """Stop taking batches, commit the queued ones, checkpoint and close the file."""
         with self._close_lock:
             if self._closed:
                 return
