@@ -121,6 +121,14 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
             name=f"otlp_{signal}",
         )
 
+    @app.post(
+        "/api/v2/alerts",
+        tags=["alerts"],
+        summary="Alertmanager v2: push alerts (Prometheus' alerting, any Alertmanager client)",
+    )
+    async def post_alerts(request: Request) -> Response:
+        return await receiver.handle_alerts(request)
+
     @app.get("/health", tags=["hub"], summary="the hub's own health (open without a token)")
     async def health() -> Response:
         return Response(

@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from berrys_monitoring.hub.store import LogQuery, Store, TraceQuery
+from berrys_monitoring.hub.store import AlertQuery, LogQuery, Store, TraceQuery
 
 __all__ = ["build_router", "parse_duration_ns", "parse_time_ns"]
 
@@ -202,6 +202,20 @@ class SampleParams(_Window):
         return value
 
 
+class AlertParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["firing", "resolved"] | None = None
+    label: list[str] = Field(default_factory=list, description="name=value, repeatable")
+    limit: int = Field(100, ge=1, le=1000)
+
+    @field_validator("label")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        _attribute_pairs(value)
+        return value
+
+
 def _severity(level: str) -> int:
     if level.isdigit() and 1 <= int(level) <= 24:
         return int(level)
@@ -297,6 +311,13 @@ def build_router(store: Store) -> APIRouter:
                 "buckets": [{"start_ns": b, "count": n} for b, n in counts],
             }
         )
+
+    @router.get("/alerts", summary="alerts received, newest first; filter by state and labels")
+    async def alerts(params: Annotated[AlertParams, Query()]) -> Response:
+        query = AlertQuery(
+            state=params.state, labels=_attribute_pairs(params.label), limit=params.limit
+        )
+        return _json({"alerts": await anyio.to_thread.run_sync(store.alerts, query)})
 
     @router.get("/metrics/samples", summary="raw samples of the series of one metric")
     async def samples(params: Annotated[SampleParams, Query()]) -> Response:

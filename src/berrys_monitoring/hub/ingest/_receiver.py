@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
+import orjson
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
@@ -21,6 +22,7 @@ from starlette.responses import Response
 
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.hub._selfmetrics import HubMetrics
+from berrys_monitoring.hub.ingest._alertmanager import parse_alerts
 from berrys_monitoring.hub.ingest._codec import (
     JSON,
     IngestError,
@@ -97,15 +99,7 @@ class OtlpReceiver:
             )
             mapped = await anyio.to_thread.run_sync(self._decode_and_map, signal, body, kind)
             if mapped.rows:
-                try:
-                    future = self.store.submit(signal.to_batch(mapped.rows))
-                except StoreBusyError as exc:
-                    raise IngestError(503, f"the hub is busy ({exc}); retry later") from None
-                try:
-                    await asyncio.wrap_future(future)
-                except Exception as exc:  # a full disk, an I/O error: the client may retry
-                    report_internal_error("hub.store", exc, "a batch could not be written")
-                    raise IngestError(503, "the store could not write the batch") from None
+                await self._store(signal.to_batch(mapped.rows))
         except IngestError as exc:
             return self._error(signal, exc.status, exc.message, kind)
         self.metrics.items.labels(signal.name).inc(len(mapped.rows))
@@ -122,6 +116,41 @@ class OtlpReceiver:
             partial.error_message = mapped.error
         self.metrics.requests.labels(signal.name, "200").inc()
         return Response(encode_message(response, kind), 200, media_type=kind)
+
+    async def handle_alerts(self, request: Request) -> Response:
+        """``POST /api/v2/alerts``: Alertmanager v2 ``postableAlerts``; 200 once stored."""
+        try:
+            media = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
+            if media != JSON:
+                raise IngestError(415, f"unsupported Content-Type {media!r}: use {JSON}")
+            body = await read_body(
+                request.stream(),
+                encoding=request.headers.get("content-encoding"),
+                limit=self.max_body_bytes,
+            )
+            rows = await anyio.to_thread.run_sync(parse_alerts, body)
+            if rows:
+                await self._store(Batch(alerts=rows))
+        except IngestError as exc:
+            self.metrics.requests.labels("alerts", str(exc.status)).inc()
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else None
+            return Response(
+                orjson.dumps({"error": exc.message}), exc.status, headers=headers, media_type=JSON
+            )
+        self.metrics.requests.labels("alerts", "200").inc()
+        self.metrics.items.labels("alerts").inc(len(rows))
+        return Response(b"", 200)
+
+    async def _store(self, batch: Batch) -> None:
+        try:
+            future = self.store.submit(batch)
+        except StoreBusyError as exc:
+            raise IngestError(503, f"the hub is busy ({exc}); retry later") from None
+        try:
+            await asyncio.wrap_future(future)
+        except Exception as exc:  # a full disk, an I/O error: the client may retry
+            report_internal_error("hub.store", exc, "a batch could not be written")
+            raise IngestError(503, "the store could not write the batch") from None
 
     def _decode_and_map(self, signal: _Signal, body: bytes, kind: str) -> Mapped:
         message = decode_request(signal.request_type, body, kind)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from berrys_monitoring.hub.store._model import (
+    AlertQuery,
+    AlertRow,
     Batch,
     LogPage,
     LogQuery,
@@ -18,6 +20,8 @@ from berrys_monitoring.hub.store._protocol import Store, StoreBusyError
 from berrys_monitoring.hub.store._sqlite import SQLiteStore
 
 __all__ = [
+    "AlertQuery",
+    "AlertRow",
     "Batch",
     "LogPage",
     "LogQuery",

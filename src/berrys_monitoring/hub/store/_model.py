@@ -10,6 +10,8 @@ import dataclasses
 from typing import NamedTuple
 
 __all__ = [
+    "AlertQuery",
+    "AlertRow",
     "Batch",
     "LogPage",
     "LogQuery",
@@ -59,6 +61,18 @@ class LogRow(NamedTuple):
     flags: int
 
 
+class AlertRow(NamedTuple):
+    """An alert as pushed in the Alertmanager v2 format; ``fingerprint`` is its identity
+    (a hash of its labels)."""
+
+    fingerprint: str
+    labels: str
+    annotations: str
+    starts_ns: int
+    ends_ns: int
+    generator_url: str
+
+
 class Sample(NamedTuple):
     labels: SeriesLabels
     timestamp_ms: int
@@ -72,9 +86,10 @@ class Batch:
     spans: list[SpanRow] = dataclasses.field(default_factory=list)
     logs: list[LogRow] = dataclasses.field(default_factory=list)
     samples: list[Sample] = dataclasses.field(default_factory=list)
+    alerts: list[AlertRow] = dataclasses.field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.spans) + len(self.logs) + len(self.samples)
+        return len(self.spans) + len(self.logs) + len(self.samples) + len(self.alerts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +141,16 @@ class LogQuery:
 class LogPage:
     records: list[dict[str, object]]
     next_cursor: tuple[int, int] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertQuery:
+    """``state``: ``"firing"`` (ends in the future) or ``"resolved"``; ``labels`` must all
+    match."""
+
+    state: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    limit: int = 100
 
 
 @dataclasses.dataclass(frozen=True)

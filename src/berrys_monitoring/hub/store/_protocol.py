@@ -6,6 +6,7 @@ from concurrent.futures import Future
 from typing import Protocol
 
 from berrys_monitoring.hub.store._model import (
+    AlertQuery,
     Batch,
     LogPage,
     LogQuery,
@@ -61,6 +62,8 @@ class Store(Protocol):
     def search_logs(self, query: LogQuery) -> LogPage: ...
 
     def log_counts(self, query: LogQuery, step_ns: int) -> list[tuple[int, int]]: ...
+
+    def alerts(self, query: AlertQuery) -> list[dict[str, object]]: ...
 
     def series(
         self, matchers: SeriesLabels, start_ms: int | None, end_ms: int | None

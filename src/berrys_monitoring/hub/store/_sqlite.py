@@ -24,6 +24,8 @@ import orjson
 
 from berrys_monitoring.hub.store._chunks import decode_chunk, encode_chunk
 from berrys_monitoring.hub.store._model import (
+    AlertQuery,
+    AlertRow,
     Batch,
     LogPage,
     LogQuery,
@@ -90,6 +92,12 @@ CREATE TABLE IF NOT EXISTS services (
     name TEXT NOT NULL, signal TEXT NOT NULL, last_seen_ns INTEGER NOT NULL,
     count INTEGER NOT NULL, PRIMARY KEY (name, signal)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alerts (
+    fingerprint TEXT PRIMARY KEY, labels TEXT NOT NULL, annotations TEXT NOT NULL,
+    starts_ns INTEGER NOT NULL, ends_ns INTEGER NOT NULL, generator_url TEXT NOT NULL,
+    first_received_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL, received INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_ends ON alerts (ends_ns);
 CREATE TABLE IF NOT EXISTS targets (
     url TEXT PRIMARY KEY, job TEXT NOT NULL, labels TEXT NOT NULL,
     source TEXT NOT NULL, added_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL
@@ -327,6 +335,8 @@ class SQLiteStore:
                 if job:
                     key = (job, "metrics")
                     seen[key] = seen.get(key, 0) + 1
+        if batch.alerts:
+            self._write_alerts(batch.alerts, now)
         if seen:
             self._conn.executemany(
                 "INSERT INTO services (name, signal, last_seen_ns, count) VALUES (?, ?, ?, ?) "
@@ -335,6 +345,23 @@ class SQLiteStore:
                 "count = count + excluded.count",
                 [(name, signal, now, n) for (name, signal), n in seen.items()],
             )
+
+    def _write_alerts(self, alerts: Sequence[AlertRow], now: int) -> None:
+        # As Alertmanager merges a re-sent alert: the same fingerprint keeps its start while
+        # it is active; once resolved, a firing one starts a new episode.
+        self._conn.executemany(
+            "INSERT INTO alerts (fingerprint, labels, annotations, starts_ns, ends_ns, "
+            "generator_url, first_received_ns, updated_ns, received) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (fingerprint) DO UPDATE SET "
+            "starts_ns = CASE WHEN alerts.ends_ns < excluded.updated_ns "
+            "AND excluded.ends_ns > excluded.updated_ns THEN excluded.starts_ns "
+            "ELSE min(alerts.starts_ns, excluded.starts_ns) END, "
+            "ends_ns = excluded.ends_ns, annotations = excluded.annotations, "
+            "generator_url = excluded.generator_url, updated_ns = excluded.updated_ns, "
+            "received = alerts.received + 1",
+            [(*a, now, now) for a in alerts],
+        )
 
     def _resource_id(self, resource_json: str) -> int:
         rid = self._resource_ids.get(resource_json)
@@ -747,6 +774,42 @@ class SQLiteStore:
                 "GROUP BY b ORDER BY b",
                 [query.start_ns, step_ns, *params],
             )
+        ]
+
+    def alerts(self, query: AlertQuery) -> list[dict[str, object]]:
+        now = time.time_ns()
+        conds: list[str] = []
+        params: list[Any] = []
+        if query.state == "firing":
+            conds.append("ends_ns > ?")
+            params.append(now)
+        elif query.state == "resolved":
+            conds.append("ends_ns <= ?")
+            params.append(now)
+        for key, value in query.labels:
+            conds.append("json_extract(labels, ?) = ?")
+            params += [_json_path(key), value]
+        where = " AND ".join(conds) or "1"
+        rows = self._reader().execute(
+            "SELECT fingerprint, labels, annotations, starts_ns, ends_ns, generator_url, "
+            f"first_received_ns, updated_ns, received FROM alerts WHERE {where} "
+            "ORDER BY starts_ns DESC LIMIT ?",
+            [*params, query.limit],
+        )
+        return [
+            {
+                "fingerprint": r[0],
+                "labels": orjson.loads(r[1]),
+                "annotations": orjson.loads(r[2]),
+                "starts_ns": r[3],
+                "ends_ns": r[4],
+                "state": "firing" if r[4] > now else "resolved",
+                "generator_url": r[5],
+                "first_received_ns": r[6],
+                "updated_ns": r[7],
+                "received": r[8],
+            }
+            for r in rows
         ]
 
     def series(
