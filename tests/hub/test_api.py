@@ -119,3 +119,25 @@ def test_bad_parameters_get_a_400_that_says_why(
 def test_an_unknown_trace_is_a_404(client: httpx.Client) -> None:
     r = client.get("/api/v1/traces/" + "ab" * 16)
     assert r.status_code == 404 and "no trace" in r.json()["error"]
+
+
+def test_the_dependency_graph_counts_calls_and_errors_between_services(
+    client: httpx.Client,
+) -> None:
+    front, back = f"front-{uuid.uuid4().hex[:6]}", f"back-{uuid.uuid4().hex[:6]}"
+    for error in (False, True):
+        caller = spans_request(front, 1)
+        root = caller.resource_spans[0].scope_spans[0].spans[0]
+        callee = spans_request(back, 2, trace_id=root.trace_id)
+        callee_root = callee.resource_spans[0].scope_spans[0].spans[0]
+        callee_root.parent_span_id = root.span_id
+        if error:
+            callee_root.status.code = 2  # the callee's server span failed: a failed call
+        caller.resource_spans.extend(callee.resource_spans)
+        r = client.post("/v1/traces", content=caller.SerializeToString(), headers=PROTOBUF)
+        assert r.status_code == 200
+    graph = client.get("/api/v1/dependencies").json()
+    edges = [e for e in graph["edges"] if e["caller"] == front]
+    # the callee's own child span stays inside the callee: not an edge
+    assert edges == [{"caller": front, "callee": back, "calls": 2, "errors": 1}]
+    assert {front, back} <= set(graph["services"])

@@ -312,6 +312,21 @@ def build_router(store: Store) -> APIRouter:
             }
         )
 
+    @router.get(
+        "/dependencies",
+        summary="the service dependency graph: caller -> callee, calls and errors "
+        "(default: the last hour)",
+    )
+    async def dependencies(params: Annotated[_Window, Query()]) -> Response:
+        start, end = params.bounds()
+        end = end if end is not None else time.time_ns()
+        start = start if start is not None else end - 3600 * 10**9
+        if start > end:
+            raise HTTPException(400, "start is after end")
+        edges = await anyio.to_thread.run_sync(store.dependencies, start, end)
+        services = sorted({e[k] for e in edges for k in ("caller", "callee")}, key=str)
+        return _json({"start_ns": start, "end_ns": end, "services": services, "edges": edges})
+
     @router.get("/alerts", summary="alerts received, newest first; filter by state and labels")
     async def alerts(params: Annotated[AlertParams, Query()]) -> Response:
         query = AlertQuery(

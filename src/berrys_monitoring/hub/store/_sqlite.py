@@ -776,6 +776,21 @@ class SQLiteStore:
             )
         ]
 
+    def dependencies(self, start_ns: int, end_ns: int) -> list[dict[str, object]]:
+        """Caller -> callee edges between services: a span whose parent belongs to another
+        service is one call; its error status is the call's error."""
+        rows = self._reader().execute(
+            "SELECT p.service, c.service, count(*), sum(c.status_code = 2) "
+            "FROM spans c JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
+            "WHERE c.start_ns >= ? AND c.start_ns <= ? AND c.parent_span_id IS NOT NULL "
+            "AND p.service != c.service GROUP BY p.service, c.service ORDER BY 3 DESC",
+            (start_ns, end_ns),
+        )
+        return [
+            {"caller": caller, "callee": callee, "calls": calls, "errors": int(errors or 0)}
+            for caller, callee, calls, errors in rows
+        ]
+
     def alerts(self, query: AlertQuery) -> list[dict[str, object]]:
         now = time.time_ns()
         conds: list[str] = []
