@@ -33,12 +33,14 @@ def start_hub(
     *args: str,
     token: str | None = None,
     port: int | None = None,
+    grpc_port: int = 0,
     env: dict[str, str] | None = None,
 ) -> Iterator[RunningHub]:
+    """A hub process; OTLP/gRPC is off unless ``grpc_port`` is given."""
     port = port or free_port()
     cmd: Sequence[str] = [
         sys.executable, "-m", "berrys_monitoring", "hub",
-        "--port", str(port), "--data-dir", str(data_dir), *args,
+        "--port", str(port), "--grpc-port", str(grpc_port), "--data-dir", str(data_dir), *args,
     ]  # fmt: skip
     if token:
         cmd = [*cmd, "--token", token]

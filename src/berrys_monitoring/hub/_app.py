@@ -79,10 +79,27 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         interval_s=float(config.retention_interval),
     )
 
+    grpc_receiver: Any = None
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal grpc_receiver
+        if config.grpc_port is not None:
+            from berrys_monitoring.hub.ingest._grpc import GrpcReceiver
+
+            grpc_receiver = GrpcReceiver(
+                the_store,
+                metrics,
+                receiver.metric_mapper,
+                max_message_bytes=config.max_body_bytes,
+                token=config.token,
+            )
+            bound = grpc_receiver.start(config.host, config.grpc_port)
+            log.info("OTLP/gRPC on %s:%d", config.host, bound)
         retention.start()
         yield
+        if grpc_receiver is not None:
+            grpc_receiver.stop()
         retention.stop()
         if owned:
             log.info("flushing and closing the store")

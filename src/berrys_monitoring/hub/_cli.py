@@ -15,6 +15,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Every flag defaults to ``None``, so that only the given ones override the file."""
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="HTTP port: OTLP, API, /metrics (default 4318)")
+    parser.add_argument("--grpc-port", type=int, help="OTLP/gRPC port; 0: off (default 4317)")
     parser.add_argument("--data-dir", help="where the store lives (default: the user data dir)")
     parser.add_argument("--config", help="YAML file with any of these settings")
     parser.add_argument(
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
             overrides={
                 "host": args.host,
                 "port": args.port,
+                "grpc_port": args.grpc_port,
                 "data_dir": args.data_dir,
                 "token": args.token,
                 "retention": args.retention,

@@ -98,6 +98,7 @@ class HubConfig:
 
     host: str = "127.0.0.1"
     port: int = 4318
+    grpc_port: int | None = 4317
     data_dir: Path | None = None
     token: str | None = dataclasses.field(default=None, repr=False)
     retention: float | str = 7 * 86400.0
@@ -120,6 +121,11 @@ class HubConfig:
         if not 0 <= int(self.port) <= 65535:
             raise ConfigError(f"port out of range: {self.port}")
         self.port = int(self.port)
+        if self.grpc_port is not None:
+            if not 0 <= int(self.grpc_port) <= 65535:
+                raise ConfigError(f"grpc_port out of range: {self.grpc_port}")
+            # 0 turns OTLP/gRPC off (an HTTP-only hub)
+            self.grpc_port = int(self.grpc_port) or None
         if int(self.queue_size) < 1:
             raise ConfigError("queue_size must be at least 1")
         if int(self.max_body_size) < 1:
