@@ -141,3 +141,35 @@ def test_the_dependency_graph_counts_calls_and_errors_between_services(
     # the callee's own child span stays inside the callee: not an edge
     assert edges == [{"caller": front, "callee": back, "calls": 2, "errors": 1}]
     assert {front, back} <= set(graph["services"])
+
+
+def test_targets_register_refresh_list_and_remove(client: httpx.Client) -> None:
+    url = f"http://127.0.0.1:1{uuid.uuid4().int % 9000:04d}"
+    target = {"url": url + "/", "job": "checkout", "labels": {"team": "web"}}
+    first = client.post("/api/v1/targets", json=target)
+    assert first.status_code == 201, first.text
+    assert first.json()["url"] == url and first.json()["metrics_path"] == "/metrics"
+    again = client.post("/api/v1/targets", json={**target, "health_path": "/ready"})
+    assert again.status_code == 200
+    listed = {t["url"]: t for t in client.get("/api/v1/targets").json()["targets"]}
+    assert listed[url]["health_path"] == "/ready" and listed[url]["labels"] == {"team": "web"}
+    assert listed[url]["source"] == "api"
+    assert client.delete("/api/v1/targets", params={"url": url}).status_code == 204
+    assert client.delete("/api/v1/targets", params={"url": url}).status_code == 404
+    assert url not in {t["url"] for t in client.get("/api/v1/targets").json()["targets"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"url": "ftp://x", "job": "a"}, "http(s) URL"),
+        ({"url": "http://x:99999", "job": "a"}, "url"),
+        ({"url": "http://x", "job": ""}, "job"),
+        ({"url": "http://x", "job": "a", "metrics_path": "metrics"}, "start with /"),
+        ({"url": "http://x", "job": "a", "labels": {"__name__": "x"}}, "not a valid label"),
+        ({"url": "http://x", "job": "a", "extra": 1}, "unknown parameter"),
+    ],
+)
+def test_bad_targets_get_a_400(client: httpx.Client, body: dict[str, object], message: str) -> None:
+    r = client.post("/api/v1/targets", json=body)
+    assert r.status_code == 400 and message in r.json()["error"], r.text

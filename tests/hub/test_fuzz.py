@@ -48,6 +48,12 @@ json_values = st.recursive(
                     "timeUnixNano",
                     "histogram",
                     "bucketCounts",
+                    "labels",
+                    "annotations",
+                    "startsAt",
+                    "endsAt",
+                    "url",
+                    "job",
                 ]
             )
             | st.text(max_size=8),
@@ -93,7 +99,10 @@ def test_mutated_valid_requests_never_cause_a_5xx(
 
 
 @SETTINGS
-@given(endpoint=ENDPOINTS, document=json_values)
+@given(
+    endpoint=ENDPOINTS | st.sampled_from(["/api/v2/alerts", "/api/v1/targets"]),
+    document=json_values,
+)
 def test_random_json_never_causes_a_5xx(
     client: httpx.Client, endpoint: str, document: object
 ) -> None:

@@ -39,7 +39,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, Any]:
     parts = []
     detail = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path"))
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
         msg = str(err.get("msg", "invalid"))
         if err.get("type") == "extra_forbidden":
             msg = "unknown parameter"

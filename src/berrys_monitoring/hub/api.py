@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import time
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 import orjson
@@ -18,7 +19,14 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from berrys_monitoring.hub.store import AlertQuery, LogQuery, Store, TraceQuery
+from berrys_monitoring.hub.store import (
+    AlertQuery,
+    LogQuery,
+    Store,
+    StoreBusyError,
+    TargetRow,
+    TraceQuery,
+)
 
 __all__ = ["build_router", "parse_duration_ns", "parse_time_ns"]
 
@@ -216,6 +224,55 @@ class AlertParams(BaseModel):
         return value
 
 
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+class TargetIn(BaseModel):
+    """A service that asks to be scraped and probed (repeated on an interval, so that a
+    restarted hub learns its targets again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., description="base URL, e.g. http://10.0.0.5:8000", max_length=2000)
+    job: str = Field(..., min_length=1, max_length=200, description="usually the service name")
+    metrics_path: str = Field("/metrics", max_length=500)
+    health_path: str = Field("/health", max_length=500)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("url must be an http(s) URL with a host")
+        try:
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ValueError(f"url: {exc}") from None
+        return value.rstrip("/")
+
+    @field_validator("metrics_path", "health_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("a path must start with /")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _LABEL_NAME.match(name) or name.startswith("__"):
+                raise ValueError(f"{name!r} is not a valid label name")
+        return value
+
+
+class TargetDelete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., max_length=2000)
+
+
 def _severity(level: str) -> int:
     if level.isdigit() and 1 <= int(level) <= 24:
         return int(level)
@@ -326,6 +383,44 @@ def build_router(store: Store) -> APIRouter:
         edges = await anyio.to_thread.run_sync(store.dependencies, start, end)
         services = sorted({e[k] for e in edges for k in ("caller", "callee")}, key=str)
         return _json({"start_ns": start, "end_ns": end, "services": services, "edges": edges})
+
+    @router.get("/targets", summary="the services to scrape and probe")
+    async def targets() -> Response:
+        return _json({"targets": await anyio.to_thread.run_sync(store.targets)})
+
+    @router.post(
+        "/targets",
+        summary="add a target, or refresh it (201 when new, 200 when known)",
+    )
+    async def put_target(target: TargetIn) -> Response:
+        row = TargetRow(
+            url=target.url,
+            job=target.job,
+            metrics_path=target.metrics_path,
+            health_path=target.health_path,
+            labels=orjson.dumps(target.labels, option=orjson.OPT_SORT_KEYS).decode(),
+            source="api",
+        )
+        try:
+            new = await anyio.to_thread.run_sync(lambda: store.put_target(row).result())
+        except StoreBusyError as exc:
+            raise HTTPException(503, f"the hub is busy ({exc}); retry later") from None
+        return Response(
+            orjson.dumps({**target.model_dump(), "url": target.url}),
+            201 if new else 200,
+            media_type="application/json",
+        )
+
+    @router.delete("/targets", summary="remove a target", status_code=204)
+    async def delete_target(params: Annotated[TargetDelete, Query()]) -> Response:
+        url = params.url.rstrip("/")
+        try:
+            found = await anyio.to_thread.run_sync(lambda: store.delete_target(url).result())
+        except StoreBusyError as exc:
+            raise HTTPException(503, f"the hub is busy ({exc}); retry later") from None
+        if not found:
+            raise HTTPException(404, f"no target {url}")
+        return Response(status_code=204)
 
     @router.get("/alerts", summary="alerts received, newest first; filter by state and labels")
     async def alerts(params: Annotated[AlertParams, Query()]) -> Response:

@@ -13,6 +13,7 @@ from berrys_monitoring.hub.store._model import (
     SeriesLabels,
     ServiceInfo,
     SpanRow,
+    TargetRow,
     TraceQuery,
     TraceSummary,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "SpanRow",
     "Store",
     "StoreBusyError",
+    "TargetRow",
     "TraceQuery",
     "TraceSummary",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "SeriesLabels",
     "ServiceInfo",
     "SpanRow",
+    "TargetRow",
     "TraceQuery",
     "TraceSummary",
 ]
@@ -71,6 +72,17 @@ class AlertRow(NamedTuple):
     starts_ns: int
     ends_ns: int
     generator_url: str
+
+
+class TargetRow(NamedTuple):
+    """A service to scrape and probe: ``url`` is its base URL and its identity."""
+
+    url: str
+    job: str
+    metrics_path: str
+    health_path: str
+    labels: str
+    source: str  # "api" (registered by the service) or "config"
 
 
 class Sample(NamedTuple):

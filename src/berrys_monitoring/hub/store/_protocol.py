@@ -12,6 +12,7 @@ from berrys_monitoring.hub.store._model import (
     LogQuery,
     SeriesLabels,
     ServiceInfo,
+    TargetRow,
     TraceQuery,
     TraceSummary,
 )
@@ -64,6 +65,12 @@ class Store(Protocol):
     def log_counts(self, query: LogQuery, step_ns: int) -> list[tuple[int, int]]: ...
 
     def alerts(self, query: AlertQuery) -> list[dict[str, object]]: ...
+
+    def put_target(self, target: TargetRow, *, timeout: float = 30.0) -> Future[bool]: ...
+
+    def delete_target(self, url: str, *, timeout: float = 30.0) -> Future[bool]: ...
+
+    def targets(self) -> list[dict[str, object]]: ...
 
     def dependencies(self, start_ns: int, end_ns: int) -> list[dict[str, object]]: ...
 

@@ -34,6 +34,7 @@ from berrys_monitoring.hub.store._model import (
     SeriesLabels,
     ServiceInfo,
     SpanRow,
+    TargetRow,
     TraceQuery,
     TraceSummary,
 )
@@ -99,8 +100,9 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_ends ON alerts (ends_ns);
 CREATE TABLE IF NOT EXISTS targets (
-    url TEXT PRIMARY KEY, job TEXT NOT NULL, labels TEXT NOT NULL,
-    source TEXT NOT NULL, added_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL
+    url TEXT PRIMARY KEY, job TEXT NOT NULL, metrics_path TEXT NOT NULL,
+    health_path TEXT NOT NULL, labels TEXT NOT NULL, source TEXT NOT NULL,
+    added_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL
 );
 """
 
@@ -875,6 +877,59 @@ class SQLiteStore:
             return [], []
         return np.concatenate(ts_parts).tolist(), np.concatenate(vs_parts).tolist()
 
+    # -- targets ------------------------------------------------------------------------
+
+    def put_target(self, target: TargetRow, *, timeout: float = 30.0) -> Future[bool]:
+        """Add a target or refresh it (services register again on an interval); the
+        future says whether it is new."""
+        return self._task(lambda: self._put_target(target), timeout)
+
+    def delete_target(self, url: str, *, timeout: float = 30.0) -> Future[bool]:
+        return self._task(
+            lambda: self._conn.execute("DELETE FROM targets WHERE url = ?", (url,)).rowcount > 0,
+            timeout,
+        )
+
+    def _put_target(self, t: TargetRow) -> bool:
+        now = time.time_ns()
+        new = self._conn.execute("SELECT 1 FROM targets WHERE url = ?", (t.url,)).fetchone() is None
+        self._conn.execute(
+            "INSERT INTO targets (url, job, metrics_path, health_path, labels, source, "
+            "added_ns, last_seen_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (url) DO UPDATE SET job = excluded.job, "
+            "metrics_path = excluded.metrics_path, health_path = excluded.health_path, "
+            "labels = excluded.labels, source = excluded.source, "
+            "last_seen_ns = excluded.last_seen_ns",
+            (*t, now, now),
+        )
+        return new
+
+    def targets(self) -> list[dict[str, object]]:
+        rows = self._reader().execute(
+            "SELECT url, job, metrics_path, health_path, labels, source, added_ns, last_seen_ns "
+            "FROM targets ORDER BY job, url"
+        )
+        return [
+            {
+                "url": r[0],
+                "job": r[1],
+                "metrics_path": r[2],
+                "health_path": r[3],
+                "labels": orjson.loads(r[4]),
+                "source": r[5],
+                "added_ns": r[6],
+                "last_seen_ns": r[7],
+            }
+            for r in rows
+        ]
+
+    def _task(self, fn: Callable[[], Any], timeout: float) -> Future[Any]:
+        if self._closed:
+            raise StoreBusyError("the store is closing")
+        future: Future[Any] = Future()
+        self._queue.put((_Task(fn), future), timeout=timeout)
+        return future
+
     # -- retention ----------------------------------------------------------------------
 
     def used_bytes(self) -> int:
@@ -898,13 +953,8 @@ class SQLiteStore:
         the oldest ones while the store uses more than ``max_bytes``; the future gives the
         number of rows deleted (call again while it is not 0). Runs on the writer thread
         in short transactions, between ingest batches."""
-        if self._closed:
-            raise StoreBusyError("the store is closing")
         now = time.time_ns() if now_ns is None else now_ns
-        future: Future[int] = Future()
-        task = _Task(lambda: self._retention(max_age_ns, max_bytes, now, limit))
-        self._queue.put((task, future), timeout=timeout)
-        return future
+        return self._task(lambda: self._retention(max_age_ns, max_bytes, now, limit), timeout)
 
     def _retention(
         self, max_age_ns: int | None, max_bytes: int | None, now: int, limit: int
