@@ -7,7 +7,6 @@ parameter is a 400 with a message rather than a filter silently ignored.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 import time
 from typing import Annotated, Any, Literal
@@ -19,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from berrys_monitoring.hub._time import rfc3339_ns
 from berrys_monitoring.hub.store import (
     AlertQuery,
     LogQuery,
@@ -38,6 +38,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)?$")
 _DURATION_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
                 "h": 3600 * 10**9}  # fmt: skip
 _TRACE_ID = r"^[0-9a-fA-F]{32}$"
+_NUMBER = re.compile(r"^-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?$")
 
 
 def parse_time_ns(value: str) -> int:
@@ -49,18 +50,12 @@ def parse_time_ns(value: str) -> int:
         (1500000000, 2000000000)
     """
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{value!r} is not a time: give Unix seconds or RFC 3339") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
-        seconds = moment.timestamp()
-    if not 0 <= seconds < 2**63 / 1e9:
+        ns = round(float(value) * 1e9) if _NUMBER.match(value.strip()) else rfc3339_ns(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{value!r} is not a time: give Unix seconds or RFC 3339") from None
+    if not 0 <= ns < 2**63:
         raise ValueError(f"{value!r} is out of range")
-    return round(seconds * 1e9)
+    return ns
 
 
 def parse_duration_ns(value: str) -> int:

@@ -127,3 +127,15 @@ def test_alerts_survive_a_restart(tmp_path: Path) -> None:
     with start_hub(tmp_path) as hub, hub.client() as c:
         [alert] = c.get("/api/v1/alerts", params={"state": "firing"}).json()["alerts"]
         assert alert["labels"] == {"alertname": "Disk"}
+
+
+def test_go_style_nanosecond_times_are_kept_exactly(client: httpx.Client) -> None:
+    alert = {
+        "labels": {"alertname": "Nanos", "case": "go-time"},
+        "startsAt": "2024-01-01T00:00:00.123456789Z",
+        "endsAt": "2024-01-01T01:00:01+01:00",
+    }
+    assert client.post("/api/v2/alerts", json=[alert]).status_code == 200
+    [got] = client.get("/api/v1/alerts", params={"label": "case=go-time"}).json()["alerts"]
+    assert got["starts_ns"] == 1_704_067_200_123_456_789
+    assert got["ends_ns"] == 1_704_067_201_000_000_000 and got["state"] == "resolved"

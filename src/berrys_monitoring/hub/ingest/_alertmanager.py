@@ -5,7 +5,6 @@ https://github.com/prometheus/alertmanager/blob/main/api/v2/openapi.yaml (postab
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import time
@@ -13,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from berrys_monitoring.hub._time import rfc3339_ns
 from berrys_monitoring.hub.ingest._codec import IngestError
 from berrys_monitoring.hub.store import AlertRow
 
@@ -20,7 +20,6 @@ __all__ = ["RESOLVE_TIMEOUT_NS", "parse_alerts"]
 
 RESOLVE_TIMEOUT_NS = 5 * 60 * 10**9  # Alertmanager's default resolve_timeout
 _MAX_NS = 2**63 - 1
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def _time(value: Any, field: str, index: int) -> int | None:
@@ -29,12 +28,9 @@ def _time(value: Any, field: str, index: int) -> int | None:
     if not isinstance(value, str):
         raise IngestError(400, f"alert {index}: {field} must be an RFC 3339 string")
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        ns = rfc3339_ns(value)
     except ValueError:
         raise IngestError(400, f"alert {index}: {field} {value[:40]!r} is not RFC 3339") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    ns = (moment - _EPOCH) // dt.timedelta(microseconds=1) * 1000
     return min(max(ns, 0), _MAX_NS)
 
 

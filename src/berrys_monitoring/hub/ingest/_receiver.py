@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from berrys_monitoring._internal import report_internal_error
@@ -92,11 +92,7 @@ class OtlpReceiver:
         kind = JSON
         try:
             kind = media_type(request.headers.get("content-type"))
-            body = await read_body(
-                request.stream(),
-                encoding=request.headers.get("content-encoding"),
-                limit=self.max_body_bytes,
-            )
+            body = await self._body(request)
             mapped = await anyio.to_thread.run_sync(self._decode_and_map, signal, body, kind)
             if mapped.rows:
                 await self._store(signal.to_batch(mapped.rows))
@@ -123,11 +119,7 @@ class OtlpReceiver:
             media = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
             if media != JSON:
                 raise IngestError(415, f"unsupported Content-Type {media!r}: use {JSON}")
-            body = await read_body(
-                request.stream(),
-                encoding=request.headers.get("content-encoding"),
-                limit=self.max_body_bytes,
-            )
+            body = await self._body(request)
             rows = await anyio.to_thread.run_sync(parse_alerts, body)
             if rows:
                 await self._store(Batch(alerts=rows))
@@ -140,6 +132,20 @@ class OtlpReceiver:
         self.metrics.requests.labels("alerts", "200").inc()
         self.metrics.items.labels("alerts").inc(len(rows))
         return Response(b"", 200)
+
+    async def _body(self, request: Request) -> bytes:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            # compressed or not, a body this long is over the limit: no need to read it
+            raise IngestError(413, f"the request body is larger than {self.max_body_bytes} bytes")
+        try:
+            return await read_body(
+                request.stream(),
+                encoding=request.headers.get("content-encoding"),
+                limit=self.max_body_bytes,
+            )
+        except ClientDisconnect:
+            raise IngestError(400, "the client went away before sending its body") from None
 
     async def _store(self, batch: Batch) -> None:
         try:
