@@ -331,9 +331,10 @@ def build_router(store: Store) -> APIRouter:
         trace_id: Annotated[str, Path(pattern=_TRACE_ID, description="32 hex digits")],
     ) -> Response:
         spans = await anyio.to_thread.run_sync(store.get_trace, bytes.fromhex(trace_id))
-        if not spans:
+        if spans == "[]":
             raise HTTPException(404, f"no trace {trace_id.lower()}")
-        return _json({"trace_id": trace_id.lower(), "spans": spans})
+        body = f'{{"trace_id":"{trace_id.lower()}","spans":{spans}}}'
+        return Response(body.encode(), media_type="application/json")
 
     @router.get("/logs", summary="search log records; newest first, cursor pagination")
     async def search_logs(params: Annotated[LogPageParams, Query()]) -> Response:

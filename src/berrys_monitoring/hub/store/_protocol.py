@@ -58,7 +58,8 @@ class Store(Protocol):
 
     def search_traces(self, query: TraceQuery) -> list[TraceSummary]: ...
 
-    def get_trace(self, trace_id: bytes) -> list[dict[str, object]]: ...
+    def get_trace(self, trace_id: bytes) -> str:
+        """Every span of a trace, oldest first, as a JSON array (``"[]"`` when unknown)."""
 
     def search_logs(self, query: LogQuery) -> LogPage: ...
 
