@@ -46,7 +46,9 @@ def request(*metrics: Metric, resource: Resource | None = None) -> ExportMetrics
 
 def samples(mapper: MetricMapper, req: ExportMetricsServiceRequest) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {}
-    for labels, ts, value in mapper.map(req).rows:
+    mapped = mapper.map(req)
+    mapped.confirm()  # as the receiver does once the rows are stored
+    for labels, ts, value in mapped.rows:
         d = dict(labels)
         out.setdefault(d.pop("__name__"), []).append((d, ts, value))
     return out
@@ -124,6 +126,15 @@ def test_delta_sums_accumulate_into_a_cumulative_counter() -> None:
         out = samples(mapper, request(counter("jobs", delta, DELTA, T0 + i * 10**9)))
         values.append(out["jobs_total"][0][2])
     assert values == [2.0, 5.0, 5.0, 10.0]
+
+
+def test_deltas_of_a_request_that_was_not_stored_are_not_counted() -> None:
+    mapper = MetricMapper()
+    samples(mapper, request(counter("jobs", 2, DELTA, T0)))
+    refused = mapper.map(request(counter("jobs", 3, DELTA, T0 + 10**9)))  # e.g. a 503
+    assert refused.rows[0].value == 5.0
+    retried = samples(mapper, request(counter("jobs", 3, DELTA, T0 + 10**9)))
+    assert retried["jobs_total"][0][2] == 5.0  # not 8: the retry is counted once
 
 
 def histogram(counts: list[int], total: float, temporality: int, t: int = T0) -> Metric:

@@ -157,6 +157,7 @@ class GrpcReceiver:
                     raise _Abort(
                         grpc.StatusCode.UNAVAILABLE, "the store could not write the batch"
                     ) from None
+            mapped.confirm()
         except _Abort as abort:
             self.metrics.requests.labels(signal, f"grpc_{abort.code.name}").inc()
             context.abort(abort.code, abort.message)

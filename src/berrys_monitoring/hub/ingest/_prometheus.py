@@ -5,8 +5,10 @@ https://opentelemetry.io/docs/specs/otel/compatibility/prometheus_and_openmetric
 Names are sanitised and get their unit and ``_total`` suffixes; histograms become
 ``_bucket{le}``/``_sum``/``_count``; ``service.name``/``service.instance.id`` become
 ``job``/``instance`` and the other resource attributes go to ``target_info``; delta
-temporality is accumulated into cumulative series (the running totals live in memory, so a
-hub restart looks like a counter reset, which ``rate()`` already handles).
+temporality is accumulated into cumulative series. The running totals live in memory and
+advance only when a request's samples are stored (``Mapped.confirm``), so a refused and
+retried request is not counted twice; a hub restart looks like a counter reset, which
+``rate()`` already handles.
 """
 
 from __future__ import annotations
@@ -168,17 +170,24 @@ class MetricMapper:
         self._totals: dict[Any, Any] = {}
         self._max = max_delta_series
 
-    def _accumulate(self, key: Any, value: Any, add: Any) -> Any:
+    def _accumulate(self, out: Mapped, key: Any, value: Any, add: Any) -> Any:
+        total = out.staged.get(key)
+        if total is None:
+            with self._lock:
+                total = self._totals.get(key)
+        total = value if total is None else add(total, value)
+        out.staged[key] = total
+        return total
+
+    def _keep(self, staged: dict[Any, Any]) -> None:
         with self._lock:
-            if len(self._totals) >= self._max and key not in self._totals:
+            if len(self._totals) + len(staged) > self._max:
                 self._totals.clear()  # bounded: a reset is better than unbounded memory
-            total = self._totals.get(key)
-            total = value if total is None else add(total, value)
-            self._totals[key] = total
-            return total
+            self._totals.update(staged)
 
     def map(self, request: ExportMetricsServiceRequest) -> Mapped:
-        out = Mapped()
+        """Samples for ``request``; call ``confirm()`` on the result once they are stored."""
+        out = Mapped(on_confirm=self._keep)
         now_ms = time.time_ns() // 1_000_000
         for rm in request.resource_metrics:
             res = attributes(rm.resource.attributes)
@@ -228,7 +237,7 @@ class MetricMapper:
                 series = _series(name, labels)
                 value = float(p.as_double if which == "as_double" else p.as_int)
                 if delta:
-                    value = self._accumulate(series, value, lambda a, b: a + b)
+                    value = self._accumulate(out, series, value, lambda a, b: a + b)
                 t = _ms(p.time_unix_nano, now_ms)
                 newest = max(newest, t)
                 out.rows.append(Sample(series, t, value))
@@ -249,6 +258,7 @@ class MetricMapper:
                 if delta:
                     key = (_series(name, labels), tuple(bounds))
                     counts, total_sum, count = self._accumulate(
+                        out,
                         key,
                         state,
                         lambda a, b: (
@@ -288,6 +298,7 @@ class MetricMapper:
                 total_sum, count = ep.sum, float(ep.count)
                 if delta:
                     total_sum, count = self._accumulate(
+                        out,
                         (_series(name, labels), "exp"),
                         (total_sum, count),
                         lambda a, b: (a[0] + b[0], a[1] + b[1]),

@@ -96,6 +96,7 @@ class OtlpReceiver:
             mapped = await anyio.to_thread.run_sync(self._decode_and_map, signal, body, kind)
             if mapped.rows:
                 await self._store(signal.to_batch(mapped.rows))
+            mapped.confirm()
         except IngestError as exc:
             return self._error(signal, exc.status, exc.message, kind)
         self.metrics.items.labels(signal.name).inc(len(mapped.rows))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -69,14 +69,24 @@ def _scope(scope: InstrumentationScope) -> str:
 
 
 class Mapped:
-    """Rows, plus the count and first reason of items rejected on the way."""
+    """Rows, plus the count and first reason of items rejected on the way.
 
-    __slots__ = ("error", "rejected", "rows")
+    Call :meth:`confirm` once the rows are stored: state the mapping derived from them
+    (the running totals of delta metrics) is kept only then, so a request that is refused
+    and retried is not counted twice."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_on_confirm", "error", "rejected", "rows", "staged")
+
+    def __init__(self, on_confirm: Callable[[dict[Any, Any]], None] | None = None) -> None:
         self.rows: list[Any] = []
         self.rejected = 0
         self.error = ""
+        self.staged: dict[Any, Any] = {}
+        self._on_confirm = on_confirm
+
+    def confirm(self) -> None:
+        if self._on_confirm is not None and self.staged:
+            self._on_confirm(self.staged)
 
     def reject(self, why: str) -> None:
         self.rejected += 1
