@@ -72,3 +72,13 @@ def test_sigterm_flushes_and_exits_cleanly(tmp_path: Path) -> None:
     with start_hub(tmp_path) as hub, hub.client() as client:
         [trace] = client.get("/api/v1/traces", params={"service": "bye"}).json()["traces"]
         assert trace["span_count"] == 2
+
+
+def test_health_reports_the_writer_and_the_data_dir_is_private(tmp_path: Path) -> None:
+    data = tmp_path / "private"
+    with start_hub(data) as hub, hub.client() as client:
+        r = client.get("/health")
+        assert r.headers["content-type"] == "application/health+json"
+        body = r.json()
+        assert body["status"] == "pass" and body["checks"]["store:writer"][0]["status"] == "pass"
+    assert data.stat().st_mode & 0o777 == 0o700

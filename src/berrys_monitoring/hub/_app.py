@@ -148,9 +148,23 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
 
     @app.get("/health", tags=["hub"], summary="the hub's own health (open without a token)")
     async def health() -> Response:
+        writing = the_store.writer_alive()
+        body = {
+            "status": "pass" if writing else "fail",
+            "version": __version__,
+            "checks": {
+                "store:writer": [{"status": "pass" if writing else "fail"}],
+                "ingest:queue": [
+                    {
+                        "status": "pass",
+                        "observedValue": the_store.queue_depth(),
+                        "observedUnit": "batches",
+                    }
+                ],
+            },
+        }
         return Response(
-            orjson.dumps({"status": "pass", "version": __version__}),
-            media_type="application/health+json",
+            orjson.dumps(body), 200 if writing else 503, media_type="application/health+json"
         )
 
     @app.get("/metrics", tags=["hub"], summary="the hub's own metrics, Prometheus text")

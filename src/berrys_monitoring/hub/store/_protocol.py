@@ -33,6 +33,9 @@ class Store(Protocol):
     def queue_depth(self) -> int:
         """Batches waiting for the writer."""
 
+    def writer_alive(self) -> bool:
+        """False when nothing will be written any more (closed, or the writer died)."""
+
     def pending_batches(self) -> int:
         """Batches submitted and not yet committed (or failed): queued plus in the writer."""
 

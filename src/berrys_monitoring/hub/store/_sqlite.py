@@ -206,7 +206,8 @@ class SQLiteStore:
         head_max_span_ms: int = 2 * 3600 * 1000,
     ) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # telemetry can hold personal data: only the hub's user may read it
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = self.directory / DB_NAME
         self._head_max_samples = head_max_samples
         self._head_max_span_ms = head_max_span_ms
@@ -256,6 +257,9 @@ class SQLiteStore:
 
     def queue_depth(self) -> int:
         return self._queue.qsize()
+
+    def writer_alive(self) -> bool:
+        return self._thread.is_alive()
 
     def pending_batches(self) -> int:
         with self._pending_lock:
@@ -1020,7 +1024,10 @@ class SQLiteStore:
             if self._closed:
                 return
             self._closed = True
-        self._queue.put(_STOP, timeout=timeout)
+        try:
+            self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:  # the writer is stuck: close anyway, the WAL keeps what it had
+            pass
         self._thread.join(timeout)
         try:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
