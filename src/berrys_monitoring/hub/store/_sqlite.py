@@ -567,17 +567,16 @@ class SQLiteStore:
         return total
 
     def services(self) -> list[ServiceInfo]:
-        out: dict[str, ServiceInfo] = {}
+        signals: dict[str, dict[str, int]] = {}
+        last_seen: dict[str, int] = {}
         for name, signal, last, count in self._reader().execute(
             "SELECT name, signal, last_seen_ns, count FROM services ORDER BY name"
         ):
-            info = out.get(name)
-            if info is None:
-                info = out[name] = ServiceInfo(name=name, last_seen_ns=last, signals={})
-            info.signals[signal] = count
-            if last > info.last_seen_ns:
-                out[name] = ServiceInfo(name=name, last_seen_ns=last, signals=info.signals)
-        return list(out.values())
+            signals.setdefault(name, {})[signal] = count
+            last_seen[name] = max(last_seen.get(name, 0), last)
+        return [
+            ServiceInfo(name, last_seen[name], by_signal) for name, by_signal in signals.items()
+        ]
 
     def search_traces(self, query: TraceQuery) -> list[TraceSummary]:
         conds: list[str] = []
