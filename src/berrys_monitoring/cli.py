@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "berrys_monitoring.alerts._cli",
         "list, show, acknowledge and resolve alerts in a store file",
     ),
+    "hub": (
+        "berrys_monitoring.hub._cli",
+        "run the telemetry hub: OTLP ingest, an embedded store, a query API",
+    ),
 }
 
 

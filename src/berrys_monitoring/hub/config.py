@@ -1,0 +1,222 @@
+"""The hub's configuration: one dataclass, filled from defaults, a YAML file, the
+environment and command-line flags (in that order of precedence, the last one wins)."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ENV_TOKEN",
+    "ConfigError",
+    "HubConfig",
+    "load_yaml",
+    "parse_duration",
+    "parse_size",
+]
+
+ENV_TOKEN = "BERRYS_MONITORING_TOKEN"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.I)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, malformed or unsafe; the message says which."""
+
+
+def parse_duration(value: str | float | int) -> float:
+    """Seconds in ``"7d"``, ``"12h"``, ``"90m"``, ``"30s"``, ``"250ms"`` or a bare number.
+
+    Example::
+
+        >>> parse_duration("7d")
+        604800.0
+        >>> parse_duration(90)
+        90.0
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if m is None:
+            raise ConfigError(f"not a duration: {value!r} (examples: 7d, 12h, 30m, 45s)")
+        seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2) or "s"]
+    if seconds < 0:
+        raise ConfigError(f"a duration cannot be negative: {value!r}")
+    return seconds
+
+
+def parse_size(value: str | int) -> int:
+    """Bytes in ``"2GB"``, ``"512MiB"``, ``"16M"``, ``"100k"`` or a bare number.
+
+    Example::
+
+        >>> parse_size("2GB")
+        2000000000
+        >>> parse_size("16MiB")
+        16777216
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        m = _SIZE.match(str(value))
+        if m is None:
+            raise ConfigError(f"not a size: {value!r} (examples: 2GB, 512MiB, 16M)")
+        unit = (m.group(2) or "").lower()
+        binary = "i" in unit
+        letter = unit[:1] if unit not in ("b", "") else ""
+        factor = 1024 ** "kmgt".index(letter) * 1024 if binary and letter else _SIZE_UNITS[letter]
+        size = int(float(m.group(1)) * factor)
+    if size < 0:
+        raise ConfigError(f"a size cannot be negative: {value!r}")
+    return size
+
+
+def _default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("berrys-monitoring", appauthor=False)) / "hub"
+
+
+@dataclasses.dataclass
+class HubConfig:
+    """Everything the hub can be told; every field is also a YAML key and most are flags.
+
+    Example::
+
+        >>> cfg = HubConfig(data_dir=Path("/tmp/hub"), retention="3d", max_size="1GB")
+        >>> cfg.retention, cfg.max_size
+        (259200.0, 1000000000)
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 4318
+    grpc_port: int | None = 4317
+    data_dir: Path | None = None
+    token: str | None = dataclasses.field(default=None, repr=False)
+    retention: float | str = 7 * 86400.0
+    max_size: int | str = 2 * 10**9
+    max_body_size: int | str = 16 * 1024 * 1024
+    queue_size: int = 64
+    log_level: str = "info"
+    retention_interval: float | str = 60.0
+
+    def __post_init__(self) -> None:
+        self.retention = parse_duration(self.retention)
+        self.max_size = parse_size(self.max_size)
+        self.max_body_size = parse_size(self.max_body_size)
+        self.retention_interval = parse_duration(self.retention_interval)
+        if self.retention_interval <= 0:
+            raise ConfigError("retention_interval must be positive")
+        if self.data_dir is None:
+            self.data_dir = _default_data_dir()
+        self.data_dir = Path(self.data_dir).expanduser()
+        if not 0 <= int(self.port) <= 65535:
+            raise ConfigError(f"port out of range: {self.port}")
+        self.port = int(self.port)
+        if self.grpc_port is not None:
+            if not 0 <= int(self.grpc_port) <= 65535:
+                raise ConfigError(f"grpc_port out of range: {self.grpc_port}")
+            # 0 turns OTLP/gRPC off (an HTTP-only hub)
+            self.grpc_port = int(self.grpc_port) or None
+        if int(self.queue_size) < 1:
+            raise ConfigError("queue_size must be at least 1")
+        if int(self.max_body_size) < 1:
+            raise ConfigError("max_body_size must be at least 1 byte")
+        if self.token == "":
+            self.token = None
+
+    @property
+    def retention_seconds(self) -> float:
+        return float(self.retention)
+
+    @property
+    def max_size_bytes(self) -> int:
+        return int(self.max_size)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_size)
+
+    @property
+    def data_path(self) -> Path:
+        assert self.data_dir is not None
+        return Path(self.data_dir)
+
+    def check_safe(self) -> None:
+        """Refuse a non-loopback address without a token: the hub would take telemetry
+        from, and show it to, anyone who can reach the port."""
+        if self.token is None and not is_loopback(self.host):
+            raise ConfigError(
+                f"refusing to listen on {self.host} without a token: anyone who can reach "
+                f"the port could send and read telemetry. Give --token (or set {ENV_TOKEN}), "
+                "or bind 127.0.0.1"
+            )
+
+    @classmethod
+    def from_sources(
+        cls,
+        *,
+        config_file: str | os.PathLike[str] | None = None,
+        overrides: dict[str, Any] | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> HubConfig:
+        """Defaults, then the YAML file, then ``BERRYS_MONITORING_TOKEN``, then ``overrides``
+        (the flags that were given; ``None`` values are ignored)."""
+        values: dict[str, Any] = {}
+        if config_file is not None:
+            values.update(load_yaml(config_file))
+        env = os.environ if environ is None else environ
+        if env.get(ENV_TOKEN):
+            values["token"] = env[ENV_TOKEN]
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls(**values)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+_FIELDS = {f.name for f in dataclasses.fields(HubConfig)}
+
+
+def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The hub's settings in a YAML file: a mapping whose keys are the flags' names
+    (``data-dir`` or ``data_dir``). Unknown keys are an error, so a typo never goes unseen."""
+    import yaml
+
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    hub = data.get("hub", data)
+    if not isinstance(hub, dict):
+        raise ConfigError(f"{path}: 'hub' must be a mapping of settings")
+    out: dict[str, Any] = {}
+    for key, value in hub.items():
+        name = str(key).replace("-", "_")
+        if name not in _FIELDS:
+            known = ", ".join(sorted(f.replace("_", "-") for f in _FIELDS))
+            raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+        out[name] = value
+    return out

@@ -1,0 +1,90 @@
+"""The seam between the hub and its storage engine: ingest and the query API use only this."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Protocol
+
+from berrys_monitoring.hub.store._model import (
+    AlertQuery,
+    Batch,
+    LogPage,
+    LogQuery,
+    SeriesLabels,
+    ServiceInfo,
+    TargetRow,
+    TraceQuery,
+    TraceSummary,
+)
+
+__all__ = ["Store", "StoreBusyError"]
+
+
+class StoreBusyError(RuntimeError):
+    """The write queue is full: the caller should tell its client to retry later."""
+
+
+class Store(Protocol):
+    def submit(self, batch: Batch) -> Future[None]:
+        """Queue ``batch``; the future completes once it is committed to disk.
+
+        Raises :class:`StoreBusyError` at once when the queue is full."""
+
+    def queue_depth(self) -> int:
+        """Batches waiting for the writer."""
+
+    def writer_alive(self) -> bool:
+        """False when nothing will be written any more (closed, or the writer died)."""
+
+    def pending_batches(self) -> int:
+        """Batches submitted and not yet committed (or failed): queued plus in the writer."""
+
+    def size_bytes(self) -> int:
+        """Bytes on disk."""
+
+    def used_bytes(self) -> int:
+        """Bytes holding data (what ``max_size`` limits)."""
+
+    def enforce_retention(
+        self,
+        *,
+        max_age_ns: int | None,
+        max_bytes: int | None,
+        now_ns: int | None = None,
+        limit: int = 20_000,
+        timeout: float = 60.0,
+    ) -> Future[int]:
+        """Delete a bounded number of the oldest rows past the limits; the future gives
+        how many (0: within the limits)."""
+
+    def services(self) -> list[ServiceInfo]: ...
+
+    def search_traces(self, query: TraceQuery) -> list[TraceSummary]: ...
+
+    def get_trace(self, trace_id: bytes) -> str:
+        """Every span of a trace, oldest first, as a JSON array (``"[]"`` when unknown)."""
+
+    def search_logs(self, query: LogQuery) -> LogPage: ...
+
+    def log_counts(self, query: LogQuery, step_ns: int) -> list[tuple[int, int]]: ...
+
+    def alerts(self, query: AlertQuery) -> list[dict[str, object]]: ...
+
+    def put_target(self, target: TargetRow, *, timeout: float = 30.0) -> Future[bool]: ...
+
+    def delete_target(self, url: str, *, timeout: float = 30.0) -> Future[bool]: ...
+
+    def targets(self) -> list[dict[str, object]]: ...
+
+    def dependencies(self, start_ns: int, end_ns: int) -> list[dict[str, object]]: ...
+
+    def series(
+        self, matchers: SeriesLabels, start_ms: int | None, end_ms: int | None
+    ) -> list[tuple[int, SeriesLabels]]: ...
+
+    def samples(
+        self, series_id: int, start_ms: int | None, end_ms: int | None
+    ) -> tuple[list[int], list[float]]: ...
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop taking batches, commit the queued ones, close the files."""

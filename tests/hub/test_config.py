@@ -1,0 +1,57 @@
+"""The hub's settings: durations, sizes, YAML, precedence, the safety check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from berrys_monitoring.hub.config import ConfigError, HubConfig, parse_duration, parse_size
+
+
+def test_durations_and_sizes_parse() -> None:
+    assert parse_duration("12h") == 43200.0 and parse_duration("250ms") == 0.25
+    assert parse_size("2GB") == 2 * 10**9 and parse_size("1KiB") == 1024
+    for bad in ("", "7 days", "-1d"):
+        with pytest.raises(ConfigError):
+            parse_duration(bad)
+    with pytest.raises(ConfigError):
+        parse_size("lots")
+
+
+def test_flags_override_the_environment_which_overrides_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "hub.yaml"
+    config.write_text("hub:\n  port: 5000\n  token: from-file\n  retention: 1d\n  data-dir: /x\n")
+    cfg = HubConfig.from_sources(
+        config_file=config,
+        overrides={"port": 6000, "retention": None},
+        environ={"BERRYS_MONITORING_TOKEN": "from-env"},
+    )
+    assert (cfg.port, cfg.token, cfg.retention, cfg.data_dir) == (
+        6000,
+        "from-env",
+        86400.0,
+        Path("/x"),
+    )
+    assert "from-env" not in repr(cfg)
+
+
+def test_unknown_yaml_keys_are_errors(tmp_path: Path) -> None:
+    config = tmp_path / "hub.yaml"
+    config.write_text("prot: 1\n")
+    with pytest.raises(ConfigError, match="unknown setting 'prot'"):
+        HubConfig.from_sources(config_file=config, environ={})
+
+
+def test_only_loopback_is_safe_without_a_token() -> None:
+    for host in ("127.0.0.1", "::1", "localhost"):
+        HubConfig(host=host, data_dir=Path("/tmp")).check_safe()
+    HubConfig(host="0.0.0.0", token="t", data_dir=Path("/tmp")).check_safe()
+    with pytest.raises(ConfigError, match="refusing"):
+        HubConfig(host="0.0.0.0", data_dir=Path("/tmp")).check_safe()
+
+
+def test_the_default_data_dir_is_the_users_data_dir() -> None:
+    import platformdirs
+
+    assert str(HubConfig().data_dir).startswith(platformdirs.user_data_dir("berrys-monitoring"))
