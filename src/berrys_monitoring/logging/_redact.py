@@ -58,6 +58,10 @@ DEFAULT_REDACT_KEYS: tuple[str, ...] = (
     "account_key",
     "signing_key",
     "encryption_key",
+    "signature",
+    "sig",
+    "cvv",
+    "cvc",
 )
 
 # Identifiers the guide logs as context. None of them matches a default key; they are
@@ -101,11 +105,17 @@ def _has_pass_word(compact: str, words: list[str]) -> bool:
     return any(w.endswith("pass") and w not in _NOT_PASS for w in words)
 
 
+def _has_sig_word(compact: str, words: list[str]) -> bool:
+    # "sig" (Azure SAS), "X-Sig"; not "signal" or "design".
+    return "sig" in words
+
+
 # Names too short or too common to be matched as substrings.
 _KEY_RULES: dict[str, Callable[[str, list[str]], bool]] = {
     "token": _ends_with_token,
     "auth": _has_auth_word,
     "pass": _has_pass_word,
+    "sig": _has_sig_word,
 }
 
 # What a sensitive key's unquoted value looks like: its kind decides where it ends.
@@ -157,6 +167,8 @@ _PARAM = r"[A-Za-z0-9_.\-]+\s*=\s*(?:\"(?:[^\"\\]|\\.)*\"?|[^\s,]*)"
 _PARAMS = rf"{_PARAM}(?:\s*,\s*{_PARAM})*"
 _DIGEST = re.compile(rf"(?i)\b(digest\s+)({_PARAMS})")
 _SCHEME_WORD = re.compile(r"[Bb](?:[Ee][Aa][Rr][Ee][Rr]|[Aa][Ss][Ii][Cc])|[Dd][Ii][Gg][Ee][Ss][Tt]")
+# An XML element with text only: <password>…</password>.
+_XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)(\s[^<>]*)?>([^<]*)</\1\s*>")
 _URL_USER = re.compile(r"[^\s/:@?#\"'<>]*:")
 _URL_RUN = re.compile(r"[^\s\"'<>]*")
 # 13 or more digits; up to three separators (spaces, dashes, dots, slashes…) between two.
@@ -173,10 +185,12 @@ _NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
 # "=", ":", "=>", their percent-encoded forms (a query string inside a query string), and
 # spaces before a quoted value (SQL's PASSWORD 'x').
 _SEP = re.compile(r"=>?|:|%3[DdAa]|\s+(?=\\*[\"'])")
-# Read backwards from a separator: spaces, a closing quote (escaped: \" or \\\"), the name.
-_KEY_BEFORE = re.compile(r"\s*(?:[\"']\\*)?([A-Za-z0-9_.\-]+)")
+# Read backwards from a separator: spaces, a closing quote (escaped: \" or \\\", or
+# percent-encoded: %22), the name.
+_KEY_BEFORE = re.compile(r"\s*(?:[\"']\\*|22%|72%)?([A-Za-z0-9_.\-]+)")
 _SPACES = re.compile(r"\s*")
 _OPEN_QUOTE = re.compile(r"(\\*)([\"'])")
+_BRACKET_OR_QUOTE = re.compile(r"(\\*)([\[\]{}\"'])")
 _SCHEMES = (
     "bearer|basic|token|digest|negotiate|ntlm|hoba|mutual|dpop|gnap|vapid|hmac|apikey|"
     "api-key|key|oauth|aws4-hmac-sha256|sharedaccesssignature|scram-sha-1|scram-sha-256"
@@ -380,6 +394,8 @@ class Redactor:
             s = _DIGEST.sub(_digest_sub, s)
         if self._kv_enabled and ("=" in s or ":" in s or "%3" in s or '"' in s or "'" in s):
             s = self._key_values(s)
+        if self._kv_enabled and "</" in s:
+            s = _XML_ELEMENT.sub(self._xml_sub, s)
         if len(s) >= 13 and _digit_count(s) >= 13:
             s = _DIGIT_RUN.sub(_card_sub, s)
         for p in self._patterns:
@@ -430,6 +446,11 @@ class Redactor:
         out.append(s[pos:])
         return "".join(out)
 
+    def _xml_sub(self, m: re.Match[str]) -> str:
+        if not m.group(3) or not self.is_secret_key(m.group(1)):
+            return m.group(0)
+        return f"<{m.group(1)}{m.group(2) or ''}>{MASK}</{m.group(1)}>"
+
     # -- structures ---------------------------------------------------------------------
 
     def value(self, v: Any, depth: int = 0) -> Any:
@@ -477,6 +498,8 @@ def _value_end(s: str, start: int, kind: int) -> int:
     q = _OPEN_QUOTE.match(s, start)
     if q is not None:
         return _quoted_end(s, q.end(), len(q.group(1)), q.group(2))
+    if s.startswith(("[", "{"), start):
+        return _bracket_end(s, start)
     if kind == _COOKIE:
         m = _COOKIE_VALUE.match(s, start)
     else:
@@ -490,6 +513,29 @@ def _match_end(pattern: re.Pattern[str], s: str, pos: int) -> int:
     """Where ``pattern`` (one that also matches the empty string) ends from ``pos``."""
     m = pattern.match(s, pos)
     return m.end() if m is not None else pos
+
+
+def _bracket_end(s: str, start: int) -> int:
+    """The end of the JSON-like array or object that opens at ``start`` (quoted strings at
+    any escaping level skipped whole); the end of the text when it is not closed."""
+    depth = 0
+    search = _BRACKET_OR_QUOTE.search
+    i = start
+    while True:
+        m = search(s, i)
+        if m is None:
+            return len(s)
+        ch = m.group(2)
+        if ch in "[{":
+            depth += 1
+            i = m.end()
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                return m.end()
+            i = m.end()
+        else:
+            i = _quoted_end(s, m.end(), len(m.group(1)), ch)
 
 
 def _url_credentials(s: str) -> str:
