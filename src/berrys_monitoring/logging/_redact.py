@@ -166,7 +166,6 @@ _BASIC = re.compile(r"(?i)\b(basic\s+)([A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=]
 _PARAM = r"[A-Za-z0-9_.\-]+\s*=\s*(?:\"(?:[^\"\\]|\\.)*\"?|[^\s,]*)"
 _PARAMS = rf"{_PARAM}(?:\s*,\s*{_PARAM})*"
 _DIGEST = re.compile(rf"(?i)\b(digest\s+)({_PARAMS})")
-_SCHEME_WORD = re.compile(r"[Bb](?:[Ee][Aa][Rr][Ee][Rr]|[Aa][Ss][Ii][Cc])|[Dd][Ii][Gg][Ee][Ss][Tt]")
 # An XML element with text only: <password>…</password>.
 _XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)(\s[^<>]*)?>([^<]*)</\1\s*>")
 _URL_USER = re.compile(r"[^\s/:@?#\"'<>]*:")
@@ -388,9 +387,12 @@ class Redactor:
             s = _DASH_TOKENS.sub(MASK, s)
         if "A" in s:
             s = _A_TOKENS.sub(MASK, s)
-        if _SCHEME_WORD.search(s):
+        low = s.lower()
+        if "bearer" in low:
             s = _BEARER.sub(r"\1" + MASK, s)
+        if "basic" in low:
             s = _BASIC.sub(_basic_sub, s)
+        if "digest" in low:
             s = _DIGEST.sub(_digest_sub, s)
         if self._kv_enabled and ("=" in s or ":" in s or "%3" in s or '"' in s or "'" in s):
             s = self._key_values(s)

@@ -20,42 +20,65 @@ from typing import Any
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.trace import Status
 
+from berrys_monitoring.logging import _render
 from berrys_monitoring.logging._redact import MASK, Redactor
-from berrys_monitoring.logging._render import settings
 
 __all__ = ["redact_server_span", "redact_span"]
 
 
 def _redactor() -> Redactor | None:
-    red = settings().redactor
+    red = _render._settings.redactor
     return red if red.enabled else None
 
 
+def _text(red: Redactor, v: str) -> str:
+    out = red._text_memo.get(v)
+    if out is not None:
+        return out
+    if len(v) < 13 and v.isascii() and v.isalnum() and not red._patterns:
+        return v  # a short word or number: nothing any rule hides (and not memoised)
+    return red.text(v)
+
+
 def _value(red: Redactor, v: Any) -> Any:
-    t = type(v)
-    if t is str:
-        return red._text_memo.get(v) or red.text(v)
-    if (t is tuple or t is list) and any(type(x) is str for x in v):
-        out = tuple(red.text(x) if type(x) is str else x for x in v)
+    if type(v) is str:
+        return _text(red, v)
+    if (type(v) is tuple or type(v) is list) and any(type(x) is str for x in v):
+        out = tuple(_text(red, x) if type(x) is str else x for x in v)
         return v if out == tuple(v) else out
     return v
 
 
 def _attributes(red: Redactor, attrs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A redacted copy of ``attrs``, or None when nothing in them changes."""
-    if not attrs:
+    if attrs is None:
         return None
-    out: dict[str, Any] | None = None
+    # The SDK's attributes (a read-only view of BoundedAttributes) copy to a plain dict in
+    # C; iterating the view itself goes through the Python Mapping protocol per item.
+    try:
+        plain: dict[str, Any] = attrs.copy()  # type: ignore[attr-defined]
+    except AttributeError:
+        plain = dict(attrs)
+    if type(plain) is not dict:
+        plain = dict(plain)
+    changed = False
     key_memo = red._key_memo
-    for k, v in attrs.items():
+    for k, v in plain.items():
         kind = key_memo.get(k)
-        secret = red.is_secret_key(k) if kind is None else kind != 0
-        new = (MASK if v is not None else v) if secret else _value(red, v)
+        if kind is None:
+            kind = 1 if red.is_secret_key(k) else 0
+        if kind:
+            new: Any = MASK if v is not None else v
+        elif type(v) is str:
+            new = _text(red, v)
+        elif type(v) is tuple or type(v) is list:
+            new = _value(red, v)
+        else:
+            continue
         if new is not v and new != v:
-            if out is None:
-                out = dict(attrs)
-            out[k] = new
-    return out
+            plain[k] = new
+            changed = True
+    return plain if changed else None
 
 
 def _events(red: Redactor, events: Sequence[Event]) -> list[Event] | None:
@@ -118,10 +141,12 @@ def redact_span(span: ReadableSpan) -> ReadableSpan:
     if red is None:
         return span
     name = span.name
-    new_name = red.text(name) if name else name
+    new_name = _text(red, name) if name else name
     attrs = _attributes(red, span.attributes)
-    events = _events(red, span.events) if span.events else None
-    status = _status(red, span.status)
+    old_events = span.events
+    events = _events(red, old_events) if old_events else None
+    old_status = span.status
+    status = _status(red, old_status) if old_status is not None and old_status.description else None
     if new_name == name and attrs is None and events is None and status is None:
         return span
     return _RedactedSpan(
@@ -131,10 +156,10 @@ def redact_span(span: ReadableSpan) -> ReadableSpan:
         parent=span.parent,
         resource=span.resource,
         attributes=attrs if attrs is not None else span.attributes,
-        events=events if events is not None else span.events,
+        events=events if events is not None else old_events,
         links=span.links,
         kind=span.kind,
-        status=status if status is not None else span.status,
+        status=status if status is not None else old_status,
         start_time=span.start_time,
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
@@ -158,4 +183,4 @@ def redact_server_span(span: Any) -> None:
         span.status = status
     name = span.name
     if name:
-        span.name = red.text(name)
+        span.name = _text(red, name)
