@@ -341,6 +341,9 @@ def test_values_are_hidden_whole_whatever_their_quoting_or_encoding(
         ("card 4111/1111/1111/1111 ok", "card [REDACTED] ok"),
         ("card 4111_1111_1111_1111 ok", "card [REDACTED] ok"),
         ("card 4111\u00a01111\u00a01111\u00a01111 ok", "card [REDACTED] ok"),
+        ("card 4111\u20221111\u20221111\u20221111 ok", "card [REDACTED] ok"),
+        ("card 4111|1111|1111|1111 ok", "card [REDACTED] ok"),
+        ("amex 3782.822463.10005 ok", "amex [REDACTED] ok"),
         ("key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED] used"),
         (
             "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY ok",
@@ -897,7 +900,11 @@ def grouped_card_numbers(draw: st.DrawFn) -> str:
         st.text(alphabet=string.digits, min_size=length - 2, max_size=length - 2)
     )
     digits = _luhn_complete(body)
-    sep = draw(st.sampled_from([" ", "-", ".", "/", "_", "  ", " - ", "\u00a0", "\u2013", "\t"]))
+    sep = draw(
+        st.sampled_from(
+            [" ", "-", ".", "/", "_", "  ", " - ", "\u00a0", "\u2013", "\t", "\u2022", "|"]
+        )
+    )
     groups, i = [], 0
     for size in layout:
         groups.append(digits[i : i + size])

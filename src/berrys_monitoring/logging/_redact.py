@@ -171,7 +171,8 @@ _XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)(\s[^<>]*)?>([^<]*)</\1\s*>")
 _URL_USER = re.compile(r"[^\s/:@?#\"'<>]*:")
 _URL_RUN = re.compile(r"[^\s\"'<>]*")
 # 13 or more digits; up to three separators (spaces, dashes, dots, slashes…) between two.
-_CARD_SEP = "\\s\\-./_\u00b7\u2010-\u2015\u2212"
+# Not ":" or ",": times and lists of numbers would join into long runs.
+_CARD_SEP = "\\s\\-./_|\\\\\u00b7\u2010-\u2015\u2022\u2027\u2212\u2219"
 _DIGIT_RUN = re.compile(rf"[0-9](?<![0-9][0-9])(?:[{_CARD_SEP}]{{0,3}}[0-9]){{12,}}")
 _UNUSUAL_SEP = re.compile(r"[^0-9 \-]+")
 _UNUSUAL_SEP_SPLIT = re.compile(r"([^0-9 \-]+)")
