@@ -160,7 +160,9 @@ _SLACK_WEBHOOK = re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)
 # A scheme word may come twice ("Bearer Bearer <token>", a common client mistake): the
 # token after the last one is the secret. The repeated group stays linear: each round
 # starts with the literal word, so a run of text can be split into rounds one way only.
-_BEARER = re.compile(r"(?i)((?:bearer\s+)+)[^\s,;\"'<>\\]+")
+# The token is the whole word after it (up to a quote, a comma, a semicolon or a closing
+# tag), so that no tail of it (nor of a "key=value" glued to it) is left for a later rule to miss.
+_BEARER = re.compile(r"(?i)((?:bearer\s+)+)(?:[^\s,;\"'\\<]|\\(?![\"'])|<(?!/))+")
 _BASIC = re.compile(r"(?i)\b(basic\s+)([A-Za-z0-9+/]{4,}={0,2})(?![A-Za-z0-9+/=])")
 # RFC 7235 auth-params: name=token or name="quoted string", comma-separated.
 _PARAM = r"[A-Za-z0-9_.\-]+\s*=\s*(?:\"(?:[^\"\\]|\\.)*\"?|[^\s,]*)"
@@ -184,10 +186,10 @@ _NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
 
 # "=", ":", "=>", their percent-encoded forms (a query string inside a query string), and
 # spaces before a quoted value (SQL's PASSWORD 'x').
-_SEP = re.compile(r"=>?|:|%3[DdAa]|\s+(?=\\*[\"'])")
+_SEP = re.compile(r"=>?|:|%(?:25)*3[DdAa]|\s+(?=\\*[\"'])")
 # Read backwards from a separator: spaces, a closing quote (escaped: \" or \\\", or
 # percent-encoded: %22), the name.
-_KEY_BEFORE = re.compile(r"\s*(?:[\"']\\*|22%|72%)?([A-Za-z0-9_.\-]+)")
+_KEY_BEFORE = re.compile(r"\s*([\"']\\*|22%|72%)?([A-Za-z0-9_.\-]+)")
 _SPACES = re.compile(r"\s*")
 _OPEN_QUOTE = re.compile(r"(\\*)([\"'])")
 _BRACKET_OR_QUOTE = re.compile(r"(\\*)([\[\]{}\"'])")
@@ -200,8 +202,12 @@ _SCHEME_VALUE = re.compile(rf"(?i)(?:(?:{_SCHEMES})\s+)+(?:{_PARAMS}|[^\s,;&]+)"
 _ANY_SCHEME_VALUE = re.compile(rf"[A-Za-z][A-Za-z0-9!#$%&*+.^_`|~-]*\s+(?:{_PARAMS}|[^\s,;&]+)")
 _COOKIE_VALUE = re.compile(r"[^\s;]+(?:;[ \t]*[^\s;]+)*;?")
 _BARE_VALUE = re.compile(r"[^\s,;&]*")
+_NAME_FOLLOWS = re.compile(r"\s*(?:[:=]|%(?:25)*3[DdAa])")
+_GLUED_TAIL = re.compile(r"[^\s,;&\]})\"'\\<]*")
 # After a percent-encoded separator the value ends at a percent-encoded "&".
-_PCT_VALUE = re.compile(r"(?:[^\s&%]|%(?!26))*")
+_PCT_VALUE = re.compile(r"(?:[^\s&%]|%(?!(?:25)*26))*")
+# The escape a name read backwards from a percent-encoded separator starts with.
+_PCT_PREFIX = re.compile(r"(?:25)*[0-9A-Fa-f]{2}")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -388,6 +394,11 @@ class Redactor:
             s = _DASH_TOKENS.sub(MASK, s)
         if "A" in s:
             s = _A_TOKENS.sub(MASK, s)
+        if self._kv_enabled and ("=" in s or ":" in s or "%3" in s or '"' in s or "'" in s):
+            s = self._key_values(s)
+        if self._kv_enabled and "</" in s:
+            s = _XML_ELEMENT.sub(self._xml_sub, s)
+        # After the names: a scheme's token may swallow a "name=" glued to it.
         low = s.lower()
         if "bearer" in low:
             s = _BEARER.sub(r"\1" + MASK, s)
@@ -395,10 +406,6 @@ class Redactor:
             s = _BASIC.sub(_basic_sub, s)
         if "digest" in low:
             s = _DIGEST.sub(_digest_sub, s)
-        if self._kv_enabled and ("=" in s or ":" in s or "%3" in s or '"' in s or "'" in s):
-            s = self._key_values(s)
-        if self._kv_enabled and "</" in s:
-            s = _XML_ELEMENT.sub(self._xml_sub, s)
         if len(s) >= 13 and _digit_count(s) >= 13:
             s = _DIGIT_RUN.sub(_card_sub, s)
         for p in self._patterns:
@@ -428,19 +435,28 @@ class Redactor:
             if k is None:
                 continue
             key_start = n - k.end()
-            key = s[max(key_start, pos) : n - k.start(1)]
+            key = s[max(key_start, pos) : n - k.start(2)]
             if key_start > 1 and s[key_start - 1] == "%":
-                key = key[2:]  # "%26passwd%3D…": the name follows an escape
+                # "%26passwd%3D…", "%2526passwd%253D…": the name follows an escape.
+                key = key[_match_end(_PCT_PREFIX, key, 0) :]
             kind = memo.get(key)
             if kind is None:
                 kind = self._key_kind(key)
             if kind == _PLAIN:
                 continue
             start = _match_end(_SPACES, s, sep_end)
-            if s[sep_start] == "%":
+            first = s[sep_start]
+            if first == "%":
                 end = _match_end(_PCT_VALUE, s, start)
+            elif first.isspace():
+                # A quoted word after a sensitive one: its value, unless it is itself a
+                # name ('cvv "password": "x"').
+                q = _OPEN_QUOTE.match(s, start)
+                end = _quoted_end(s, q.end(), len(q.group(1)), q.group(2)) if q else start
+                if _NAME_FOLLOWS.match(s, end):
+                    continue
             else:
-                end = _value_end(s, start, kind)
+                end = _value_end(s, start, kind, k.group(1) is not None)
             out.append(s[pos:start])
             out.append(MASK)
             pos = scan = end
@@ -496,13 +512,19 @@ class Redactor:
 _NATIVE = (int, float, datetime.date, datetime.time, uuid.UUID, enum.Enum)
 
 
-def _value_end(s: str, start: int, kind: int) -> int:
-    """Where the value of a sensitive key that begins at ``start`` ends."""
+def _value_end(s: str, start: int, kind: int, quoted_key: bool) -> int:
+    """Where the value of a sensitive key that begins at ``start`` ends (``quoted_key``:
+    the name was quoted, as in JSON, where a bracket after the value closes the object)."""
     q = _OPEN_QUOTE.match(s, start)
     if q is not None:
-        return _quoted_end(s, q.end(), len(q.group(1)), q.group(2))
-    if s.startswith(("[", "{"), start):
-        return _bracket_end(s, start)
+        end = _quoted_end(s, q.end(), len(q.group(1)), q.group(2))
+    elif s.startswith(("[", "{"), start):
+        end = _bracket_end(s, start)
+    else:
+        end = -1
+    if end >= 0:
+        # Text glued to the closing quote or bracket ("x"y, {}0000) is part of the value.
+        return _match_end(_GLUED_TAIL if quoted_key else _BARE_VALUE, s, end)
     if kind == _COOKIE:
         m = _COOKIE_VALUE.match(s, start)
     else:
