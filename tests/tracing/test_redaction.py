@@ -6,14 +6,24 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 from fastapi import FastAPI
-from opentelemetry.sdk.trace import ReadableSpan
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import CollectorRegistry
+from tests.logging.test_redaction import (
+    FILLER,
+    _token_text,
+    _under_key,
+    secrets_under_keys,
+    well_known_tokens,
+)
 from tests.support.logging_state import unconfigure_logging
 from tests.support.servers import uvicorn_in_thread
 from tests.tracing._receiver import OTLPReceiver, ReceivedSpan
@@ -187,3 +197,41 @@ def test_a_span_with_nothing_to_redact_is_exported_as_it_is() -> None:
     assert redacted is not secret
     assert redacted.attributes == {"url.path": "/reset/[REDACTED]", "n": 1}
     assert redacted.context == secret.context and redacted.name == "op"
+
+
+def _exported_text(text: str) -> str:
+    span = ReadableSpan(
+        "op",
+        attributes={"url.query": text, "tags": ("a", text)},
+        events=[Event("exception", {"exception.message": text})],
+        status=Status(StatusCode.ERROR, text),
+    )
+    got = redact_span(span)
+    assert got.attributes is not None and got.status.description is not None
+    events = [dict(e.attributes or {}) for e in got.events]
+    return json.dumps([dict(got.attributes), events]) + got.status.description
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    item=st.one_of(
+        secrets_under_keys().map(lambda i: (i[2], partial(_under_key, i[0], i[1]))),
+        well_known_tokens().map(lambda i: (i[1], partial(_token_text, i[0]))),
+    ),
+    before=FILLER,
+    after=FILLER,
+)
+def test_property_secrets_in_span_text_never_reach_the_exported_span(
+    item: tuple[str, Callable[[str], str]], before: str, after: str
+) -> None:
+    """The forms of the logging property tests, in an attribute, an exception event and the
+    status description of a span: no 4-character piece of the secret is exported."""
+    secret, build = item
+    out = _exported_text(f"{before} {build(secret)} {after}")
+    baseline = _exported_text(f"{before} {build(chr(1) * len(secret))} {after}")
+    leaked = {
+        f
+        for f in (secret[i : i + 4] for i in range(len(secret) - 3))
+        if f in out and f not in baseline and f not in "[REDACTED]"
+    }
+    assert not leaked, out
