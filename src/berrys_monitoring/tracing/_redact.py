@@ -51,7 +51,7 @@ def _value(red: Redactor, v: Any) -> Any:
 
 def _attributes(red: Redactor, attrs: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A redacted copy of ``attrs``, or None when nothing in them changes."""
-    if attrs is None:
+    if not attrs:
         return None
     # The SDK's attributes (a read-only view of BoundedAttributes) copy to a plain dict in
     # C; iterating the view itself goes through the Python Mapping protocol per item.
