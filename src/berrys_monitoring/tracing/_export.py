@@ -1,5 +1,6 @@
 """The export path: exporters built from a name, wrapped so that a failing collector is
-counted instead of raised, and a batch processor that counts what its full queue drops.
+counted instead of raised, and a batch processor that redacts every ended span (see
+``_redact``) and counts what its full queue drops.
 
 Everything here runs on the batch processor's worker thread, never on the caller's, so a
 slow or dead collector costs the application nothing but the spans it drops.
@@ -30,6 +31,7 @@ from berrys_monitoring._internal import (
 )
 from berrys_monitoring.tracing._otlp_encode import encode_request
 from berrys_monitoring.tracing._otlp_prepared import encode_prepared, prepare_span
+from berrys_monitoring.tracing._redact import redact_span
 from berrys_monitoring.tracing._switch import STATE
 
 COMPONENT = "tracing"
@@ -317,6 +319,14 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         )
 
     def on_end(self, span: ReadableSpan) -> None:
+        try:
+            span = redact_span(span)
+        except Exception as exc:
+            # Never export what could not be redacted.
+            report_internal_error(COMPONENT, exc, "cannot redact a span; it is dropped")
+            if is_strict():
+                raise
+            return
         for listener in STATE.listeners:
             listener.on_end(span)
         ctx = span.context

@@ -29,6 +29,7 @@ from opentelemetry.trace import DEFAULT_TRACE_STATE, SpanContext, TraceFlags
 
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.tracing._otlp_prepared import encode_server_span, group_tag
+from berrys_monitoring.tracing._redact import redact_server_span
 from berrys_monitoring.tracing._switch import STATE
 
 __all__ = ["ServerSpans", "server_spans", "span_ids_hex"]
@@ -212,8 +213,10 @@ class ServerSpans:
         return ServerSpan(self, name, ctx, parent_sc, attributes)
 
     def deliver(self, span: ServerSpan) -> None:
-        """Hand an ended span to the listeners and the processor (never raises)."""
+        """Redact an ended span, then hand it to the listeners and the processor (never
+        raises; a span that cannot be redacted is dropped)."""
         try:
+            redact_server_span(span)
             listeners = STATE.listeners
             if listeners:
                 readable = span.to_readable()
