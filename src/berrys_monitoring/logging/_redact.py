@@ -273,8 +273,9 @@ class Redactor:
     ``keys`` are matched against the normalised field name (lowercase, camelCase split,
     ``-``, ``_``, ``.`` and spaces dropped) as substrings, except ``token``, which must end
     the name (``access_token``, ``X-Auth-Token``) so ``max_tokens`` or ``token_count``
-    stay, and ``auth`` and ``pass``, which must be a word of their own or end one
-    (``X-Auth``, ``authHeader``, ``db_pass``) so ``author`` or ``passenger`` stay.
+    stay; ``auth`` must be in a word but not as ``author…``/``authent…`` (``X-Auth``,
+    ``authHeader``, ``oauth``), ``pass`` must end a word (``db_pass``, ``dbPass``) and
+    ``sig`` be one, so ``author``, ``passenger`` or ``signal`` stay.
 
     Example::
 
