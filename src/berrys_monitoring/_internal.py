@@ -34,6 +34,10 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Where the telemetry hub is: logging and tracing send to it when nothing else is set, and
+#: ``setup_monitoring`` registers the service with it (``middleware/_hub.py``).
+HUB_URL_ENV = "BERRYS_MONITORING_HUB_URL"
+
 # Internal errors are logged through a plain stdlib logger that the package never
 # configures with its own handlers, so a failing handler of ours cannot recurse here.
 _log = logging.getLogger("berrys_monitoring.internal")

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+from berrys_monitoring._internal import HUB_URL_ENV
 from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.logging._formatters import ConsoleFormatter, JSONFormatter
 from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, guard_handlers
@@ -79,6 +80,7 @@ def configure_logging(
     * ``capture_warnings``: ``warnings.warn`` messages become log lines.
     * ``otlp_endpoint``: also send every line as an OTLP log record to this collector
       (e.g. ``http://127.0.0.1:4318``; ``/v1/logs`` is appended), with ``otlp_headers``;
+      by default the hub's ``$BERRYS_MONITORING_HUB_URL`` when it is set;
       ``otlp_timeout`` bounds each export (seconds, retries included).
 
     Example::
@@ -86,6 +88,11 @@ def configure_logging(
         from berrys_monitoring.logging import configure_logging, LogLevel
         configure_logging(level=LogLevel.INFO, json_format=True, service_name="api-gateway")
     """
+    if otlp_endpoint is None:
+        otlp_endpoint = os.environ.get(HUB_URL_ENV) or None
+        token = os.environ.get("BERRYS_MONITORING_TOKEN")
+        if otlp_endpoint and token and otlp_headers is None:
+            otlp_headers = {"Authorization": f"Bearer {token}"}
     lvl = parse_level(level)
     per_logger = {name: parse_level(v) for name, v in (levels or {}).items()}
     if max_bytes < 0 or backup_count < 0:

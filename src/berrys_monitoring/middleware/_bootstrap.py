@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from berrys_monitoring._internal import report_internal_error
-from berrys_monitoring.middleware._hub import HUB_ENV, check_url
+from berrys_monitoring.middleware._hub import HUB_ENV, TOKEN_ENV, check_url
 from berrys_monitoring.middleware._options import MonitoringOptions
 
 __all__ = ["configure_defaults", "silence_server_access_logs", "tracing_configured"]
@@ -56,6 +56,8 @@ def configure_defaults(opts: MonitoringOptions) -> None:
     """Configure logging and tracing for ``opts.service_name`` unless already configured;
     with a hub (``hub_url`` or its variable), both send to it over OTLP."""
     hub = opts.hub_url or os.environ.get(HUB_ENV) or None
+    token = os.environ.get(TOKEN_ENV)
+    hub_headers = {"Authorization": f"Bearer {token}"} if hub and token else None
     if not logging_configured():
         from berrys_monitoring.logging import configure_logging
 
@@ -70,6 +72,7 @@ def configure_defaults(opts: MonitoringOptions) -> None:
             kwargs["version"] = opts.version
         if hub:
             kwargs["otlp_endpoint"] = check_url("hub_url", hub)
+            kwargs["otlp_headers"] = hub_headers
         configure_logging(**kwargs)
     if opts.enable_tracing and not tracing_configured():
         from berrys_monitoring.tracing import configure_tracing
@@ -78,6 +81,7 @@ def configure_defaults(opts: MonitoringOptions) -> None:
             opts.service_name,
             exporter="otlp" if hub else default_exporter(),
             endpoint=check_url("hub_url", hub) if hub else None,
+            headers=hub_headers,
             sample_rate=1.0 if opts.sample_rate is None else opts.sample_rate,
             environment=opts.environment,
             version=opts.version,

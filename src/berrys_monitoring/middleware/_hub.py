@@ -19,11 +19,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring._internal import HUB_URL_ENV, report_internal_error
 
 __all__ = ["HUB_ENV", "SERVICE_URL_ENV", "HubLink", "check_url"]
 
-HUB_ENV = "BERRYS_MONITORING_HUB_URL"
+HUB_ENV = HUB_URL_ENV
 SERVICE_URL_ENV = "BERRYS_MONITORING_SERVICE_URL"
 TOKEN_ENV = "BERRYS_MONITORING_TOKEN"
 _COMPONENT = "middleware"

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from berrys_monitoring._compat.opentelemetry import update_resource
-from berrys_monitoring._internal import count_event, report_internal_error
+from berrys_monitoring._internal import HUB_URL_ENV, count_event, report_internal_error
 from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.tracing._export import (
     COMPONENT,
@@ -71,8 +71,10 @@ def configure_tracing(
       default endpoint ``http://127.0.0.1:4317``); default: the standard
       ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL``.
     * ``endpoint``: the collector's base URL (``/v1/traces`` is appended) or the full
-      traces URL. Default ``http://127.0.0.1:4318``, or the standard
-      ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` when set.
+      traces URL. Default: the standard ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` /
+      ``OTEL_EXPORTER_OTLP_ENDPOINT`` when set, else the hub's
+      ``BERRYS_MONITORING_HUB_URL`` (with ``BERRYS_MONITORING_TOKEN`` as a bearer token),
+      else ``http://127.0.0.1:4318``.
     * ``headers`` (e.g. an auth token), ``timeout`` per export in seconds, and
       ``compression`` (``"gzip"``, ``"deflate"``) apply to the OTLP exporter.
     * ``sample_rate``: fraction of *new* traces kept (``ParentBased(TraceIdRatioBased)``:
@@ -226,6 +228,13 @@ def _sdk_disabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
 
+def _otlp_env_endpoint() -> bool:
+    return any(
+        os.environ.get(v)
+        for v in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+
+
 def _check_env_endpoint() -> None:
     """A malformed endpoint variable raises at configuration time, naming the variable."""
     for var in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
@@ -253,6 +262,11 @@ def _exporter_factory(
         return (lambda: instance), type(exporter).__name__
     if exporter == "otlp" and endpoint is None:
         _check_env_endpoint()
+        if not _otlp_env_endpoint() and os.environ.get(HUB_URL_ENV):
+            endpoint = os.environ[HUB_URL_ENV]  # the telemetry hub, when nothing else says
+            token = os.environ.get("BERRYS_MONITORING_TOKEN")
+            if token and headers is None:
+                headers = {"Authorization": f"Bearer {token}"}
     if exporter == "otlp" and protocol == "grpc":
         return grpc_exporter_factory(endpoint, headers, timeout, compression)
     if exporter == "otlp":
