@@ -27,10 +27,10 @@ def test_one_trace_id_joins_both_services_spans_and_logs_in_the_hub(tmp_path: Pa
                 # Both registered themselves as scrape and probe targets.
                 with hub.client() as client:
                     wait_for(
-                        lambda: {
-                            t["job"] for t in client.get("/api/v1/targets").json()["targets"]
-                        }
-                        >= {"api-gateway", "user-service"},
+                        lambda: (
+                            {t["job"] for t in client.get("/api/v1/targets").json()["targets"]}
+                            >= {"api-gateway", "user-service"}
+                        ),
                         what="both services registered with the hub",
                     )
         # Stopping the services flushed what they had queued.
