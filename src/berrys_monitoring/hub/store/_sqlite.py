@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from berrys_monitoring.hub.store._chunks import decode_chunk, encode_chunk
+from berrys_monitoring.hub.store._chunks import decode_chunk, encode_chunk, encode_open_chunk
 from berrys_monitoring.hub.store._model import (
     AlertQuery,
     AlertRow,
@@ -536,7 +536,16 @@ class SQLiteStore:
             self._persist_head(sid, head, closed=False)
 
     def _persist_head(self, sid: int, head: _Head, *, closed: bool) -> None:
-        blob = encode_chunk(np.asarray(head.ts, dtype=np.int64), np.asarray(head.values))
+        blob = (
+            encode_chunk(np.asarray(head.ts, dtype=np.int64), np.asarray(head.values))
+            if closed
+            else encode_open_chunk(head.ts, head.values)
+        )
+        if closed and head.chunk_id is not None:
+            # a closed chunk is a new, small row: rewriting the head's big raw row in place
+            # would leave each closed chunk alone on a mostly empty page
+            self._conn.execute("DELETE FROM chunks WHERE id = ?", (head.chunk_id,))
+            head.chunk_id = None
         if head.chunk_id is None:
             cur = self._conn.execute(
                 "INSERT INTO chunks (series_id, t_min, t_max, n, closed, data) "
