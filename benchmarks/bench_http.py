@@ -10,6 +10,10 @@ shared 2-core machine hits every variant alike.
 
 Run alone: ``python -m benchmarks.bench_http [--quick] [--diagnose]`` (prints the markdown table for
 benchmarks/README.md), or with the rest: ``python -m benchmarks --only http``.
+
+``BENCH_HTTP_BASELINE=<git ref>`` adds our variants as that commit's code had them
+(``ours@base``, ``ours10@base``), measured in the same rounds: the performance rule of a
+redesign is "at least 0.95x the code it started from".
 """
 
 from __future__ import annotations
@@ -56,7 +60,10 @@ LABELS = {
     "ours-no-trace": "ours, native off, no tracing",
     "ours-metrics-only": "ours, native off, metrics only",
     "floor": "floor (minimal request-id middleware)",
+    "ours@base": "ours at the baseline commit (100%)",
+    "ours10@base": "ours at the baseline commit (10%)",
 }
+BASELINE_REF = os.environ.get("BENCH_HTTP_BASELINE") or None
 # Diagnostic variants (``--diagnose``), not part of the targets: the app variant they run
 # and the extra environment. FastAPI >= 0.16x has native OpenTelemetry telemetry that turns
 # itself on once a global tracer provider exists (adding its own server span and three
@@ -154,11 +161,16 @@ def _servers(variants: list[tuple[str, str]], workdir: Path) -> Iterator[tuple[l
             env.pop("BERRYS_MONITORING_STRICT", None)  # measure the production configuration
             app_variant, extra_env = DIAGNOSTIC.get(variant, (variant, {}))
             env.update(extra_env)
+            pythonpath = str(REPO)
+            if variant.endswith("@base"):
+                app_variant = variant.removesuffix("@base")
+                # The baseline's package first: the apps are today's, the library is its.
+                pythonpath = f"{_baseline_src(workdir)}{os.pathsep}{REPO}"
             env.update(
                 BENCH_VARIANT=app_variant,
                 BENCH_OTLP_ENDPOINT=f"http://127.0.0.1:{sink_port}",
                 BENCH_ACCESS_LOG=str(workdir / f"{framework}-{variant}-access.log"),
-                PYTHONPATH=str(REPO),
+                PYTHONPATH=pythonpath,
             )
             log = workdir / f"{framework}-{variant}.log"
             proc = spawn(_server_cmd(framework, port), env, log, REPO)
@@ -174,6 +186,20 @@ def _servers(variants: list[tuple[str, str]], workdir: Path) -> Iterator[tuple[l
         for s in servers:
             stop(s.proc)
         stop(sink)
+
+
+def _baseline_src(workdir: Path) -> Path:
+    """The baseline commit's ``src/``, extracted once into ``workdir`` with git archive."""
+    target = workdir / "baseline"
+    if not target.exists():
+        target.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", str(BASELINE_REF), "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "src"
 
 
 def _ours_available() -> bool:
@@ -199,6 +225,8 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     variants = [v for v in VARIANTS if _ours_available() or not v.startswith("ours")]
+    if BASELINE_REF and _ours_available():
+        variants += ["ours@base", "ours10@base"]
     # BENCH_HTTP_FRAMEWORKS=fastapi measures one framework (while working on it).
     frameworks = os.environ.get("BENCH_HTTP_FRAMEWORKS", "fastapi,flask").split(",")
     pairs = [(fw, v) for fw in ("fastapi", "flask") if fw in frameworks for v in variants]
@@ -251,17 +279,23 @@ def _note(ours: WrkResult, anchor: WrkResult, label: str, anchor_label: str) -> 
 def comparisons(servers: list[Server]) -> list[Comparison]:
     by = {(s.framework, s.variant): s.median() for s in servers}
     servers_by = {(s.framework, s.variant): s for s in servers}
-    # (framework, ours variant, anchor variant, target): targets from issue 4.
+    # (framework, ours variant, anchor variant, target). The rule since the core's
+    # redesign (issue 14): at least 2.5x the usual combination, and at least 0.95x the
+    # code the redesign started from (BENCH_HTTP_BASELINE); the ratios to bare are shown.
     plan = [
-        ("fastapi", "ours", "bare", 0.75),
-        ("fastapi", "ours", "combo", 2.0),
-        ("fastapi", "ours10", "bare", 0.85),
+        ("fastapi", "ours", "bare", None),
+        ("fastapi", "ours", "combo", 2.5),
+        ("fastapi", "ours10", "bare", None),
         ("fastapi", "combo", "bare", None),
+        ("fastapi", "ours", "ours@base", 0.95),
+        ("fastapi", "ours10", "ours10@base", 0.95),
         *(("fastapi", name, "bare", None) for name in DIAGNOSTIC),
-        ("flask", "ours", "bare", 0.80),
+        ("flask", "ours", "bare", None),
         ("flask", "ours10", "bare", None),
         ("flask", "ours", "combo", None),
         ("flask", "combo", "bare", None),
+        ("flask", "ours", "ours@base", 0.95),
+        ("flask", "ours10", "ours10@base", 0.95),
     ]
     rows: list[Comparison] = []
     for fw, mine, other, target in plan:

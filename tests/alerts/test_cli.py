@@ -79,3 +79,22 @@ def test_alerts_command_is_reachable_through_the_installed_entry_point(tmp_path)
     ).stdout
     assert "Disk almost full" in out
     assert alert_id[:8] in out
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
+    # `berrys-monitoring alerts list | head -1`: the pipe closes after the first line.
+    db = tmp_path / "alerts.db"
+    m = AlertManager(store=db)
+    for n in range(3000):
+        m.trigger(f"alert {n}", "x" * 40, "warning", {"n": str(n)})
+    m.shutdown(5)
+    cmd = [sys.executable, "-m", "berrys_monitoring", "alerts", "--store", str(db), "list"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert first.strip()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 141

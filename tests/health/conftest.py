@@ -1,6 +1,6 @@
-"""Fixtures for the health tests: a fresh default registry and real local servers
-(an HTTP server with good and bad endpoints, a TCP server that accepts and never answers,
-a port with nothing listening)."""
+"""Fixtures for the health tests: a fresh default registry, a fake clock, and real local
+servers (an HTTP server with good and bad endpoints, a TCP server that accepts and never
+answers, a port with nothing listening)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,27 @@ def registry() -> Iterator[HealthRegistry]:
         yield fresh
     finally:
         set_health_registry(old)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test says so: cache expiry, staleness and
+    durations are tested by advancing it, never by sleeping."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -110,7 +131,10 @@ class HTTPTestServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for one, and every test stops a server.
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from berrys_monitoring.health import (
     CheckResult,
@@ -156,5 +157,31 @@ async def test_sync_check_health_on_the_loop_thread_does_not_join_a_run_on_that_
     # must start a fresh run (on the background loop) rather than join the stuck one.
     result = check_health("svc")
     assert result.is_healthy and not result.timed_out and len(calls) == 2
+    gate.set()
+    assert (await first).is_healthy
+
+
+async def test_sync_check_health_on_the_loop_thread_does_not_wait_for_that_loops_evaluation(
+    registry: HealthRegistry,
+) -> None:
+    gate = asyncio.Event()
+    calls: list[int] = []
+
+    @register_health_check("svc", timeout=1)
+    async def svc() -> tuple[bool, str]:
+        calls.append(1)
+        if len(calls) == 1:
+            await gate.wait()
+        return True, "ok"
+
+    first = asyncio.create_task(check_health_async())
+    while not calls:  # until the first evaluation is in flight on this loop
+        await asyncio.sleep(0.01)
+    # Waiting for that evaluation would block the loop it needs: the sync call from the
+    # loop's own thread evaluates by itself instead of sharing it.
+    t0 = time.monotonic()
+    report = check_health()
+    assert time.monotonic() - t0 < 1.0
+    assert report.is_healthy and len(calls) == 2
     gate.set()
     assert (await first).is_healthy

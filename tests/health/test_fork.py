@@ -26,7 +26,7 @@ def test_checks_run_in_a_forked_child_after_running_in_the_parent() -> None:
     # A run hung in the parent at fork time must not be joined (forever) by the child.
     release = threading.Event()
     parent = os.getpid()
-    reg.register("hung-in-parent", lambda: os.getpid() != parent or release.wait(30), timeout=1)
+    reg.register("hung-in-parent", lambda: os.getpid() != parent or release.wait(30), timeout=0.2)
     assert reg.check_health("hung-in-parent").timed_out
     read, write = os.pipe()
     pid = os.fork()

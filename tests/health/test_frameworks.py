@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -33,7 +34,10 @@ def flask_url(registry: HealthRegistry) -> Iterator[str]:
         )
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for one.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -126,3 +130,65 @@ def test_uvicorn_app_keeps_serving_while_a_check_hangs(tmp_path) -> None:
     body = health.json()
     assert body["checks"]["hung:responseTime"][0]["output"] == "timed out after 0.5s"
     assert body["checks"]["pool:responseTime"][0]["status"] == "pass"
+
+
+HUNG_FLASK_APP = """
+import threading
+from flask import Flask
+from berrys_monitoring.health import register_health_check
+from berrys_monitoring.middleware.flask import setup_monitoring
+
+app = Flask(__name__)
+setup_monitoring(app, service_name="hung-flask", enable_tracing=False, log_requests=False)
+never = threading.Event()
+calls = []
+
+@register_health_check("hung", timeout=TIMEOUT)
+def hung():
+    calls.append(1)
+    never.wait(60)  # a dependency that accepted the connection and never answers
+    return True
+
+@app.get("/calls")
+def count():
+    return {"calls": len(calls)}
+"""
+
+
+def test_concurrent_health_calls_under_threaded_flask_share_one_bounded_evaluation(
+    tmp_path,
+) -> None:
+    # Four server threads, eight concurrent /health calls, a check that hangs. Each call
+    # used to wait a full timeout of its own on the hung run, so the second four (queued
+    # behind the first) answered after two timeouts. Now every caller shares the run's
+    # deadline: all eight answer within about one timeout, and the check runs once.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.servers import require_binary
+
+    require_binary("gunicorn", "pip install gunicorn")
+    timeout = 1.0
+    (tmp_path / "hung_flask.py").write_text(HUNG_FLASK_APP.replace("TIMEOUT", repr(timeout)))
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads", "4"]
+    cmd += ["-b", f"127.0.0.1:{port}", "hung_flask:app"]
+    base = f"http://127.0.0.1:{port}"
+    with run_server(cmd, cwd=tmp_path, ready_url=f"{base}/calls"):
+
+        def timed_get(_: int) -> tuple[float, httpx.Response]:
+            t0 = time.monotonic()
+            r = httpx.get(f"{base}/health", timeout=10)
+            return time.monotonic() - t0, r
+
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(timed_get, range(8)))
+        total = time.monotonic() - t0
+        calls = httpx.get(f"{base}/calls").json()["calls"]
+    for _, r in answers:
+        assert r.status_code == 503
+        assert r.json()["checks"]["hung:responseTime"][0]["output"] == "timed out after 1s"
+    assert calls == 1, "the hung check was started again instead of joined"
+    slowest = max(latency for latency, _ in answers)
+    assert slowest < timeout + 0.6, f"a caller waited {slowest:.2f}s (timeout {timeout}s)"
+    assert total < timeout + 0.6

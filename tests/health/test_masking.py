@@ -38,3 +38,36 @@ from berrys_monitoring.health import mask_url
 )
 def test_mask_url(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_results_go_through_the_log_redactor_and_keep_the_url_mask() -> None:
+    from berrys_monitoring.health import HealthRegistry
+
+    reg = HealthRegistry()
+
+    @reg.register("db")
+    def db() -> bool:
+        raise RuntimeError(
+            "postgresql://app:***@db/app?sslmode=require&password=*** refused "
+            "token=abc123 card 4111 1111 1111 1111"
+        )
+
+    message = reg.check_health("db").message
+    assert message == (
+        "RuntimeError: postgresql://app:***@db/app?sslmode=require&password=*** refused "
+        "token=[REDACTED] card [REDACTED]"
+    )
+
+
+def test_a_registry_redacts_with_the_redactor_it_is_given() -> None:
+    from berrys_monitoring.health import HealthRegistry
+    from berrys_monitoring.logging import Redactor
+
+    reg = HealthRegistry(redactor=Redactor(patterns=[r"tenant-\d+"]))
+    reg.register("c", lambda: (False, "tenant-42 is over quota", {"owner": "tenant-42"}))
+    result = reg.check_health("c")
+    assert result.message == "[REDACTED] is over quota"
+    assert result.details == {"owner": "[REDACTED]"}
+    plain = HealthRegistry(redactor=Redactor(enabled=False))
+    plain.register("c", lambda: (False, "password=x"))
+    assert plain.check_health("c").message == "password=x"

@@ -3,6 +3,7 @@ alert rules (metrics.current_value) and scrapes (/metrics) see them."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -30,8 +31,12 @@ def test_check_results_are_exported_as_status_and_duration_gauges(prom: Collecto
     health.register("db", lambda: (False, "down"))
     health.register("cache", lambda: "warn", critical=False)
     health.register("queue", lambda: True)
-    health.register("hung", lambda: __import__("time").sleep(1) or True, timeout=0.1)
-    health.check_health()
+    never = threading.Event()
+    health.register("hung", lambda: never.wait(5), timeout=0.1)
+    try:
+        health.check_health()
+    finally:
+        never.set()
     assert current_value("health_check_status", {"check": "db"}) == 0.0
     assert current_value("health_check_status", {"check": "cache"}) == 0.5
     assert current_value("health_check_status", {"check": "queue"}) == 1.0

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from tests.health.conftest import FakeClock
 
 from berrys_monitoring._internal import event_counts
 from berrys_monitoring.health import CheckResult, HealthRegistry, HealthStatus, Probe
@@ -170,7 +171,72 @@ def test_a_check_still_running_is_joined_not_started_again() -> None:
     assert reg.check_health("slow").is_healthy
 
 
-def test_cache_ttl_serves_the_cached_result_until_it_expires() -> None:
+def test_callers_that_join_a_hung_run_wait_only_until_its_deadline(clock: FakeClock) -> None:
+    # The run's deadline bounds everyone who joins it: once it has passed, callers answer
+    # "timed out" at once instead of each waiting a full timeout of their own.
+    never = threading.Event()
+    calls: list[int] = []
+
+    def hung() -> bool:
+        calls.append(1)
+        return never.wait(30)
+
+    reg = HealthRegistry(clock=clock)
+    reg.register("hung", hung, timeout=0.2)
+    try:
+        assert reg.check_health("hung").timed_out  # waits the (real) 0.2 s for the run
+        clock.advance(0.2)
+        t0 = time.monotonic()
+        later = [reg.check_health("hung") for _ in range(5)] + [reg.check_health()]
+        elapsed = time.monotonic() - t0
+    finally:
+        never.set()
+    assert all(r.timed_out for r in later[:5]) and later[5].checks["hung"].timed_out
+    assert len(calls) == 1
+    assert elapsed < 0.2, f"later callers waited {elapsed:.2f}s on a run already timed out"
+
+
+async def test_concurrent_callers_share_one_evaluation_of_the_report() -> None:
+    calls: list[int] = []
+
+    async def check() -> bool:
+        calls.append(1)
+        await asyncio.sleep(0)
+        return True
+
+    reg = HealthRegistry()
+    reg.register("c", check)
+    reports = await asyncio.gather(*(reg.check_health_async() for _ in range(8)))
+    assert len(calls) == 1
+    assert all(r is reports[0] for r in reports)  # one evaluation, one report for all
+    # Once it has landed, the next call evaluates afresh (nothing is cached).
+    assert (await reg.check_health_async()) is not reports[0] and len(calls) == 2
+
+
+def test_a_sync_caller_waiting_on_another_threads_evaluation_gets_its_report() -> None:
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def check() -> bool:
+        calls.append(1)
+        entered.set()
+        return release.wait(5)
+
+    reg = HealthRegistry()
+    reg.register("c", check, timeout=5)
+    out: list[object] = []
+    leader = threading.Thread(target=lambda: out.append(reg.check_health()))
+    leader.start()
+    assert entered.wait(5)
+    follower = threading.Thread(target=lambda: out.append(reg.check_health()))
+    follower.start()
+    release.set()
+    leader.join(5)
+    follower.join(5)
+    assert len(out) == 2 and len(calls) == 1
+
+
+def test_cache_ttl_serves_the_cached_result_until_it_expires(clock: FakeClock) -> None:
     calls = 0
 
     def counted() -> tuple[bool, str]:
@@ -178,15 +244,16 @@ def test_cache_ttl_serves_the_cached_result_until_it_expires() -> None:
         calls += 1
         return True, f"call {calls}"
 
-    reg = HealthRegistry()
-    # A TTL long enough that a loaded CI machine cannot let it expire between two calls.
+    reg = HealthRegistry(clock=clock)
     reg.register("db", counted, cache_ttl=1.5)
     first = reg.check_health("db")
     second = reg.check_health("db")
     assert calls == 1 and not first.cached and second.cached
     assert second.message == "call 1"
     assert not reg.check_health("db", use_cache=False).cached and calls == 2
-    time.sleep(1.6)
+    clock.advance(1.4)
+    assert reg.check_health("db").message == "call 2"  # still cached
+    clock.advance(0.2)
     assert reg.check_health("db").message == "call 3"
 
 
@@ -314,14 +381,9 @@ def test_report_metadata_comes_from_the_registry_configuration() -> None:
 
 
 def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
-    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock,
 ) -> None:
-    # Shorten "far past" (default: max(10 x timeout, 60 s)) to keep the test short.
-    from berrys_monitoring.health import _execution
-
-    monkeypatch.setattr(_execution, "STALE_FACTOR", 1.0)
-    # Long enough that the second call below joins the first run even on a loaded machine.
-    monkeypatch.setattr(_execution, "STALE_MIN_S", 1.5)
+    # "Far past" is max(10 x timeout, 60 s): the fake clock gets there at once.
     stuck = threading.Event()
     runs: list[int] = []
 
@@ -331,12 +393,13 @@ def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
             stuck.wait(30)  # the first run never returns (a read without a timeout)
         return True, "recovered"
 
-    reg = HealthRegistry()
+    reg = HealthRegistry(clock=clock)
     reg.register("db", db, timeout=0.1)
     try:
         assert reg.check_health("db").timed_out
+        clock.advance(59)
         assert reg.check_health("db").timed_out and len(runs) == 1  # joined, not restarted
-        time.sleep(1.6)
+        clock.advance(2)
         result = reg.check_health("db")
         assert result.is_healthy and result.message == "recovered" and len(runs) == 2
         assert event_counts()[("health", "abandoned_run")] == 1
@@ -345,12 +408,10 @@ def test_a_run_stuck_far_past_its_timeout_is_abandoned_so_the_check_can_recover(
 
 
 def test_a_check_that_hangs_forever_parks_a_bounded_number_of_threads(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, clock: FakeClock
 ) -> None:
     from berrys_monitoring.health import _execution
 
-    monkeypatch.setattr(_execution, "STALE_FACTOR", 1.0)
-    monkeypatch.setattr(_execution, "STALE_MIN_S", 0.2)
     monkeypatch.setattr(_execution, "MAX_ABANDONED", 2)
     never = threading.Event()
     runs: list[int] = []
@@ -360,12 +421,12 @@ def test_a_check_that_hangs_forever_parks_a_bounded_number_of_threads(
         never.wait(30)  # a driver call without a timeout, on a dependency that never answers
         return True
 
-    reg = HealthRegistry()
+    reg = HealthRegistry(clock=clock)
     reg.register("hung", hung, timeout=0.05)
     try:
         for _ in range(6):
             assert reg.check_health("hung").timed_out
-            time.sleep(0.3)  # past the stale limit: each round may abandon the run
+            clock.advance(61)  # past the stale limit: each round may abandon the run
         # Two abandoned runs and the current one; later rounds join the current one.
         assert len(runs) == 3
         assert event_counts()[("health", "abandoned_run")] == 2
@@ -373,16 +434,20 @@ def test_a_check_that_hangs_forever_parks_a_bounded_number_of_threads(
         never.set()
 
 
-def test_a_passing_check_slower_than_degraded_after_is_degraded() -> None:
-    reg = HealthRegistry()
-    reg.register("slow", lambda: time.sleep(0.15) or (True, "answered"), degraded_after=0.05)
+def test_a_passing_check_slower_than_degraded_after_is_degraded(clock: FakeClock) -> None:
+    def slow() -> tuple[bool, str]:
+        clock.advance(0.15)  # a slow query
+        return True, "answered"
+
+    reg = HealthRegistry(clock=clock)
+    reg.register("slow", slow, degraded_after=0.05)
     reg.register("fast", lambda: (True, "answered"), degraded_after=0.5)
-    report = reg.check_health()
-    slow = report.checks["slow"]
-    assert slow.status is HealthStatus.DEGRADED
-    assert slow.message.startswith("answered (slow: ") and slow.message.endswith("> 0.05s)")
-    assert report.checks["fast"].is_healthy
-    assert report.status is HealthStatus.DEGRADED
+    report = reg.check_health("slow"), reg.check_health("fast")
+    slow_result, fast = report
+    assert slow_result.status is HealthStatus.DEGRADED
+    assert slow_result.duration == pytest.approx(0.15)
+    assert slow_result.message == "answered (slow: 0.15s > 0.05s)"
+    assert fast.is_healthy
 
 
 def test_degraded_after_must_be_below_the_timeout() -> None:

@@ -6,6 +6,7 @@ import errno
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,18 @@ def test_a_full_disk_is_counted_and_reported_once_never_raised(
     err = capfd.readouterr().err
     assert err.count("cannot write to log file /dev/full") == 1
     assert "No space left on device" in err
+
+
+def test_the_warning_is_written_once_with_a_console_beside_the_failing_file(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("/dev/full is needed to simulate a full disk")
+    configure_logging(stream=sys.stderr, log_file="/dev/full", adopt_servers=False)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if h in _ours()])
+    get_logger("full").info("a line")
+    assert capfd.readouterr().err.count("cannot write to log file /dev/full") == 1
 
 
 def test_a_closed_stream_is_counted_and_never_raised(lines: Lines) -> None:

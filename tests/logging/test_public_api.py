@@ -7,6 +7,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(pkg.__all__) == sorted(
         [
             "MASK",
+            "guard_handlers",
             "ConsoleFormatter",
             "ContextToken",
             "JSONFormatter",

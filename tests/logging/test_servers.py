@@ -74,6 +74,8 @@ def test_uvicorn_lines_come_out_as_our_json_once(tmp_path: Path) -> None:
     handled = [r for r in recs if r["logger"] == "app"]
     assert handled and handled[0]["path"] == "/hello"
     assert all(r["service"] == "uv-test" for r in recs)
+    # uvicorn's ANSI-coloured copy of its message is for terminals, not JSON lines.
+    assert not [r for r in recs if "color_message" in r]
 
 
 def test_uvicorn_log_config_keeps_uvicorn_from_installing_handlers(tmp_path: Path) -> None:

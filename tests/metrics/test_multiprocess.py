@@ -215,3 +215,21 @@ def test_directories_of_servers_that_are_gone_are_removed(tmp_path: Path) -> Non
     finally:
         alive.kill()
         alive.wait()
+
+
+@pytest.mark.slow
+def test_the_on_exit_hook_removes_the_run_s_directory_when_gunicorn_stops() -> None:
+    import glob
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    conf = HERE.parent.parent / "examples" / "gunicorn_conf.py"
+    cmd = gunicorn_cmd(port, "--config", str(conf))
+    pattern = os.path.join(tempfile.gettempdir(), "berrys-monitoring-metrics-*")
+    with run_server(cmd, env=clean_env(), ready_url=f"{base}/info") as server:
+        fire(base, 10)
+        master = server.proc.pid
+        ours = [d for d in glob.glob(pattern) if os.path.basename(d).split("-")[3] == str(master)]
+        assert len(ours) == 1 and os.listdir(ours[0])
+        server.stop()
+    assert not os.path.exists(ours[0])

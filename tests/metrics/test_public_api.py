@@ -17,6 +17,7 @@ def test_public_names_are_pinned() -> None:
         "get_metrics_config",
         "get_registry",
         "gunicorn_child_exit",
+        "gunicorn_on_exit",
         "histogram",
         "increment_counter",
         "is_multiprocess",

@@ -111,8 +111,8 @@ def test_an_outer_send_wrapper_still_sees_the_request_context_in_the_last_send(
         """Added after setup_monitoring, so it wraps ours (a timing or header middleware
         of the application, say)."""
 
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
+        def __init__(self, app: Any) -> None:  # Starlette < 0.39 passes it by keyword
+            self.inner = app
 
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             async def watched(message: dict[str, Any]) -> None:

@@ -637,3 +637,68 @@ def test_a_discarded_app_is_not_kept_alive_by_the_route_template_cache(registry)
     gc.collect()
     assert route() is None
     assert gone() is None
+
+
+async def _call(app: FastAPI, method: str, path: str, headers: list, chunks: list[bytes]) -> int:
+    """One request straight through the ASGI interface, with headers as a client sent them."""
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks or [b""])
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1), "server": None,
+    }  # fmt: skip
+    await app(scope, receive, send)
+    return int(sent[0]["status"])
+
+
+async def test_request_size_counts_the_bytes_received_not_the_declared_length(registry) -> None:
+    app = make_app(registry)
+    # A body-less request declaring a terabyte adds nothing it did not send.
+    lying = [(b"content-length", str(10**12).encode())]
+    assert await _call(app, "GET", "/users/1", lying, []) == 200
+    size = "http_request_size_bytes_sum"
+    assert sample(registry, size, method="GET", route="/users/{user_id}") == 0
+    # A chunked upload (no Content-Length at all) counts what arrived, chunk by chunk.
+    body = b'{"a": "' + b"x" * 5000 + b'"}'
+    chunked = [(b"transfer-encoding", b"chunked"), (b"content-type", b"application/json")]
+    parts = [body[:1000], body[1000:3000], body[3000:]]
+    assert await _call(app, "POST", "/echo", chunked, parts) == 200
+    assert sample(registry, size, method="POST", route="/echo") == len(body)
+
+
+def test_a_huge_path_is_cut_in_the_access_line_on_both_paths(registry) -> None:
+    import io
+    import json
+
+    from berrys_monitoring.logging import configure_logging
+
+    long_path = "/nope/" + "a" * 10_000
+    out = io.StringIO()
+    configure_logging(stream=out, service_name="svc", adopt_servers=False)
+    try:
+        c = client(make_app(registry))
+        assert c.get(long_path).status_code == 404
+        with capture_logs(level="info") as lines:  # the generic path, through a handler
+            assert c.get(long_path).status_code == 404
+    finally:
+        configure_logging(log_to_console=False)
+    fast = next(
+        json.loads(x) for x in out.getvalue().splitlines() if "berrys_monitoring.access" in x
+    )
+    generic = next(r for r in lines if r["logger"] == "berrys_monitoring.access")
+    for line in (fast, generic):
+        assert line["path"] == long_path[:2048] + f"...[{len(long_path) - 2048} more]"
+        assert line["message"] == f"GET {line['path']} 404"
+    fast_line = next(x for x in out.getvalue().splitlines() if "berrys_monitoring.access" in x)
+    assert len(fast_line) < 5_000

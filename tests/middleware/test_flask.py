@@ -329,3 +329,16 @@ def test_a_subclass_that_overrides_full_dispatch_request_keeps_its_override(regi
     assert calls == ["audited"]
     labels = {"method": "GET", "route": "/items/<name>", "status": "200"}
     assert sample(registry, "http_requests_total", **labels) == 1
+
+
+def test_request_size_counts_the_bytes_read_not_the_declared_length(registry) -> None:
+    import io
+
+    c = make_app(registry).test_client()
+    # A body-less request declaring a terabyte adds nothing it did not send.
+    lying = {"CONTENT_LENGTH": str(10**12), "wsgi.input": io.BytesIO(b"")}
+    assert c.get("/users/1", environ_overrides=lying).status_code == 200
+    assert (
+        sample(registry, "http_request_size_bytes_sum", method="GET", route="/users/<int:user_id>")
+        == 0
+    )

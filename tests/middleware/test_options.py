@@ -96,3 +96,26 @@ def test_incoming_request_ids_are_kept_when_sane_and_replaced_otherwise() -> Non
         replaced = sane_request_id(bad)
         assert replaced != bad and len(replaced) == 32
     assert new_request_id() != new_request_id()
+
+
+def test_setup_monitoring_options_are_typed_for_both_frameworks(tmp_path) -> None:
+    """A type checker catches a misspelt or mistyped option at the call, in both."""
+    from mypy import api
+
+    source = tmp_path / "service.py"
+    source.write_text(
+        "from fastapi import FastAPI\n"
+        "from flask import Flask\n"
+        "from berrys_monitoring.middleware import fastapi, flask\n"
+        "fastapi.setup_monitoring(FastAPI(), 'a', sample_rate=0.1, excluded_paths=['/x'])\n"
+        "flask.setup_monitoring(Flask('b'), 'b', log_requests=False, metrics_auth=('u', 'p'))\n"
+        "fastapi.setup_monitoring(FastAPI(), 'c', sample_rte=0.1)\n"
+        "flask.setup_monitoring(Flask('d'), 'd', enable_tracing='yes')\n"
+    )
+    out, _err, status = api.run(
+        [str(source), "--no-incremental", "--cache-dir", str(tmp_path / ".mypy_cache")]
+    )
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert status == 1
+    assert [e.split(":")[1] for e in errors] == ["6", "7"], out
+    assert '"sample_rte"' in errors[0] and '"enable_tracing"' in errors[1]

@@ -16,6 +16,7 @@ def test_middleware_package_exports_exactly_these_names() -> None:
         "DURATION_BUCKETS",
         "UNMATCHED_ROUTE",
         "MonitoringOptions",
+        "SetupOptions",
     }
     assert "Example" in (mw.MonitoringOptions.__doc__ or "")
 

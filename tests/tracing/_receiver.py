@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -45,10 +49,11 @@ class ReceivedSpan:
 
 
 class OTLPReceiver:
-    """Collects spans; ``fail_next`` makes the next N requests answer 503."""
+    """Collects spans (and log record bodies at ``/v1/logs``); ``fail_next`` makes the next N requests answer 503."""
 
     def __init__(self, port: int = 0) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.log_bodies: list[Any] = []
         self.requests = 0
         self.content_types: list[str] = []
         self.headers: list[dict[str, str]] = []
@@ -63,13 +68,17 @@ class OTLPReceiver:
                     body = gzip.decompress(body)
                 elif enc == "deflate":
                     body = zlib.decompress(body)
-                if self.path != "/v1/traces":
+                if self.path == "/v1/logs":
+                    receiver._ingest_logs(body)
+                    out = ExportLogsServiceResponse().SerializeToString()
+                elif self.path == "/v1/traces":
+                    receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    receiver._ingest(body, self.headers.get("Content-Type", ""))
+                    out = ExportTraceServiceResponse().SerializeToString()
+                else:
                     self.send_response(404)
                     self.end_headers()
                     return
-                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
-                receiver._ingest(body, self.headers.get("Content-Type", ""))
-                out = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(out)))
@@ -120,6 +129,18 @@ class OTLPReceiver:
             self.requests += 1
             self.content_types.append(content_type)
             self.spans.extend(spans)
+
+    def _ingest_logs(self, body: bytes) -> None:
+        req = ExportLogsServiceRequest()
+        req.ParseFromString(body)
+        bodies = [
+            _value(r.body)
+            for rl in req.resource_logs
+            for sl in rl.scope_logs
+            for r in sl.log_records
+        ]
+        with self._lock:
+            self.log_bodies.extend(bodies)
 
     def named(self, name: str) -> list[ReceivedSpan]:
         with self._lock:

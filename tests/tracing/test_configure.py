@@ -253,3 +253,123 @@ def test_is_configured_sees_a_foreign_sdk_provider_our_tracer_follows() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "ftp://collector"}, "http(s) URL"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "nope"}, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER='zipkin'"),
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "no http/json"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "carrier-pigeon"}, "not supported"),
+    ],
+)
+def test_the_standard_environment_is_checked_at_configure_time_as_strictly_as_arguments(
+    env: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ValueError) as info:
+        configure_tracing("svc")
+    assert message in str(info.value)
+
+
+def test_otel_traces_exporter_none_exports_nothing(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    configure_tracing("quiet")
+    with tracer.start_as_current_span("kept-home") as span:
+        assert span.get_span_context().is_valid  # ids still propagate and reach the logs
+    shutdown_tracing()
+    assert receiver.requests == 0
+    # An explicit argument still wins over the variable.
+    configure_tracing("loud", exporter="otlp")
+    with tracer.start_as_current_span("sent"):
+        pass
+    shutdown_tracing()
+    assert [s.name for s in receiver.spans] == ["sent"]
+
+
+def test_otlp_over_grpc_reaches_a_real_grpc_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent import futures
+
+    grpc = pytest.importorskip("grpc")
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    received: list[str] = []
+
+    class Collector(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+        def Export(self, request, context):  # type: ignore[no-untyped-def]
+            for rs in request.resource_spans:
+                for ss in rs.scope_spans:
+                    received.extend(s.name for s in ss.spans)
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+        configure_tracing("grpc-client")
+        with tracer.start_as_current_span("over-grpc"):
+            pass
+        shutdown_tracing()
+    finally:
+        server.stop(grace=None)
+    assert received == ["over-grpc"]
+
+
+def test_grpc_without_its_exporter_names_the_pip_install() -> None:
+    proc = run_python(
+        """
+        import os, sys
+        sys.modules["opentelemetry.exporter.otlp.proto.grpc.trace_exporter"] = None
+        os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
+        from berrys_monitoring.tracing import configure_tracing
+        try:
+            configure_tracing("svc")
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install 'berrys-monitoring[otlp-grpc]'" in proc.stdout
+
+
+def test_otel_sdk_disabled_serves_requests_without_counting_an_error() -> None:
+    proc = run_python(
+        """
+        import os
+        os.environ["OTEL_SDK_DISABLED"] = "true"
+        os.environ["BERRYS_MONITORING_STRICT"] = "1"
+        from fastapi import FastAPI
+        from starlette.testclient import TestClient
+        from berrys_monitoring import internal_error_counts
+        from berrys_monitoring.logging import configure_logging
+        from berrys_monitoring.middleware.fastapi import setup_monitoring
+        from berrys_monitoring.tracing import configure_tracing, tracer
+
+        configure_logging(log_to_console=False)
+        configure_tracing("off", exporter="console")
+        app = FastAPI()
+        setup_monitoring(app, service_name="off")
+
+        @app.get("/x")
+        def x():
+            return {"ok": True}
+
+        with TestClient(app) as client:
+            statuses = [client.get("/x").status_code for _ in range(3)]
+        with tracer.start_as_current_span("nothing") as span:
+            recording = span.is_recording()
+        print(statuses, recording, internal_error_counts())
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[200, 200, 200] False {}"

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from berrys_monitoring._shutdown import on_flush
 from berrys_monitoring.alerts._manager import AlertManager
 from berrys_monitoring.alerts._store import SQLiteAlertStore
 
@@ -69,6 +70,7 @@ def configure_alerts(
     return manager
 
 
+@on_flush
 @atexit.register
 def _flush_at_exit() -> None:
     # Give queued notifications a short, bounded chance to leave before the process ends.

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from berrys_monitoring._internal import count_event, report_internal_error
-from berrys_monitoring.alerts._rules import AlertRule
+
+if TYPE_CHECKING:  # rules import the default manager, which starts evaluators
+    from berrys_monitoring.alerts._rules import AlertRule
 
 __all__ = ["RuleEvaluator", "ValueSource"]
 

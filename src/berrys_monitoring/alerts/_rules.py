@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 import string
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from berrys_monitoring.alerts._conditions import Condition
 from berrys_monitoring.alerts._default import get_alert_manager
-from berrys_monitoring.alerts._manager import AlertManager
 from berrys_monitoring.alerts._model import AlertSeverity, coerce_severity
+
+if TYPE_CHECKING:
+    from berrys_monitoring.alerts._manager import AlertManager
 
 __all__ = ["AlertRule"]
 

@@ -7,18 +7,20 @@ import asyncio
 import concurrent.futures as cf
 import logging
 import threading
-import time
+from collections.abc import Callable
 from typing import TypeAlias
 
 from berrys_monitoring._internal import count_event, guard, report_internal_error
 from berrys_monitoring.health import _pool
+from berrys_monitoring.health._masking import redact_result
 from berrys_monitoring.health._metrics import export_result
 from berrys_monitoring.health._result import CheckResult
 from berrys_monitoring.health._runner import failure, run_async, run_sync, timeout_result
 from berrys_monitoring.health._spec import CheckSpec
 from berrys_monitoring.health._status import HealthStatus
+from berrys_monitoring.logging import Redactor
 
-__all__ = ["CheckExecutor", "Pending", "State"]
+__all__ = ["CheckExecutor", "Pending", "State", "running_loop"]
 
 _log = logging.getLogger("berrys_monitoring.health")
 
@@ -59,7 +61,7 @@ class State:
         self.abandoned: list[cf.Future[CheckResult]] = []
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -67,9 +69,19 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 class CheckExecutor:
-    """The run/wait/cache machinery shared by sync and async callers."""
+    """The run/wait/cache machinery shared by sync and async callers.
+
+    Every caller of a run shares that run's deadline (its start plus the check's
+    timeout): a caller that joins a hung run late waits only for what is left of it, and
+    one that comes after the deadline answers "timed out" at once, so a hung check pins
+    neither a new worker thread nor a full timeout of every request thread.
+    """
 
     metrics: bool
+    # The monotonic time source for deadlines, cache expiry, staleness and durations.
+    _clock: Callable[[], float]
+    # What every result's free text goes through before it is cached, logged or served.
+    _redactor: Redactor
     _tasks: set[asyncio.Task[CheckResult]]
     # The task behind each run started on a caller's loop, so callers on that same loop
     # await it directly instead of through a thread-safe future.
@@ -77,27 +89,30 @@ class CheckExecutor:
 
     def _start(
         self, spec: CheckSpec, st: State, loop: asyncio.AbstractEventLoop | None, use_cache: bool
-    ) -> Pending:
-        now = time.monotonic()
+    ) -> tuple[Pending, float]:
+        """The cached result or the run to wait for, and the deadline of that run."""
+        now = self._clock()
         with st.lock:
             if use_cache and st.cached is not None and now < st.cached_until:
-                return st.cached
+                return st.cached, now
             if self._joinable(spec, st, now, loop):
                 assert st.inflight is not None
-                return st.inflight  # join the run in flight instead of piling up another
+                # Join the run in flight instead of piling up another, up to its deadline.
+                return st.inflight, st.inflight_since + spec.timeout
             try:
                 if not spec.is_async:
-                    fut = _pool.submit(lambda: self._store(spec, st, run_sync(spec)))
+                    clock = self._clock
+                    fut = _pool.submit(lambda: self._store(spec, st, run_sync(spec, clock)))
                 elif loop is not None:
                     fut = self._start_in_loop(spec, st, loop)
                 else:
                     fut = _pool.background_loop().run(self._run_async_store(spec, st))
             except RuntimeError as exc:  # cannot start a thread (interpreter shutting down)
                 report_internal_error("health", exc, "cannot start a health check")
-                return failure(exc).with_(name=spec.name, critical=spec.critical)
+                return self._failed(spec, exc), now
             st.inflight, st.inflight_since = fut, now
             st.inflight_loop = loop if spec.is_async else None
-            return fut
+            return fut, now + spec.timeout
 
     def _joinable(
         self, spec: CheckSpec, st: State, now: float, loop: asyncio.AbstractEventLoop | None
@@ -109,7 +124,7 @@ class CheckExecutor:
         if run_loop is not None:
             if run_loop.is_closed():
                 return False  # its loop is gone: the run can never finish
-            if loop is None and run_loop is _running_loop():
+            if loop is None and run_loop is running_loop():
                 # A sync caller on that loop's own thread blocks the loop while it waits:
                 # joining would wait for a run that cannot progress.
                 return False
@@ -125,7 +140,7 @@ class CheckExecutor:
         return True
 
     async def _run_async_store(self, spec: CheckSpec, st: State) -> CheckResult:
-        return self._store(spec, st, await run_async(spec))
+        return self._store(spec, st, await run_async(spec, self._clock))
 
     def _start_in_loop(
         self, spec: CheckSpec, st: State, loop: asyncio.AbstractEventLoop
@@ -149,12 +164,17 @@ class CheckExecutor:
         task.add_done_callback(transfer)
         return out
 
+    def _failed(self, spec: CheckSpec, exc: BaseException) -> CheckResult:
+        res = failure(exc).with_(name=spec.name, critical=spec.critical)
+        return redact_result(res, self._redactor)
+
     def _store(self, spec: CheckSpec, st: State, res: CheckResult) -> CheckResult:
-        """Remember a finished run: cache it (if asked) and log a change of status."""
+        """Remember a finished run: redact it, cache it (if asked), log a change of status."""
+        res = redact_result(res, self._redactor)
         with st.lock:
             if spec.cache_ttl and not res.timed_out:
                 st.cached = res.with_(cached=True)
-                st.cached_until = time.monotonic() + spec.cache_ttl
+                st.cached_until = self._clock() + spec.cache_ttl
         self._note(st, res)
         return res
 
@@ -183,14 +203,14 @@ class CheckExecutor:
         if isinstance(pending, CheckResult):
             return pending
         try:
-            return pending.result(timeout=max(0.0, deadline - time.monotonic()))  # type: ignore[no-any-return]
+            return pending.result(timeout=max(0.0, deadline - self._clock()))  # type: ignore[no-any-return]
         except cf.TimeoutError:
             return self._timed_out(spec, st)
         except (Exception, asyncio.CancelledError) as exc:
-            return failure(exc).with_(name=spec.name, critical=spec.critical)
+            return self._failed(spec, exc)
 
     async def _await_all(
-        self, items: list[tuple[CheckSpec, State, Pending]], start: float
+        self, items: list[tuple[CheckSpec, State, Pending, float]]
     ) -> dict[str, CheckResult]:
         """Await every pending run up to its own deadline, without blocking the loop.
 
@@ -199,26 +219,26 @@ class CheckExecutor:
         """
         loop = asyncio.get_running_loop()
         results: dict[str, CheckResult] = {}
-        waiting: list[tuple[CheckSpec, State, asyncio.Future[CheckResult]]] = []
-        for spec, st, p in items:
+        waiting: list[tuple[CheckSpec, State, asyncio.Future[CheckResult], float]] = []
+        for spec, st, p, deadline in items:
             if isinstance(p, CheckResult):
                 results[spec.name] = p
                 continue
             task = self._task_of.get(p)
             if task is not None and task.get_loop() is loop:
-                waiting.append((spec, st, task))
+                waiting.append((spec, st, task, deadline))
             else:
-                waiting.append((spec, st, asyncio.wrap_future(p, loop=loop)))
-        for spec, st, fut in sorted(waiting, key=lambda w: w[0].timeout):
+                waiting.append((spec, st, asyncio.wrap_future(p, loop=loop), deadline))
+        for spec, st, fut, deadline in sorted(waiting, key=lambda w: w[3]):
             if not fut.done():
-                remaining = start + spec.timeout - time.monotonic()
-                open_ = {f for _, _, f in waiting if not f.done()}
+                remaining = deadline - self._clock()
+                open_ = {f for _, _, f, _ in waiting if not f.done()}
                 if remaining > 0 and open_:
                     # asyncio.wait never cancels what it waits for: a run that outlives
                     # this caller's deadline keeps going for the next caller to join.
                     await asyncio.wait(open_, timeout=remaining)
             results[spec.name] = self._outcome(spec, st, fut)
-        return {spec.name: results[spec.name] for spec, _, _ in items}
+        return {spec.name: results[spec.name] for spec, _, _, _ in items}
 
     def _outcome(self, spec: CheckSpec, st: State, fut: asyncio.Future[CheckResult]) -> CheckResult:
         if not fut.done():
@@ -227,5 +247,5 @@ class CheckExecutor:
             return timeout_result(spec)
         exc = fut.exception()
         if exc is not None:
-            return failure(exc).with_(name=spec.name, critical=spec.critical)
+            return self._failed(spec, exc)
         return fut.result()

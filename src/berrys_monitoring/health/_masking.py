@@ -1,11 +1,19 @@
-"""Keep credentials out of health results: a URL's password never reaches a result or a log."""
+"""Keep credentials out of health results: a URL's password never reaches a result or a log,
+and every free text of a result (message, exception text, details) goes through the log
+redactor before anyone can read it."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
-__all__ = ["mask_url", "scrub"]
+from berrys_monitoring.health._result import CheckResult
+from berrys_monitoring.logging import MASK as REDACTED
+from berrys_monitoring.logging import Redactor
+
+__all__ = ["DEFAULT_REDACTOR", "mask_url", "redact_result", "scrub"]
 
 MASK = "***"
 _SECRET_PARAMS = {"password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "key"}
@@ -80,3 +88,57 @@ def scrub(text: str, secrets: list[str]) -> str:
     for s in secrets:
         text = text.replace(s, MASK)
     return text
+
+
+# What a registry redacts with unless given a redactor: the log redactor's default rules.
+DEFAULT_REDACTOR = Redactor()
+# A value masked here already ("user:***@host", "?password=***") would read to the
+# redactor as a secret and be masked a second time: such pairs are kept as they are (the
+# documented "***"), and the text around them is redacted.
+_ALREADY_MASKED = re.compile(r"([\w.\-]*[=:]\s?" + re.escape(MASK) + ")")
+
+
+def _redact_text(text: str, redactor: Redactor) -> str:
+    if MASK not in text:
+        return redactor.text(text)
+    parts = _ALREADY_MASKED.split(text)  # odd items are the masked pairs
+    return "".join(p if i % 2 else redactor.text(p) for i, p in enumerate(parts))
+
+
+def _redact_value(value: Any, redactor: Redactor, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return _redact_text(value, redactor)
+    if depth > 8:
+        return "[...]"
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED
+            if redactor.enabled and redactor.is_secret_key(str(k))
+            else _redact_value(v, redactor, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(v, redactor, depth + 1) for v in value]
+    return value
+
+
+def redact_result(res: CheckResult, redactor: Redactor) -> CheckResult:
+    """``res`` with its message and details through ``redactor``: a check's exception
+    text may quote a password, a token or a card number, and /health is often public.
+
+    Example::
+
+        >>> from berrys_monitoring.health import CheckResult, HealthStatus
+        >>> res = CheckResult(HealthStatus.UNHEALTHY, "login refused: password=hunter2",
+        ...                   details={"api_key": "k-123", "host": "db"})
+        >>> clean = redact_result(res, DEFAULT_REDACTOR)
+        >>> clean.message, clean.details
+        ('login refused: password=[REDACTED]', {'api_key': '[REDACTED]', 'host': 'db'})
+    """
+    if not redactor.enabled:
+        return res
+    message = _redact_text(res.message, redactor)
+    details = _redact_value(res.details, redactor) if res.details else res.details
+    if message == res.message and details == res.details:
+        return res
+    return res.with_(message=message, details=details)

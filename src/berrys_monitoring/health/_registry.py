@@ -10,17 +10,36 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from berrys_monitoring.health._execution import CheckExecutor, State
+from berrys_monitoring.health._execution import CheckExecutor, State, running_loop
+from berrys_monitoring.health._masking import DEFAULT_REDACTOR
 from berrys_monitoring.health._report import HealthReport, aggregate
 from berrys_monitoring.health._result import CheckResult
 from berrys_monitoring.health._spec import CheckSpec, make_spec
 from berrys_monitoring.health._status import Probe, coerce_probes
+from berrys_monitoring.logging import Redactor
 
-__all__ = ["HealthRegistry"]
+__all__ = ["DEFAULT_CLOCK", "HealthRegistry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The time source a registry uses unless given one: monotonic seconds. Tests pass a fake
+# clock they advance by hand instead of sleeping.
+DEFAULT_CLOCK: Callable[[], float] = time.monotonic
+# How long a caller waits for an evaluation another caller leads beyond that evaluation's
+# own deadline, before evaluating itself (the leader only renders and aggregates then).
+_FOLLOW_GRACE_S = 1.0
+
+
+@dataclass
+class _Flight:
+    """One evaluation of a report in progress, which concurrent callers share."""
+
+    future: cf.Future[HealthReport] = field(default_factory=cf.Future)
+    loop: asyncio.AbstractEventLoop | None = None  # the leader's loop, when async
+    deadline: float = 0.0
 
 
 class HealthRegistry(CheckExecutor):
@@ -30,7 +49,13 @@ class HealthRegistry(CheckExecutor):
 
     Checks run concurrently (sync ones on daemon worker threads, async ones on an event
     loop), each under its own timeout; a run still in flight is joined rather than
-    started again, so a hung database costs one thread, not one per probe.
+    started again, so a hung database costs one thread, not one per probe. Concurrent
+    calls for the same report share one evaluation (single flight).
+
+    ``clock`` is the monotonic time source (seconds) behind timeouts, cache expiry and
+    durations; tests pass a fake one instead of sleeping. ``redactor`` (a
+    :class:`~berrys_monitoring.logging.Redactor`, the log redactor's default rules unless
+    given) hides secrets in every result's message and details, as in the logs.
 
     Example::
 
@@ -53,7 +78,11 @@ class HealthRegistry(CheckExecutor):
         release_id: str | None = None,
         description: str | None = None,
         metrics: bool = False,
+        clock: Callable[[], float] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
+        self._clock = DEFAULT_CLOCK if clock is None else clock
+        self._redactor = DEFAULT_REDACTOR if redactor is None else redactor
         self.service_id = service_id
         self.metrics = metrics
         self.version = version
@@ -64,6 +93,7 @@ class HealthRegistry(CheckExecutor):
         self._states: dict[str, State] = {}
         self._tasks: set[asyncio.Task[CheckResult]] = set()
         self._task_of: dict[cf.Future[CheckResult], asyncio.Task[CheckResult]] = {}
+        self._flights: dict[tuple[str | None, bool], _Flight] = {}
         _registries.add(self)
 
     def _after_fork(self) -> None:
@@ -72,6 +102,7 @@ class HealthRegistry(CheckExecutor):
         self._lock = threading.Lock()
         self._tasks = set()
         self._task_of = {}
+        self._flights = {}
         self._states = {name: State() for name in self._specs}
 
     # -- registration -----------------------------------------------------------------
@@ -146,26 +177,80 @@ class HealthRegistry(CheckExecutor):
             return self._specs[name], self._states[name]
 
     # -- running ----------------------------------------------------------------------
-    def _plan(self, name: str | None, probe: str | Probe | None) -> list[tuple[CheckSpec, State]]:
-        if name is not None:
-            return [self._spec(name)]
+    def _plan(self, probe: str | Probe | None) -> list[tuple[CheckSpec, State]]:
         with self._lock:
             states = dict(self._states)
         return [(s, states[s.name]) for s in self._select(probe) if s.name in states]
 
     def _report(
-        self, results: dict[str, CheckResult], probe: str | Probe | None, t0: float
+        self, results: dict[str, CheckResult], probe: str | None, t0: float
     ) -> HealthReport:
         return HealthReport(
             status=aggregate(results),
             checks=results,
-            duration=time.perf_counter() - t0,
-            probe=None if probe is None else next(iter(coerce_probes(probe))).value,
+            duration=self._clock() - t0,
+            probe=probe,
             service_id=self.service_id,
             version=self.version,
             release_id=self.release_id,
             description=self.description,
         )
+
+    # -- single flight ----------------------------------------------------------------
+    # Concurrent callers asking for the same report (same probe, same use_cache) share
+    # one evaluation: the first leads, the others wait for its report. Under a threaded
+    # server, eight concurrent probes of a hung check then cost one evaluation bounded
+    # by the check's timeout, not eight.
+    def _lead_or_follow(
+        self, key: tuple[str | None, bool], loop: asyncio.AbstractEventLoop | None
+    ) -> tuple[_Flight, bool]:
+        budget = max((s.timeout for s in self._select(key[0])), default=0.0)
+        with self._lock:
+            flight = self._flights.get(key)
+            # A sync caller on the leader's own loop thread would block the loop the leader
+            # needs to finish: it evaluates by itself instead.
+            if (
+                flight is not None
+                and not flight.future.done()
+                and not (loop is None and flight.loop is not None and flight.loop is running_loop())
+            ):
+                return flight, False
+            flight = _Flight(loop=loop, deadline=self._clock() + budget)
+            self._flights[key] = flight
+            return flight, True
+
+    def _land(
+        self, key: tuple[str | None, bool], flight: _Flight, outcome: HealthReport | BaseException
+    ) -> None:
+        """End the leader's evaluation and hand its outcome to the followers."""
+        with self._lock:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+        if isinstance(outcome, HealthReport):
+            flight.future.set_result(outcome)
+        elif isinstance(outcome, Exception):
+            flight.future.set_exception(outcome)  # what the followers would have raised
+        else:
+            flight.future.cancel()  # the leader was cancelled: followers evaluate themselves
+
+    def _follow_timeout(self, flight: _Flight) -> float:
+        return max(0.0, flight.deadline - self._clock()) + _FOLLOW_GRACE_S
+
+    def _evaluate(self, probe: str | None, use_cache: bool) -> HealthReport:
+        t0 = self._clock()
+        plan = self._plan(probe)
+        pending = [(spec, st, *self._start(spec, st, None, use_cache)) for spec, st in plan]
+        results = {
+            spec.name: self._wait(spec, st, p, deadline) for spec, st, p, deadline in pending
+        }
+        return self._report(results, probe, t0)
+
+    async def _evaluate_async(self, probe: str | None, use_cache: bool) -> HealthReport:
+        t0 = self._clock()
+        plan = self._plan(probe)
+        loop = asyncio.get_running_loop()
+        pending = [(spec, st, *self._start(spec, st, loop, use_cache)) for spec, st in plan]
+        return self._report(await self._await_all(pending), probe, t0)
 
     @overload
     def check_health(
@@ -182,18 +267,27 @@ class HealthRegistry(CheckExecutor):
 
         With ``name``: that check's :class:`CheckResult` (``KeyError`` if unknown).
         Otherwise a :class:`HealthReport` over every check, or only those tagged for
-        ``probe``. ``use_cache=False`` ignores cached results.
+        ``probe``. ``use_cache=False`` ignores cached results. Calls made while another
+        call for the same report is running share its evaluation.
         """
-        t0 = time.perf_counter()
-        plan = self._plan(name, probe)
-        start = time.monotonic()
-        pending = [(spec, st, self._start(spec, st, None, use_cache)) for spec, st in plan]
-        results = {
-            spec.name: self._wait(spec, st, p, start + spec.timeout) for spec, st, p in pending
-        }
         if name is not None:
-            return results[name]
-        return self._report(results, probe, t0)
+            spec, st = self._spec(name)
+            pending, deadline = self._start(spec, st, None, use_cache)
+            return self._wait(spec, st, pending, deadline)
+        key = (_probe_name(probe), use_cache)
+        flight, leader = self._lead_or_follow(key, None)
+        if not leader:
+            try:
+                return flight.future.result(timeout=self._follow_timeout(flight))
+            except (cf.TimeoutError, cf.CancelledError):
+                return self._evaluate(*key)  # the leader is stuck or gone: do not wait
+        try:
+            report = self._evaluate(*key)
+        except BaseException as exc:
+            self._land(key, flight, exc)
+            raise
+        self._land(key, flight, report)
+        return report
 
     @overload
     async def check_health_async(
@@ -208,15 +302,37 @@ class HealthRegistry(CheckExecutor):
     ) -> HealthReport | CheckResult:
         """Like :meth:`check_health` but awaitable; never blocks the event loop (sync
         checks run on worker threads, async checks as tasks on the running loop)."""
-        t0 = time.perf_counter()
-        plan = self._plan(name, probe)
         loop = asyncio.get_running_loop()
-        start = time.monotonic()
-        pending = [(spec, st, self._start(spec, st, loop, use_cache)) for spec, st in plan]
-        results = await self._await_all(pending, start)
         if name is not None:
-            return results[name]
-        return self._report(results, probe, t0)
+            spec, st = self._spec(name)
+            pending = [(spec, st, *self._start(spec, st, loop, use_cache))]
+            return (await self._await_all(pending))[name]
+        key = (_probe_name(probe), use_cache)
+        flight, leader = self._lead_or_follow(key, loop)
+        if not leader:
+            # Shielded: a follower cancelled (its client went away) must not cancel the
+            # evaluation the others are waiting for.
+            shared = asyncio.shield(asyncio.wrap_future(flight.future, loop=loop))
+            try:
+                return await asyncio.wait_for(shared, self._follow_timeout(flight))
+            except asyncio.TimeoutError:
+                pass
+            except asyncio.CancelledError:
+                if not flight.future.cancelled():
+                    raise
+            return await self._evaluate_async(*key)
+        try:
+            report = await self._evaluate_async(*key)
+        except BaseException as exc:
+            self._land(key, flight, exc)
+            raise
+        self._land(key, flight, report)
+        return report
+
+
+def _probe_name(probe: str | Probe | None) -> str | None:
+    """The probe's name (``ValueError`` for an unknown one), or None for every check."""
+    return None if probe is None else next(iter(coerce_probes(probe))).value
 
 
 _registries: weakref.WeakSet[HealthRegistry] = weakref.WeakSet()

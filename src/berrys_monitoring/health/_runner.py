@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from berrys_monitoring._internal import count_event
@@ -86,9 +85,9 @@ def timeout_result(spec: CheckSpec) -> CheckResult:
     return finalize(spec, res, spec.timeout)
 
 
-def run_sync(spec: CheckSpec) -> CheckResult:
-    """Run a sync check on the current (worker) thread."""
-    t0 = time.perf_counter()
+def run_sync(spec: CheckSpec, clock: Callable[[], float]) -> CheckResult:
+    """Run a sync check on the current (worker) thread, timed by ``clock``."""
+    t0 = clock()
     try:
         value = spec.func()
         if inspect.isawaitable(value):
@@ -97,7 +96,7 @@ def run_sync(spec: CheckSpec) -> CheckResult:
         res = coerce_outcome(value)
     except Exception as exc:
         res = failure(exc)
-    return finalize(spec, res, time.perf_counter() - t0)
+    return finalize(spec, res, clock() - t0)
 
 
 async def _await(value: Any) -> Any:
@@ -131,9 +130,9 @@ async def _within(awaitable: Any, timeout: float) -> Any:
         handle.cancel()
 
 
-async def run_async(spec: CheckSpec) -> CheckResult:
+async def run_async(spec: CheckSpec, clock: Callable[[], float]) -> CheckResult:
     """Run an async check in the current task (its own), cancelled at its timeout."""
-    t0 = time.perf_counter()
+    t0 = clock()
     try:
         value = spec.func()
         if inspect.isawaitable(value):
@@ -143,4 +142,4 @@ async def run_async(spec: CheckSpec) -> CheckResult:
         return timeout_result(spec)
     except Exception as exc:
         res = failure(exc)
-    return finalize(spec, res, time.perf_counter() - t0)
+    return finalize(spec, res, clock() - t0)

@@ -26,7 +26,7 @@ from berrys_monitoring.logging._context import (
     wrap_context,
 )
 from berrys_monitoring.logging._formatters import ConsoleFormatter, JSONFormatter
-from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler
+from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, guard_handlers
 from berrys_monitoring.logging._levels import LogLevel
 from berrys_monitoring.logging._logger import Logger, get_logger, get_request_logger
 from berrys_monitoring.logging._redact import MASK, Redactor
@@ -52,6 +52,7 @@ __all__ = [
     "get_context",
     "get_logger",
     "get_request_logger",
+    "guard_handlers",
     "is_configured",
     "reset_context",
     "run_in_executor",

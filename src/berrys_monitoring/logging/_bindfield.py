@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from berrys_monitoring.logging import _render
-from berrys_monitoring.logging._context import EMPTY, Fields
+from berrys_monitoring.logging._context import Fields, reset_field
 from berrys_monitoring.logging._context import _context as _ctx_var
 from berrys_monitoring.logging._jsonline import _fragment
 from berrys_monitoring.logging._render import RESERVED
@@ -24,7 +24,6 @@ __all__ = ["bind_field", "reset_field"]
 
 _ctx_get = _ctx_var.get
 _ctx_set = _ctx_var.set
-_ctx_reset = _ctx_var.reset
 _dumps = orjson.dumps
 _new_fields = dict.__new__
 
@@ -110,15 +109,3 @@ def _key_mode(key: str, s: Any) -> int:
         mode = 1
     s.bind_modes[key] = mode
     return mode
-
-
-def reset_field(token: Token[Fields]) -> None:
-    """Undo :func:`bind_field`: the context as it was before the bind (also when called
-    from another context than the bind's, where the previous fields are set again)."""
-    try:
-        _ctx_reset(token)
-    except (ValueError, RuntimeError):
-        if token.var is not _ctx_var:
-            raise  # not a token of the logging context: nothing of ours to restore
-        old = token.old_value
-        _ctx_var.set(EMPTY if old is Token.MISSING else old)

@@ -10,8 +10,9 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.logging._formatters import ConsoleFormatter, JSONFormatter
-from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler
+from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, guard_handlers
 from berrys_monitoring.logging._levels import LogLevel, parse_level
 from berrys_monitoring.logging._redact import DEFAULT_ALLOW_KEYS, DEFAULT_REDACT_KEYS, Redactor
 from berrys_monitoring.logging._render import Settings, install
@@ -172,6 +173,9 @@ def configure_logging(
         if adopt_servers:
             adopt_server_loggers()
         logging.captureWarnings(capture_warnings)
+    guard_handlers()
+    if otlp_endpoint is not None:
+        flush_on_sigterm()
 
 
 def is_configured() -> bool:
@@ -207,6 +211,12 @@ def flush_logging(timeout: float = 5.0) -> None:
                 h.flush()
         except Exception:
             pass
+
+
+@on_flush
+def _flush_before_stop() -> None:
+    # Bounded like the tracing hook: a dead collector must not hold up the exit.
+    flush_logging(timeout=2.0)
 
 
 def _isatty(stream: Any) -> bool:

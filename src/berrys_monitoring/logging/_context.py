@@ -22,6 +22,7 @@ __all__ = [
     "clear_context",
     "get_context",
     "reset_context",
+    "reset_field",
     "run_in_executor",
     "unbind_context",
     "wrap_context",
@@ -126,8 +127,6 @@ def reset_context(token: ContextToken | contextvars.Token[Fields]) -> None:
         if type(token) is not contextvars.Token or token.var is not _context:
             raise TypeError(f"reset_context() needs a token of the logging context, not {token!r}")
         # A bare ContextVar token (the middleware's bind_field): the same, without a wrapper.
-        from berrys_monitoring.logging._bindfield import reset_field
-
         reset_field(token)
         return
     try:
@@ -142,11 +141,13 @@ def unbind_context(*keys: str) -> None:
     Example::
 
         >>> from berrys_monitoring.logging import bind_context, unbind_context, get_context
-        >>> bind_context(request_id="r-1", step="load")
+        >>> token = bind_context(request_id="r-1", step="load")
         >>> unbind_context("step")
         >>> get_context()
         {'request_id': 'r-1'}
         >>> unbind_context("request_id")
+        >>> get_context()
+        {}
     """
     cur = _context.get()
     if any(k in cur for k in keys):
@@ -256,3 +257,15 @@ def run_in_executor(
 def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> Fields:
     """A new Fields with ``extra`` over ``base`` (internal)."""
     return Fields({**base, **extra})
+
+
+def reset_field(token: contextvars.Token[Fields]) -> None:
+    """Undo :func:`bind_field`: the context as it was before the bind (also when called
+    from another context than the bind's, where the previous fields are set again)."""
+    try:
+        _context.reset(token)
+    except (ValueError, RuntimeError):
+        if token.var is not _context:
+            raise  # not a token of the logging context: nothing of ours to restore
+        old = token.old_value
+        _context.set(EMPTY if old is contextvars.Token.MISSING else old)

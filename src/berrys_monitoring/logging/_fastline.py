@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from berrys_monitoring._compat.logging import default_record_factory
 from berrys_monitoring.logging import _render
 from berrys_monitoring.logging._context import _context as _ctx_var
 from berrys_monitoring.logging._formatters import JSONFormatter
@@ -38,8 +39,6 @@ from berrys_monitoring.logging._render import (
 __all__ = ["write_access", "write_usual_access"]
 
 _OURS = frozenset((SafeFileHandler, SafeStreamHandler))
-_LogRecord = logging.LogRecord
-_logging_ns = vars(logging)
 _ctx_get = _ctx_var.get
 _ctx_set = _ctx_var.set
 _ctx_reset = _ctx_var.reset
@@ -147,12 +146,7 @@ def _fast_targets(std: logging.Logger, level: int, s: Any) -> list[Any] | None:
     """The handlers an access line goes to directly, or None when it must take the
     generic path (filters, caller info, a record factory, foreign handlers, field names
     the configuration masks)."""
-    if (
-        std.filters
-        or s.include_caller
-        or _reporting
-        or _logging_ns["_logRecordFactory"] is not _LogRecord
-    ):
+    if std.filters or s.include_caller or _reporting or not default_record_factory():
         return None
     checked = _access_checked
     if checked[0] != s.generation:

@@ -20,7 +20,7 @@ from typing import IO, Any
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.logging._deferred import DeferredLines, track
 
-__all__ = ["SafeFileHandler", "SafeStreamHandler"]
+__all__ = ["SafeFileHandler", "SafeStreamHandler", "guard_handlers"]
 
 # Threads currently reporting a failure of one of our handlers (usually empty, so the
 # hot-path check is one truth test of a global).
@@ -28,6 +28,9 @@ _reporting: set[int] = set()
 
 
 def _fallback(handler: logging.Handler, record: logging.LogRecord) -> None:
+    # Each of our handlers on the way gets the record: it is written once.
+    if record.__dict__.setdefault("_berrys_fallback", handler) is not handler:
+        return
     try:
         err = sys.__stderr__
         if err is not None:
@@ -46,6 +49,75 @@ def _report(exc: BaseException, message: str, key: str) -> None:
         _reporting.discard(me)
 
 
+# Handlers of others (a user's, a library's) guarded by guard_handlers(), and the
+# root's handler list as last seen, so our handlers notice a new one in a list compare.
+_GUARD = "_berrys_guarded_handle"
+_root = logging.getLogger()
+_root_seen: list[logging.Handler] = []
+
+
+def guard_handlers() -> None:
+    """Make every handler in the logging tree unable to raise into the code that logs.
+
+    The stdlib lets an exception from a handler's ``emit`` propagate into the logging
+    call, and through it into a server's start-up or a user's request. Each handler not
+    of this package gets a guard on its ``handle``: a failure drops that handler's line,
+    is reported once and counted (``internal_error_counts()["logging"]``), and the other
+    handlers still get the record. ``configure_logging`` and ``setup_monitoring`` call it;
+    our root handlers call it again whenever the root's handler list changes, before a
+    handler added later can see a record.
+
+    Example::
+
+        >>> import logging
+        >>> from berrys_monitoring.logging import guard_handlers
+        >>> class Broken(logging.Handler):
+        ...     def emit(self, record):
+        ...         raise OSError("sink down")
+        >>> logger = logging.getLogger("guard-example")
+        >>> logger.propagate = False
+        >>> logger.addHandler(Broken())
+        >>> guard_handlers()
+        >>> logger.warning("still fine")  # dropped for Broken, no exception
+    """
+    loggers: list[logging.Logger] = [_root]
+    loggers += [
+        lg
+        for lg in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(lg, logging.Logger)
+    ]
+    for lg in loggers:
+        for handler in list(lg.handlers):
+            _guard(handler)
+    _root_seen[:] = _root.handlers
+
+
+def _guard(handler: logging.Handler) -> None:
+    if getattr(handler, "never_raises", False) or _GUARD in vars(handler):
+        return
+    handle = handler.handle
+    name = type(handler).__name__
+
+    def guarded_handle(record: logging.LogRecord) -> Any:
+        try:
+            return handle(record)
+        except Exception as exc:
+            _report(exc, f"the log handler {name} raised; its line was dropped", f"handler:{name}")
+            return False
+
+    try:
+        handler.handle = guarded_handle  # type: ignore[method-assign]
+        setattr(handler, _GUARD, handle)
+    except (AttributeError, TypeError):  # a handler class with __slots__: left as it is
+        pass
+
+
+def _watch_root() -> None:
+    # One list compare per line: handlers compare by identity.
+    if _root.handlers != _root_seen:
+        guard_handlers()
+
+
 class SafeStreamHandler(DeferredLines, logging.Handler):
     """Writes formatted lines to a text stream; never raises.
 
@@ -56,12 +128,15 @@ class SafeStreamHandler(DeferredLines, logging.Handler):
         handler = SafeStreamHandler(io.StringIO())
     """
 
+    never_raises = True  # left alone by guard_handlers()
+
     def __init__(self, stream: IO[str] | None = None, level: int = logging.NOTSET) -> None:
         super().__init__(level)
         self.stream: IO[str] = stream if stream is not None else sys.stderr
         track(self)
 
     def handle(self, record: logging.LogRecord) -> Any:
+        _watch_root()
         # Handler.handle without the filter call when there are no filters (hot path).
         if self.filters and not self.filter(record):
             return False
@@ -140,6 +215,8 @@ class SafeFileHandler(DeferredLines, logging.Handler):
         from berrys_monitoring.logging import SafeFileHandler
         handler = SafeFileHandler("service.log", max_bytes=10_000_000, backup_count=5)
     """
+
+    never_raises = True
 
     def __init__(
         self,
@@ -225,6 +302,10 @@ class SafeFileHandler(DeferredLines, logging.Handler):
         else:
             os.truncate(self.filename, 0)
         self._open()
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        _watch_root()
+        return super().handle(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         if _reporting and threading.get_ident() in _reporting:

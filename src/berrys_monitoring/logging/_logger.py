@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from berrys_monitoring._compat.logging import default_record_factory, level_cache
 from berrys_monitoring.logging import _render
 from berrys_monitoring.logging._context import EMPTY, Fields, current_fields, merge
 from berrys_monitoring.logging._record import build_record
@@ -24,11 +25,6 @@ from berrys_monitoring.logging._render import current_trace
 __all__ = ["Logger", "get_logger", "get_request_logger"]
 
 _DEBUG, _INFO, _WARNING, _ERROR, _CRITICAL = 10, 20, 30, 40, 50
-_LogRecord = logging.LogRecord
-# Read logging's globals directly: a user-installed record factory
-# (logging.setLogRecordFactory) must see every record, so it sends us down the stdlib
-# path, and checking it this way costs a dict lookup instead of a function call.
-_logging_ns = vars(logging)
 
 
 class Logger:
@@ -52,11 +48,9 @@ class Logger:
         self._std = std
         self._bound = bound
         self.name = std.name
-        # The stdlib logger's own level cache (cleared in place by the stdlib on every
-        # setLevel/disable), read inline: a call below the level costs what the
-        # stdlib's does. Without it (another Python), every check takes the slow branch.
-        cache = getattr(std, "_cache", None)
-        self._cache: dict[int, bool] = cache if isinstance(cache, dict) else {}
+        # The stdlib logger's own level cache, read inline: a call below the level
+        # costs what the stdlib's does (a miss asks isEnabledFor).
+        self._cache: dict[int, bool] = level_cache(std)
 
     def __repr__(self) -> str:
         return f"<berrys_monitoring Logger {self.name!r} bound={dict(self._bound)!r}>"
@@ -107,7 +101,8 @@ class Logger:
         if (
             stack_info
             or _render._settings.include_caller
-            or _logging_ns["_logRecordFactory"] is not _LogRecord
+            # A user-installed record factory must see every record: the stdlib path.
+            or not default_record_factory()
         ):
             # +2: this method and the level method sit between the caller and here.
             fn, lno, func, sinfo = std.findCaller(stack_info, stacklevel + 2)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from berrys_monitoring._compat.opentelemetry import logs_sdk
 from berrys_monitoring._internal import quiet_otlp_exporter_logs, report_internal_error
 from berrys_monitoring.logging._render import render
 
@@ -76,14 +77,12 @@ class _SafeExporter:
             report_internal_error("logging", exc, "cannot re-create the OTLP log exporter")
 
     def export(self, batch: Sequence[Any]) -> Any:
-        from opentelemetry.sdk._logs.export import LogRecordExportResult
-
         try:
             result = self._inner.export(batch)
         except Exception as exc:
             report_internal_error("logging", exc, f"OTLP log export to {self._url} raised")
-            return LogRecordExportResult.FAILURE
-        if result != LogRecordExportResult.SUCCESS:
+            return logs_sdk().LogRecordExportResult.FAILURE
+        if result != logs_sdk().LogRecordExportResult.SUCCESS:
             report_internal_error(
                 "logging", None, f"OTLP log export to {self._url} failed", key="otlp-export"
             )
@@ -110,6 +109,8 @@ class OTLPLogHandler(logging.Handler):
         configure_logging(service_name="api", otlp_endpoint="http://127.0.0.1:4318")
     """
 
+    never_raises = True  # left alone by guard_handlers()
+
     def __init__(
         self,
         endpoint: str,
@@ -120,26 +121,24 @@ class OTLPLogHandler(logging.Handler):
         schedule_delay: float = 1.0,
     ) -> None:
         super().__init__()
-        try:
-            from opentelemetry._logs import LogRecord
-            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-            from opentelemetry.sdk._logs import LoggerProvider
-            from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-            from opentelemetry.sdk.resources import Resource
-        except ImportError as exc:  # pragma: no cover - the extra is installed in tests
+        from opentelemetry.sdk.resources import Resource
+
+        sdk = logs_sdk()
+        OTLPLogExporter = sdk.OTLPLogExporter
+        if OTLPLogExporter is None:  # pragma: no cover - the extra is installed in tests
             raise ImportError(
                 "otlp_endpoint needs the OTLP exporter: pip install 'berrys-monitoring[otlp]'"
-            ) from exc
+            )
         quiet_otlp_exporter_logs("logging")
         url = resolve_logs_endpoint(endpoint)
         hdrs = dict(headers) if headers else None
-        self._record_type = LogRecord
-        self._provider = LoggerProvider(resource=Resource.create(dict(resource or {})))
+        self._record_type = sdk.LogRecord
+        self._provider = sdk.LoggerProvider(resource=Resource.create(dict(resource or {})))
         exporter = _SafeExporter(
             lambda: OTLPLogExporter(endpoint=url, headers=hdrs, timeout=timeout), url
         )
         self._provider.add_log_record_processor(
-            BatchLogRecordProcessor(
+            sdk.BatchLogRecordProcessor(
                 exporter,  # type: ignore[arg-type]
                 schedule_delay_millis=schedule_delay * 1000,
             )
@@ -197,9 +196,7 @@ class OTLPLogHandler(logging.Handler):
 
 
 def _severity(levelno: int) -> Any:
-    from opentelemetry._logs import SeverityNumber
-
     n = _SEVERITY.get(levelno)
     if n is None:  # custom levels: the nearest standard one below
         n = max((v for k, v in _SEVERITY.items() if k <= levelno), default=1)
-    return SeverityNumber(n)
+    return logs_sdk().SeverityNumber(n)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from time import time as _time
 from typing import Any
 
+from berrys_monitoring._compat.logging import START_TIME
 from berrys_monitoring.logging._context import Fields
 from berrys_monitoring.logging._context import _context as _ctx_var
 from berrys_monitoring.logging._render import current_trace
@@ -29,7 +30,7 @@ _new_record = logging.LogRecord.__new__
 _get_ident = threading.get_ident
 _current_thread = threading.current_thread
 _getLevelName = logging.getLevelName
-_start: float = logging._startTime  # type: ignore[attr-defined]
+_start: float = START_TIME
 _level_names = {n: logging.getLevelName(n) for n in (10, 20, 30, 40, 50)}
 _has_task_name = sys.version_info >= (3, 12)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from opentelemetry import context as otel_context
-from opentelemetry import trace as otel_trace
 
+from berrys_monitoring._compat.opentelemetry import current_span
 from berrys_monitoring.logging._context import Fields, current_fields
 from berrys_monitoring.logging._levels import level_name
 from berrys_monitoring.logging._redact import MASK, Redactor
@@ -31,6 +30,7 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's terminal twin of the message, with ANSI escapes
 }
 
 
@@ -99,43 +99,13 @@ def format_timestamp(created: float) -> str:
 
 # -- trace correlation --------------------------------------------------------------------
 
-_SPAN_KEY: str | None
-try:  # the key under which the OpenTelemetry API stores the current span
-    from opentelemetry.trace.propagation import _SPAN_KEY
-except ImportError:  # pragma: no cover - very old or future API
-    _SPAN_KEY = None
-
-
-def _context_getter() -> Callable[[], Any]:
-    """The fastest way to read the current OpenTelemetry context.
-
-    With the default runtime context (a ``ContextVar`` wrapper) this is the variable's own
-    ``get``, one C call; anything else goes through the public API.
-    """
-    try:
-        from opentelemetry.context import _RUNTIME_CONTEXT
-        from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-
-        if type(_RUNTIME_CONTEXT) is ContextVarsRuntimeContext:
-            return _RUNTIME_CONTEXT._current_context.get
-    except (ImportError, AttributeError):  # pragma: no cover - other API versions
-        pass
-    return otel_context.get_current  # pragma: no cover
-
-
-_get_otel_context = _context_getter()
-
 
 def current_trace() -> tuple[str, str, bool] | None:
     """``(trace_id, span_id, sampled)`` of the active span (ids in lowercase hex), or None."""
-    if _SPAN_KEY is not None:
-        # Reading the key directly skips two calls of get_current_span(); an empty
-        # context (the common case outside a request) costs one dict lookup.
-        span: Any = _get_otel_context().get(_SPAN_KEY)
-        if span is None:
-            return None
-    else:  # pragma: no cover
-        span = otel_trace.get_current_span()
+    # Outside a request (the common case) this is one dict lookup in an empty context.
+    span: Any = current_span()
+    if span is None:
+        return None
     sc = span.get_span_context()
     if not sc.is_valid:
         return None

@@ -45,6 +45,7 @@ from berrys_monitoring.metrics._facade import (  # noqa: E402
 )
 from berrys_monitoring.metrics._multiprocess import (  # noqa: E402
     gunicorn_child_exit,
+    gunicorn_on_exit,
     is_multiprocess,
     mark_process_dead,
     setup_multiprocess,
@@ -64,6 +65,7 @@ __all__ = [
     "get_metrics_config",
     "get_registry",
     "gunicorn_child_exit",
+    "gunicorn_on_exit",
     "histogram",
     "increment_counter",
     "is_multiprocess",

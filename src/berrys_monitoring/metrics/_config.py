@@ -13,6 +13,7 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring._shutdown import flush_on_sigterm
 from berrys_monitoring.metrics import _facade
 from berrys_monitoring.metrics._console import ConsoleBackend
 from berrys_monitoring.metrics._multiprocess import is_multiprocess
@@ -255,6 +256,8 @@ def configure_metrics(
             otlp_endpoint=otlp_endpoint,
         )
         _facade._backends = _active if enabled else ()
+    if any(k in (MetricsBackend.STATSD, MetricsBackend.OTLP) for k in kinds):
+        flush_on_sigterm()  # these queue what they send
     for b in old:
         if b not in built:
             _close(b)

@@ -11,17 +11,7 @@ from typing import Any
 
 __all__ = ["active_span", "exemplar_of"]
 
-try:  # the key OpenTelemetry stores the active span under; stable since its 1.0
-    from opentelemetry.context import get_current as _current_context
-    from opentelemetry.trace.propagation import _SPAN_KEY
-
-    def active_span() -> Any:
-        """The span of the current context, or ``None``."""
-        return _current_context().get(_SPAN_KEY)
-
-except ImportError:  # pragma: no cover - a future OpenTelemetry without the private key
-    from opentelemetry.trace import get_current_span as active_span  # type: ignore[assignment]
-
+from berrys_monitoring._compat.opentelemetry import current_span as active_span
 
 _last: tuple[int, int, dict[str, str]] = (0, 0, {})
 

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder, make_wsgi_app
 from prometheus_client.registry import Collector
 
+from berrys_monitoring._compat.prometheus_client import registry_collectors
 from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.metrics._config import get_metrics_config, prometheus_backend
 from berrys_monitoring.metrics._multiprocess import (
@@ -99,14 +100,11 @@ class _Tolerant:
 
     def collect(self) -> Any:
         reg: Any = self._registry
-        lock = getattr(reg, "_lock", None)
-        collectors = getattr(reg, "_collector_to_names", None)
-        if lock is None or not isinstance(collectors, dict) or getattr(reg, "_target_info", None):
+        listing = registry_collectors(reg)
+        if listing is None:
             yield from reg.collect()  # another prometheus_client layout: its own behaviour
             return
-        with lock:
-            current = list(collectors)
-        for collector in current:
+        for collector in listing():
             try:
                 metrics = list(collector.collect())
             except Exception as exc:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from berrys_monitoring._compat.prometheus_client import histogram_parts, value_object
+
 __all__ = ["fast_inc", "hashable_tags", "hist_entry"]
 
 
@@ -32,15 +34,11 @@ def hashable_tags(tags: Mapping[str, object] | None) -> dict[str, object] | None
 
 def hist_entry(child: Any) -> tuple[Any, Any, Any, Any]:
     """(child, its sum's inc, its upper bounds, its bucket values) for the fast observe."""
-    try:
-        sum_inc = child._sum.inc
-        bounds = tuple(child._upper_bounds)
-        buckets = tuple(child._buckets)
-        if len(bounds) == len(buckets) and bounds[-1] == float("inf"):
-            return (child, sum_inc, bounds, buckets)
-    except (AttributeError, TypeError, IndexError):
-        pass
-    return (child, None, None, None)
+    parts = histogram_parts(child)
+    if parts is None:
+        return (child, None, None, None)
+    total, bounds, buckets = parts
+    return (child, total.inc, bounds, buckets)
 
 
 def fast_inc(child: Any) -> Any:
@@ -49,6 +47,5 @@ def fast_inc(child: Any) -> Any:
     ``Counter.inc(amount)`` without an exemplar is exactly ``self._value.inc(amount)`` after
     a sign check; calling it directly saves a third of the cost of a cached increment.
     """
-    value = getattr(child, "_value", None)
-    inc = getattr(value, "inc", None)
-    return inc if callable(inc) else child.inc
+    value = value_object(child)
+    return child.inc if value is None else value.inc

@@ -26,6 +26,7 @@ from berrys_monitoring._internal import report_internal_error
 __all__ = [
     "auto_setup_multiprocess",
     "gunicorn_child_exit",
+    "gunicorn_on_exit",
     "is_multiprocess",
     "mark_process_dead",
     "multiprocess_dir",
@@ -202,6 +203,24 @@ def gunicorn_child_exit(server: Any, worker: Any) -> None:
         from berrys_monitoring.metrics import gunicorn_child_exit as child_exit
     """
     mark_process_dead(int(worker.pid))
+
+
+def gunicorn_on_exit(server: Any) -> None:
+    """A gunicorn ``on_exit`` hook: removes the metrics directory made for this server run.
+
+    Without it the directory stays in the temporary folder until the next server start
+    (which removes those of servers that are gone). A directory you chose yourself
+    (``PROMETHEUS_MULTIPROC_DIR``, ``setup_multiprocess(dir)``) is never removed.
+
+    Example (``gunicorn.conf.py``)::
+
+        from berrys_monitoring.metrics import gunicorn_on_exit as on_exit
+    """
+    import shutil
+
+    pid = int(getattr(server, "pid", 0) or os.getpid())
+    path = os.path.join(tempfile.gettempdir(), f"{_DIR_PREFIX}{pid}-{_start_time(pid)}")
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from berrys_monitoring._internal import is_strict, quiet_otlp_exporter_logs, report_internal_error
+from berrys_monitoring._shutdown import on_flush
 from berrys_monitoring.metrics._names import COUNTER, GAUGE, HISTOGRAM, TIMER, metric_name
 
 __all__ = ["OTLPBackend", "metrics_url"]
@@ -215,6 +216,12 @@ def _at_exit() -> None:
 
 
 atexit.register(_at_exit)
+
+
+@on_flush
+def _flush_before_stop() -> None:
+    for backend in list(_live):
+        backend.flush(min(backend.timeout, EXIT_TIMEOUT))
 
 
 class _LastValueGauge:

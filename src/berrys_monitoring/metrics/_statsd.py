@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from berrys_monitoring._internal import count_event, is_strict, report_internal_error
+from berrys_monitoring._shutdown import on_flush
 from berrys_monitoring.metrics._fastpath import hashable_tags
 from berrys_monitoring.metrics._names import statsd_name, statsd_tag
 
@@ -287,3 +288,4 @@ def _at_exit() -> None:
 if hasattr(os, "register_at_fork"):  # POSIX only
     os.register_at_fork(after_in_child=_after_fork)
 atexit.register(_at_exit)
+on_flush(_at_exit)  # a flush: the backends keep working afterwards

@@ -16,7 +16,13 @@ Example::
 from __future__ import annotations
 
 from berrys_monitoring.middleware._core import ACCESS_LOGGER, UNMATCHED_ROUTE
-from berrys_monitoring.middleware._instruments import DURATION_BUCKETS
-from berrys_monitoring.middleware._options import MonitoringOptions
+from berrys_monitoring.middleware._http_metrics import DURATION_BUCKETS
+from berrys_monitoring.middleware._options import MonitoringOptions, SetupOptions
 
-__all__ = ["ACCESS_LOGGER", "DURATION_BUCKETS", "UNMATCHED_ROUTE", "MonitoringOptions"]
+__all__ = [
+    "ACCESS_LOGGER",
+    "DURATION_BUCKETS",
+    "UNMATCHED_ROUTE",
+    "MonitoringOptions",
+    "SetupOptions",
+]

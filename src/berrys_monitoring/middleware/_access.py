@@ -21,6 +21,8 @@ _ERROR = logging.ERROR
 # numbers, the route template, or values we produced.
 _ctx_get = _context.get  # the live context (one C call)
 _UNTRUSTED = ("path", "client_ip")
+# The longest path written as it is; longer ones are cut and say how much was cut.
+MAX_PATH = 2048
 _UNTRUSTED_METHOD = ("path", "client_ip", "method")
 
 
@@ -30,17 +32,15 @@ def access_line(
     """Write the request's structured access line on ``berrys_monitoring.access`` (never
     raises): the logging component's fast path when only our handlers listen, the generic
     path (``capture_logs()``, foreign handlers, an exception with its stack) otherwise.
-
-    Example::
-
-        >>> access_line.__name__
-        'access_line'
     """
     exc = st.exc
     level = _ERROR if exc is not None else _INFO
     std = observer.access_std
     if not std.isEnabledFor(level):
         return
+    path = st.path
+    if len(path) > MAX_PATH:  # a client's 10 KB path must not make 20 KB lines
+        path = f"{path[:MAX_PATH]}...[{len(path) - MAX_PATH} more]"
     # Milliseconds to 3 decimals (round(x, 3) converts through a string).
     duration_ms = int(elapsed * 1_000_000.0 + 0.5) / 1000.0
     if exc is None and _ctx_get().get("request_id") == st.request_id:
@@ -52,7 +52,7 @@ def access_line(
             untrusted = (*untrusted, "request_id")
         try:
             if write_usual_access(
-                std, st.method, route, st.path, status, duration_ms, st.client_ip,
+                std, st.method, route, path, status, duration_ms, st.client_ip,
                 st.response_bytes, untrusted, st.trace_fragment if st.span is not None else None,
             ):  # fmt: skip
                 return
@@ -62,7 +62,7 @@ def access_line(
     fields: dict[str, Any] = {
         "method": st.method,
         "route": route,
-        "path": st.path,
+        "path": path,
         "status": status,
         "duration_ms": duration_ms,
         "client_ip": st.client_ip,
@@ -72,7 +72,7 @@ def access_line(
     # not when the line is written outside it (a WSGI body closed by the server).
     if _ctx_get().get("request_id") != st.request_id:
         fields["request_id"] = st.request_id
-    message = f"{st.method} {st.path} {status}"
+    message = f"{st.method} {path} {status}"
     try:
         if exc is None:
             # Client-controlled strings are redacted; what we produced is not.

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import weakref
 from collections.abc import Awaitable
 from time import perf_counter
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing_extensions import Unpack
 
+from berrys_monitoring._compat.asyncio import mark_coroutine_function
 from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring._shutdown import flush_telemetry
 from berrys_monitoring.middleware._core import UNMATCHED_ROUTE, Observer, RequestState
 from berrys_monitoring.middleware._endpoints import (
     Answer,
@@ -23,6 +25,7 @@ from berrys_monitoring.middleware._options import HEADER_AGENT as _AGENT
 from berrys_monitoring.middleware._options import HEADER_HOST as _HOST
 from berrys_monitoring.middleware._options import HEADER_LENGTH as _LENGTH
 from berrys_monitoring.middleware._options import HEADER_REQUEST_ID as _REQUEST_ID
+from berrys_monitoring.middleware._options import SetupOptions
 from berrys_monitoring.middleware._step_outside import step_back, step_outside, uvicorn_send
 
 __all__ = ["MonitoringMiddleware", "route_template"]
@@ -152,10 +155,39 @@ class _Exchange(RequestState):
 # Code that asks whether ``send`` is a coroutine function (asgiref's async_to_sync, which
 # warns otherwise) gets the answer an ``async def`` wrapper gave: calling it returns the
 # server's awaitable, so awaiting it is the same.
-if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
-    inspect.markcoroutinefunction(_Exchange.__call__)
-else:
-    _Exchange.__call__._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+mark_coroutine_function(_Exchange.__call__)
+
+
+class _CountingReceive:
+    """The app's ``receive``, adding the body bytes it hands over to the request's size."""
+
+    __slots__ = ("_receive", "_st")
+
+    def __init__(self, receive: Receive, st: RequestState) -> None:
+        self._receive = receive
+        self._st = st
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        body = message.get("body")
+        if body:
+            self._st.request_bytes += len(body)
+        return message
+
+
+def _flush_at_shutdown(send: Send) -> Send:
+    """The lifespan ``send``, flushing queued telemetry once the app has shut down.
+
+    The server exits right after this message, and not always through ``atexit``
+    (uvicorn re-raises SIGTERM; its workers end with ``os._exit``): see ``_shutdown``.
+    """
+
+    async def lifespan_send(message: Message) -> None:
+        if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            await asyncio.get_running_loop().run_in_executor(None, flush_telemetry)
+        await send(message)
+
+    return lifespan_send
 
 
 class MonitoringMiddleware:
@@ -163,7 +195,8 @@ class MonitoringMiddleware:
 
     Installed by :func:`berrys_monitoring.middleware.fastapi.setup_monitoring`; use it
     directly only for ASGI apps that are not Starlette/FastAPI (routes then count as
-    ``<unmatched>``). Websocket and lifespan traffic passes through untouched.
+    ``<unmatched>``). Websocket traffic passes through untouched; at the lifespan's shutdown
+    queued telemetry is flushed.
 
     Example::
 
@@ -174,7 +207,12 @@ class MonitoringMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, holder: Any = None, *, service_name: str | None = None, **options: Any
+        self,
+        app: ASGIApp,
+        holder: Any = None,
+        *,
+        service_name: str | None = None,
+        **options: Unpack[SetupOptions],
     ) -> None:
         if holder is None:
             if service_name is None:
@@ -187,10 +225,15 @@ class MonitoringMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                send = _flush_at_shutdown(send)
             await self.app(scope, receive, send)
             return
         observer: Observer = self.holder.observer
         opts = observer.opts
+        if observer.hub is not None and observer.hub.needs_url:
+            server = scope.get("server") or (None, None)
+            observer.hub.learn(server[0], server[1], scope.get("scheme", "http"))
         path: str = scope["path"]
         root_path = scope.get("root_path", "")
         # Under a root path (uvicorn --root-path, a mount) "path" includes it; our
@@ -205,7 +248,7 @@ class MonitoringMiddleware:
             return
 
         request_id = carrier = host = agent = None
-        request_bytes = 0
+        has_body = False
         wanted = opts.wanted_headers
         for name, value in scope["headers"]:
             what = wanted.get(name)
@@ -216,10 +259,7 @@ class MonitoringMiddleware:
             elif what == _REQUEST_ID:
                 request_id = value.decode("latin-1")
             elif what == _LENGTH:
-                try:
-                    request_bytes = int(value)
-                except ValueError:
-                    pass
+                has_body = True
             elif what == _AGENT:
                 agent = value.decode("latin-1")
             else:
@@ -235,12 +275,15 @@ class MonitoringMiddleware:
             scope.get("scheme", "http"),
             client[0] if client else None,
             request_id,
-            request_bytes,
+            0,
             carrier,
             host,
             agent,
             scope.get("http_version"),
         )
+        if has_body:
+            # The size is what arrives, never what Content-Length declares.
+            receive = _CountingReceive(receive, st)
         try:
             await self.app(scope, receive, st)
         except Exception as exc:
@@ -267,20 +310,21 @@ class MonitoringMiddleware:
         answer: Answer
         if method not in ("GET", "HEAD"):
             answer = method_not_allowed()
-        elif kind == "metrics":
+        else:
             accept = authorization = None
             for name, value in scope["headers"]:
                 if name == b"accept":
                     accept = value.decode("latin-1")
                 elif name == b"authorization":
                     authorization = value.decode("latin-1")
-            # Off the event loop: a multi-worker exposition reads every worker's files,
-            # and requests on this worker must not wait behind a scrape.
-            answer = await asyncio.get_running_loop().run_in_executor(
-                None, metrics_answer, opts, accept, authorization
-            )
-        else:
-            answer = await health_answer_async(opts, kind)
+            if kind == "metrics":
+                # Off the event loop: a multi-worker exposition reads every worker's
+                # files, and requests on this worker must not wait behind a scrape.
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    None, metrics_answer, opts, accept, authorization
+                )
+            else:
+                answer = await health_answer_async(opts, kind, authorization)
         status, headers, body = answer
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         raw.append((b"content-length", str(len(body)).encode("latin-1")))

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from berrys_monitoring._internal import report_internal_error
+from berrys_monitoring.middleware._hub import HUB_ENV, check_url
 from berrys_monitoring.middleware._options import MonitoringOptions
 
 __all__ = ["configure_defaults", "silence_server_access_logs", "tracing_configured"]
@@ -39,17 +40,22 @@ def logging_configured() -> bool:
 
 
 def default_exporter() -> str:
-    """OTLP when the standard OpenTelemetry endpoint variables say where; else "none".
+    """``OTEL_TRACES_EXPORTER`` when set; else OTLP when the standard endpoint variables
+    say where; else "none".
 
     Without a configured collector, spans are still created (trace ids reach the logs and
     the ``X-Trace-Id`` header, and propagate to downstream services) but nothing is sent:
     exporting by default to a collector that is not there would only cost CPU.
     """
+    if os.environ.get("OTEL_TRACES_EXPORTER"):
+        return os.environ["OTEL_TRACES_EXPORTER"]  # checked by configure_tracing
     return "otlp" if any(os.environ.get(k) for k in _OTLP_ENV) else "none"
 
 
 def configure_defaults(opts: MonitoringOptions) -> None:
-    """Configure logging and tracing for ``opts.service_name`` unless already configured."""
+    """Configure logging and tracing for ``opts.service_name`` unless already configured;
+    with a hub (``hub_url`` or its variable), both send to it over OTLP."""
+    hub = opts.hub_url or os.environ.get(HUB_ENV) or None
     if not logging_configured():
         from berrys_monitoring.logging import configure_logging
 
@@ -62,13 +68,16 @@ def configure_defaults(opts: MonitoringOptions) -> None:
             kwargs["environment"] = opts.environment
         if opts.version:
             kwargs["version"] = opts.version
+        if hub:
+            kwargs["otlp_endpoint"] = check_url("hub_url", hub)
         configure_logging(**kwargs)
     if opts.enable_tracing and not tracing_configured():
         from berrys_monitoring.tracing import configure_tracing
 
         configure_tracing(
             opts.service_name,
-            exporter=default_exporter(),
+            exporter="otlp" if hub else default_exporter(),
+            endpoint=check_url("hub_url", hub) if hub else None,
             sample_rate=1.0 if opts.sample_rate is None else opts.sample_rate,
             environment=opts.environment,
             version=opts.version,

@@ -17,7 +17,7 @@ from berrys_monitoring._internal import is_strict, report_internal_error
 from berrys_monitoring.logging import get_logger
 from berrys_monitoring.logging._bindfield import bind_field, reset_field
 from berrys_monitoring.middleware._access import access_line
-from berrys_monitoring.middleware._instruments import METHODS as _METHODS
+from berrys_monitoring.middleware._http_metrics import METHODS as _METHODS
 from berrys_monitoring.middleware._options import MonitoringOptions
 from berrys_monitoring.middleware._request_id import (
     new_request_id,
@@ -108,6 +108,8 @@ class Observer:
         # Flask logs unhandled exceptions (with their stack) itself; Starlette leaves it
         # to the server, outside the request's context, so we log the stack there.
         self.framework_logs_exceptions = False
+        # The hub registration (hub_url), which learns our address from a first request.
+        self.hub: Any = None
 
     def _get_tracer(self) -> Any:
         provider = otel_trace.get_tracer_provider()

@@ -34,11 +34,16 @@ def _probe(kind: str) -> str | None:
     return _PROBES[kind]
 
 
-def _render(opts: MonitoringOptions, report: Any) -> Answer:
-    doc = report.to_health_json()
-    doc.setdefault("serviceId", opts.service_name)
-    if opts.version:
-        doc.setdefault("version", opts.version)
+def _render(opts: MonitoringOptions, report: Any, authorization: str | None) -> Answer:
+    if not opts.health_authorized(authorization):
+        # Behind health_auth, an anonymous caller (a load balancer, a kubelet) learns the
+        # status and nothing else: no check names, messages or timings.
+        doc: dict[str, Any] = {"status": report.status.value}
+    else:
+        doc = report.to_health_json()
+        doc.setdefault("serviceId", opts.service_name)
+        if opts.version:
+            doc.setdefault("version", opts.version)
     body = orjson.dumps(doc)
     return int(report.http_status), [("Content-Type", HEALTH_CT), _NO_STORE], body
 
@@ -53,22 +58,26 @@ def _broken(opts: MonitoringOptions, exc: BaseException) -> Answer:
     return 503, [("Content-Type", HEALTH_CT), _NO_STORE], orjson.dumps(doc)
 
 
-def health_answer(opts: MonitoringOptions, kind: str) -> Answer:
-    """Run the registered checks for a probe and render ``application/health+json``."""
+def health_answer(opts: MonitoringOptions, kind: str, authorization: str | None = None) -> Answer:
+    """Run the registered checks for a probe and render ``application/health+json``:
+    in full, or only the status when ``health_auth`` is set and ``authorization`` (the
+    request's header) does not satisfy it. Probes answer either way."""
     try:
         from berrys_monitoring.health import check_health
 
-        return _render(opts, check_health(probe=_probe(kind)))
+        return _render(opts, check_health(probe=_probe(kind)), authorization)
     except Exception as exc:
         return _broken(opts, exc)
 
 
-async def health_answer_async(opts: MonitoringOptions, kind: str) -> Answer:
+async def health_answer_async(
+    opts: MonitoringOptions, kind: str, authorization: str | None = None
+) -> Answer:
     """:func:`health_answer` for ASGI: checks run without blocking the event loop."""
     try:
         from berrys_monitoring.health import check_health_async
 
-        return _render(opts, await check_health_async(probe=_probe(kind)))
+        return _render(opts, await check_health_async(probe=_probe(kind)), authorization)
     except Exception as exc:
         return _broken(opts, exc)
 

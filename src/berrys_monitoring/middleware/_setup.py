@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from berrys_monitoring._shutdown import flush_on_sigterm
+from berrys_monitoring.logging import guard_handlers
 from berrys_monitoring.middleware._bootstrap import configure_defaults, silence_server_access_logs
 from berrys_monitoring.middleware._core import Observer
-from berrys_monitoring.middleware._instruments import instruments_for
+from berrys_monitoring.middleware._http_metrics import instruments_for
+from berrys_monitoring.middleware._hub import hub_link
 from berrys_monitoring.middleware._options import build_options
 
 __all__ = ["Holder", "prepare"]
@@ -22,7 +26,7 @@ class Holder:
         self.observer = observer
 
 
-def prepare(service_name: str, options: dict[str, Any]) -> Observer:
+def prepare(service_name: str, options: Mapping[str, Any]) -> Observer:
     """Validate options (raising now, not per request), configure defaults, build the observer."""
     opts = build_options(service_name, options)
     from berrys_monitoring.metrics import get_registry
@@ -34,5 +38,15 @@ def prepare(service_name: str, options: dict[str, Any]) -> Observer:
         configure_defaults(opts)
     if opts.log_requests:
         silence_server_access_logs()
+    guard_handlers()
+    flush_on_sigterm()
     instruments = instruments_for(registry) if opts.enable_metrics else None
-    return Observer(opts, instruments)
+    observer = Observer(opts, instruments)
+    observer.hub = hub_link(
+        opts.hub_url,
+        job=opts.service_name,
+        service_url=opts.service_url,
+        metrics_path=opts.metrics_path,
+        health_path=opts.health_path,
+    )
+    return observer

@@ -72,6 +72,43 @@ class _Body:
             self._observer.finish(self._st, self._environ.get(ROUTE_KEY, UNMATCHED_ROUTE))
 
 
+class _CountingInput:
+    """``wsgi.input``, adding the bytes the app reads to the request's size."""
+
+    __slots__ = ("_st", "_stream")
+
+    def __init__(self, stream: Any, st: RequestState) -> None:
+        self._stream = stream
+        self._st = st
+
+    def read(self, *args: Any) -> bytes:
+        data: bytes = self._stream.read(*args)
+        self._st.request_bytes += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int | None:
+        n: int | None = self._stream.readinto(buffer)
+        if n:
+            self._st.request_bytes += n
+        return n
+
+    def readline(self, *args: Any) -> bytes:
+        data: bytes = self._stream.readline(*args)
+        self._st.request_bytes += len(data)
+        return data
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        lines: list[bytes] = self._stream.readlines(*args)
+        self._st.request_bytes += sum(map(len, lines))
+        return lines
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name: str) -> Any:  # close(), a server's own extras
+        return getattr(self._stream, name)
+
+
 class _Exchange(RequestState):
     """One request's state, and the ``start_response`` the app gets (wrapping the
     server's): one object per request in flight instead of a closure, its cells and a
@@ -126,6 +163,12 @@ class MonitoringWSGIMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         observer: Observer = self.holder.observer
         opts = observer.opts
+        if observer.hub is not None and observer.hub.needs_url:
+            observer.hub.learn(
+                environ.get("SERVER_NAME"),
+                environ.get("SERVER_PORT"),
+                environ.get("wsgi.url_scheme", "http"),
+            )
         path: str = environ.get("PATH_INFO") or "/"
         kind = opts.endpoints.get(path)
         if kind is not None:
@@ -142,11 +185,6 @@ class MonitoringWSGIMiddleware:
                 value = get(key)
                 if value is not None:
                     carrier[name] = value
-        length = get("CONTENT_LENGTH")
-        try:
-            request_bytes = int(length) if length else 0
-        except ValueError:
-            request_bytes = 0
         protocol = get("SERVER_PROTOCOL", "")
         st = _Exchange(start_response, opts.request_id_header)
         observer.start(
@@ -156,13 +194,18 @@ class MonitoringWSGIMiddleware:
             get("wsgi.url_scheme", "http"),
             get("REMOTE_ADDR"),
             get(self._rid_key(opts.request_id_header)),
-            request_bytes,
+            0,
             carrier,
             get("HTTP_HOST"),
             get("HTTP_USER_AGENT"),
             protocol[5:] if protocol.startswith("HTTP/") else None,
         )
         environ[STATE_KEY] = st
+        if get("CONTENT_LENGTH") or get("HTTP_TRANSFER_ENCODING"):
+            # The size is what the app reads, never what Content-Length declares.
+            stream = get("wsgi.input")
+            if stream is not None:
+                environ["wsgi.input"] = _CountingInput(stream, st)
         try:
             body = self.app(environ, st)
         except BaseException as exc:
@@ -207,7 +250,7 @@ class MonitoringWSGIMiddleware:
                 opts, environ.get("HTTP_ACCEPT"), environ.get("HTTP_AUTHORIZATION")
             )
         else:
-            answer = health_answer(opts, kind)
+            answer = health_answer(opts, kind, environ.get("HTTP_AUTHORIZATION"))
         status, headers, body = answer
         phrase = _PHRASES.get(status, "")
         start_response(f"{status} {phrase}", [*headers, ("Content-Length", str(len(body)))])

@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import Unpack
 
 try:
     from starlette.applications import Starlette
@@ -21,8 +21,10 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install 'berrys-monitoring[fastapi]'"
     ) from exc
 
+from berrys_monitoring._compat.fastapi import turn_off_native_telemetry
 from berrys_monitoring.middleware._asgi import MonitoringMiddleware
 from berrys_monitoring.middleware._core import Observer
+from berrys_monitoring.middleware._options import SetupOptions
 from berrys_monitoring.middleware._setup import Holder, prepare
 
 __all__ = ["MonitoringMiddleware", "setup_monitoring"]
@@ -30,7 +32,9 @@ __all__ = ["MonitoringMiddleware", "setup_monitoring"]
 _ATTR = "_berrys_monitoring"
 
 
-def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Observer:
+def setup_monitoring(
+    app: Starlette, service_name: str, **options: Unpack[SetupOptions]
+) -> Observer:
     """Observe a FastAPI/Starlette app: health and metrics endpoints, request metrics,
     access logs, request ids and server spans, in one call.
 
@@ -42,14 +46,8 @@ def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Obser
     ``traceparent``, logged as one JSON line on ``berrys_monitoring.access`` and given a
     request id (``X-Request-ID``, echoed; the trace id comes back in ``X-Trace-Id``).
 
-    Options (all optional): ``health_path="/health"``, ``metrics_path="/metrics"``,
-    ``excluded_paths=()`` (exact, or prefix ending in ``*``; kept out of metrics, traces
-    and logs), ``enable_tracing=True``, ``enable_metrics=True``, ``sample_rate=None``
-    (used when tracing is configured here), ``log_requests=True``,
-    ``request_id_header="X-Request-ID"``, ``metrics_auth=None`` (``(user, password)`` for
-    Basic, a string for Bearer), ``trace_response_header=True``, ``configure_defaults=True``
-    (configure logging/tracing when you have not), ``environment``, ``version``,
-    ``registry`` (a ``prometheus_client.CollectorRegistry``).
+    The keyword options, all optional and typed, are described by
+    :class:`~berrys_monitoring.middleware.SetupOptions` (shared with Flask).
 
     Calling it again on the same app replaces the options; it never adds a second
     middleware. Bad options raise ``ValueError``/``TypeError`` here.
@@ -86,18 +84,8 @@ def setup_monitoring(app: Starlette, service_name: str, **options: Any) -> Obser
 
 
 def _yield_native_telemetry(app: Starlette, observer: Observer) -> None:
-    """Turn off FastAPI's own request spans/metrics where ours replace them.
-
-    Recent FastAPI versions start a server span and record OpenTelemetry HTTP metrics by
-    themselves as soon as a global provider exists (which ``configure_tracing`` installs):
-    left on, every request would get two server spans and pay for both. This reaches
-    into FastAPI's private ``_telemetry`` settings; with ``enable_tracing=False`` FastAPI's
-    native spans are left alone.
-    """
-    config = getattr(app, "_telemetry", None)
-    if not isinstance(config, dict):
-        return
-    if observer.opts.enable_tracing and "tracing" in config:
-        config["tracing"] = False
-    if observer.opts.enable_metrics and "metrics" in config:
-        config["metrics"] = False
+    """Turn off FastAPI's own request spans/metrics where ours replace them: left on,
+    every request would get two server spans and pay for both. With
+    ``enable_tracing=False`` FastAPI's native spans are left alone."""
+    opts = observer.opts
+    turn_off_native_telemetry(app, tracing=opts.enable_tracing, metrics=opts.enable_metrics)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from typing_extensions import Unpack
+
 try:
     from flask import Flask, Response, got_request_exception, request
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -24,6 +26,7 @@ from werkzeug.wsgi import ClosingIterator
 
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.middleware._core import Observer
+from berrys_monitoring.middleware._options import SetupOptions
 from berrys_monitoring.middleware._setup import Holder, prepare
 from berrys_monitoring.middleware._wsgi import (
     ROUTE_KEY,
@@ -102,7 +105,7 @@ def _capture_exception(sender: Any, exception: BaseException, **_: Any) -> None:
         st.exc = exception
 
 
-def setup_monitoring(app: Flask, service_name: str, **options: Any) -> Observer:
+def setup_monitoring(app: Flask, service_name: str, **options: Unpack[SetupOptions]) -> Observer:
     """Observe a Flask app: health and metrics endpoints, request metrics, access logs,
     request ids and server spans, in one call.
 
@@ -116,9 +119,8 @@ def setup_monitoring(app: Flask, service_name: str, **options: Any) -> Observer:
     request id (``X-Request-ID``, echoed; the trace id comes back in ``X-Trace-Id``).
     Streamed responses are timed until the server closes them.
 
-    Takes the same options as the FastAPI version (``health_path``, ``metrics_path``,
-    ``excluded_paths``, ``enable_tracing``, ``sample_rate``, ``log_requests``,
-    ``request_id_header``, ``metrics_auth``, ...). Calling it again replaces the options.
+    The keyword options, all optional and typed, are the FastAPI version's:
+    :class:`~berrys_monitoring.middleware.SetupOptions`. Calling it again replaces them.
 
     Example::
 
@@ -126,7 +128,7 @@ def setup_monitoring(app: Flask, service_name: str, **options: Any) -> Observer:
         >>> from berrys_monitoring.middleware.flask import setup_monitoring
         >>> app = Flask("users")
         >>> observer = setup_monitoring(app, service_name="users")
-        >>> app.test_client().get("/health").status_code
+        >>> app.test_client().get("/health/live").status_code
         200
     """
     if not isinstance(app, Flask):

@@ -16,13 +16,16 @@ from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
+from berrys_monitoring._compat.opentelemetry import update_resource
 from berrys_monitoring._internal import count_event, report_internal_error
+from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.tracing._export import (
     COMPONENT,
     EXPORTER_NAMES,
     CountingBatchSpanProcessor,
     SafeExporter,
     console_exporter_factory,
+    grpc_exporter_factory,
     otlp_exporter_factory,
     resolve_traces_endpoint,
 )
@@ -42,7 +45,7 @@ _RECONFIGURE_FLUSH_S = 5.0
 
 def configure_tracing(
     service_name: str,
-    exporter: str | SpanExporter = "otlp",
+    exporter: str | SpanExporter | None = None,
     endpoint: str | None = None,
     sample_rate: float = 1.0,
     environment: str | None = None,
@@ -51,6 +54,7 @@ def configure_tracing(
     headers: Mapping[str, str] | None = None,
     timeout: float = 10.0,
     compression: str | None = None,
+    protocol: str | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
     max_queue_size: int = 2048,
     max_export_batch_size: int = 512,
@@ -59,9 +63,13 @@ def configure_tracing(
 ) -> None:
     """Configure OpenTelemetry tracing for this process (callable again to reconfigure).
 
-    * ``exporter``: ``"otlp"`` (OTLP/HTTP protobuf, the ``otlp`` extra), ``"console"``
-      (spans as JSON on stdout), ``"none"`` (spans are created, so ids propagate and
-      logs carry them, but nothing is exported) or any SDK ``SpanExporter``.
+    * ``exporter``: ``"otlp"`` (the ``otlp`` extra), ``"console"`` (spans as JSON on
+      stdout), ``"none"`` (spans are created, so ids propagate and logs carry them, but
+      nothing is exported) or any SDK ``SpanExporter``. Default: the standard
+      ``OTEL_TRACES_EXPORTER``, else ``"otlp"``.
+    * ``protocol``: ``"http/protobuf"`` (default) or ``"grpc"`` (the ``otlp-grpc`` extra;
+      default endpoint ``http://127.0.0.1:4317``); default: the standard
+      ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL``.
     * ``endpoint``: the collector's base URL (``/v1/traces`` is appended) or the full
       traces URL. Default ``http://127.0.0.1:4318``, or the standard
       ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` when set.
@@ -72,6 +80,11 @@ def configure_tracing(
     * ``environment``/``version``: the ``deployment.environment`` and ``service.version``
       resource attributes; ``resource_attributes`` adds more (``OTEL_RESOURCE_ATTRIBUTES``
       is honoured too).
+
+    The standard variables are checked here as strictly as the arguments: a malformed
+    endpoint or an unknown exporter or protocol in the environment raises now, not at
+    the first export. With ``OTEL_SDK_DISABLED=true`` nothing is configured: spans are
+    no-ops and nothing is counted as an error.
 
     Spans are batched (bounded queue, worker thread); a full queue or an unreachable
     collector drops spans and counts them (``berrys_monitoring_events_total``), never
@@ -95,7 +108,21 @@ def configure_tracing(
 
     if compression not in (None, "none", "gzip", "deflate"):
         raise ValueError(f"compression must be 'gzip', 'deflate' or 'none', got {compression!r}")
-    factory, target = _exporter_factory(exporter, endpoint, headers, timeout, compression)
+    if exporter is None:
+        exporter = _exporter_from_env()
+    if exporter == "otlp":
+        protocol = _protocol(protocol)
+    if _sdk_disabled():
+        # The SDK's own switch: no pipeline, no spans, and nothing counted as an error.
+        with _lock:
+            old = STATE.processors
+            set_provider(None, [])
+            STATE.temporary = False
+        _shutdown_processors(old, _RECONFIGURE_FLUSH_S)
+        return
+    factory, target = _exporter_factory(
+        exporter, endpoint, headers, timeout, compression, protocol or "http/protobuf"
+    )
     # process.pid tells gunicorn workers apart in a trace view; refreshed after fork below.
     attrs: dict[str, Any] = {"service.name": service_name, "process.pid": os.getpid()}
     if version:
@@ -134,6 +161,8 @@ def configure_tracing(
     _shutdown_processors(old, _RECONFIGURE_FLUSH_S)
     if set_global:
         _install_global()
+    if factory is not None:
+        flush_on_sigterm()
 
 
 def is_configured() -> bool:
@@ -162,16 +191,70 @@ def make_sampler(rate: float) -> Sampler:
     return ParentBased(TraceIdRatioBased(rate))
 
 
+_PROTOCOLS = ("http/protobuf", "grpc")
+
+
+def _exporter_from_env() -> str:
+    value = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if not value:
+        return "otlp"
+    if value not in EXPORTER_NAMES:
+        raise ValueError(
+            f"OTEL_TRACES_EXPORTER={value!r} is not supported: use one of "
+            f"{', '.join(EXPORTER_NAMES)} (one exporter per process)"
+        )
+    return value
+
+
+def _protocol(protocol: str | None) -> str:
+    name = "protocol"
+    if protocol is None:
+        for var in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+            if os.environ.get(var):
+                name, protocol = var, os.environ[var]
+                break
+        else:
+            return "http/protobuf"
+    value = protocol.strip().lower()
+    if value not in _PROTOCOLS:
+        hint = " (the OpenTelemetry Python exporters have no http/json)" * (value == "http/json")
+        raise ValueError(f"{name}={protocol!r} is not supported: use one of {_PROTOCOLS}{hint}")
+    return value
+
+
+def _sdk_disabled() -> bool:
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def _check_env_endpoint() -> None:
+    """A malformed endpoint variable raises at configuration time, naming the variable."""
+    for var in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        value = os.environ.get(var)
+        if value:
+            try:
+                resolve_traces_endpoint(value)
+            except ValueError:
+                raise ValueError(
+                    f"{var}={value!r} is not an http(s) URL such as 'http://127.0.0.1:4318'"
+                ) from None
+            return  # the first one set is the one the exporter uses
+
+
 def _exporter_factory(
     exporter: str | SpanExporter,
     endpoint: str | None,
     headers: Mapping[str, str] | None,
     timeout: float,
     compression: str | None,
+    protocol: str = "http/protobuf",
 ) -> tuple[Callable[[], SpanExporter] | None, str]:
     if isinstance(exporter, SpanExporter):
         instance = exporter
         return (lambda: instance), type(exporter).__name__
+    if exporter == "otlp" and endpoint is None:
+        _check_env_endpoint()
+    if exporter == "otlp" and protocol == "grpc":
+        return grpc_exporter_factory(endpoint, headers, timeout, compression)
     if exporter == "otlp":
         url = resolve_traces_endpoint(endpoint)
         return otlp_exporter_factory(
@@ -272,13 +355,10 @@ def _shutdown_processors(processors: list[SpanProcessor], timeout: float) -> Non
 
 
 def _refresh_pid_after_fork() -> None:
-    provider = STATE.provider
-    update = getattr(provider, "_update_resource", None)  # the SDK's own at-fork path
-    if update is not None:
-        try:
-            update(Resource({"process.pid": os.getpid()}))
-        except Exception as exc:
-            report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
+    try:
+        update_resource(STATE.provider, {"process.pid": os.getpid()})
+    except Exception as exc:
+        report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
 
 
 if hasattr(os, "register_at_fork"):
@@ -292,3 +372,9 @@ def _shutdown_at_exit() -> None:
     # for a longer drain.
     if STATE.processors:
         shutdown_tracing(timeout=2.0)
+
+
+@on_flush
+def _flush_before_stop() -> None:
+    if STATE.processors:
+        force_flush(timeout=2.0)

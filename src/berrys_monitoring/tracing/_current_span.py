@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry import trace as trace_api
-from opentelemetry.context import Context
-
+from berrys_monitoring._compat.opentelemetry import attach_span
+from berrys_monitoring._compat.opentelemetry import detach_span as _detach
 from berrys_monitoring._internal import report_internal_error
 
 __all__ = ["attach_span", "detach_span"]
@@ -20,59 +19,19 @@ __all__ = ["attach_span", "detach_span"]
 _COMPONENT = "tracing"
 
 
-def _direct_context_var() -> Any:
-    try:
-        from opentelemetry import context as context_api
-        from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-        from opentelemetry.trace.propagation import _SPAN_KEY
-
-        runtime = context_api._RUNTIME_CONTEXT
-        var = getattr(runtime, "_current_context", None)
-        if type(runtime) is ContextVarsRuntimeContext and var is not None and _SPAN_KEY:
-            return var, _SPAN_KEY
-    except (ImportError, AttributeError):  # pragma: no cover - another API version
-        pass
-    return None
-
-
-_DIRECT = _direct_context_var()
-_set_item = dict.__setitem__
-
-
-def attach_span(span: trace_api.Span, parent: Context | None) -> Any:
-    """Make ``span`` current on top of ``parent`` (or of the current context); returns the
-    token for :func:`detach_span`.
+def detach_span(token: Any) -> None:
+    """Restore the context :func:`attach_span` replaced; like the API's ``detach``, a
+    token from another context is reported (once), not raised.
 
     Example::
 
         >>> from opentelemetry import trace
-        >>> span = trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
-        >>> token = attach_span(span, None)
-        >>> trace.get_current_span() is span
-        True
+        >>> token = attach_span(trace.NonRecordingSpan(trace.INVALID_SPAN_CONTEXT), None)
         >>> detach_span(token)
+        >>> trace.get_current_span() is trace.INVALID_SPAN
+        True
     """
-    direct = _DIRECT
-    if direct is None:
-        from opentelemetry import context as context_api
-
-        return context_api.attach(trace_api.set_span_in_context(span, parent))
-    var, key = direct
-    ctx = Context(parent if parent is not None else var.get())
-    _set_item(ctx, key, span)  # Context refuses item assignment: it is ours until set
-    return var.set(ctx)
-
-
-def detach_span(token: Any) -> None:
-    """Restore the context :func:`attach_span` replaced; like the API's ``detach``, a
-    token from another context is reported (once), not raised."""
-    direct = _DIRECT
-    if direct is None:
-        from opentelemetry import context as context_api
-
-        context_api.detach(token)
-        return
     try:
-        direct[0].reset(token)
+        _detach(token)
     except (ValueError, RuntimeError) as exc:
         report_internal_error(_COMPONENT, exc, "failed to detach context", key="detach")

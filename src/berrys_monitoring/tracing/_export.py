@@ -1,5 +1,6 @@
 """The export path: exporters built from a name, wrapped so that a failing collector is
-counted instead of raised, and a batch processor that counts what its full queue drops.
+counted instead of raised, and a batch processor that redacts every ended span (see
+``_redact``) and counts what its full queue drops.
 
 Everything here runs on the batch processor's worker thread, never on the caller's, so a
 slow or dead collector costs the application nothing but the spans it drops.
@@ -30,10 +31,12 @@ from berrys_monitoring._internal import (
 )
 from berrys_monitoring.tracing._otlp_encode import encode_request
 from berrys_monitoring.tracing._otlp_prepared import encode_prepared, prepare_span
+from berrys_monitoring.tracing._redact import redact_span
 from berrys_monitoring.tracing._switch import STATE
 
 COMPONENT = "tracing"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
+DEFAULT_GRPC_ENDPOINT = "http://127.0.0.1:4317"
 EXPORTER_NAMES = ("otlp", "console", "none")
 
 
@@ -88,6 +91,47 @@ def otlp_exporter_factory(
         return exporter
 
     return make
+
+
+def grpc_exporter_factory(
+    endpoint: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+    compression: str | None = None,
+) -> tuple[Callable[[], SpanExporter], str]:
+    """A factory for the OTLP/gRPC exporter and where it sends; a clear ImportError without
+    the ``otlp-grpc`` extra. The endpoint is ``scheme://host:port`` (no path; ``http``
+    means no TLS), by default the variables' or ``http://127.0.0.1:4317``."""
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    except ImportError as exc:
+        raise ImportError(
+            "OTLP over gRPC needs the gRPC exporter: pip install 'berrys-monitoring[otlp-grpc]'"
+        ) from exc
+    from grpc import Compression
+
+    quiet_otlp_exporter_logs("tracing")
+    url = endpoint or (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or DEFAULT_GRPC_ENDPOINT
+    )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"a gRPC endpoint must be an http(s) URL such as {DEFAULT_GRPC_ENDPOINT!r}, got {url!r}"
+        )
+    comp = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(compression or "")
+    hdrs = dict(headers) if headers else None
+    insecure = parts.scheme == "http"
+
+    def make() -> SpanExporter:
+        exporter: SpanExporter = OTLPSpanExporter(
+            endpoint=url, insecure=insecure, headers=hdrs, timeout=timeout, compression=comp
+        )
+        return exporter
+
+    return make, url
 
 
 def _fast_exporter_class(base: type[Any]) -> Any:
@@ -275,6 +319,14 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         )
 
     def on_end(self, span: ReadableSpan) -> None:
+        try:
+            span = redact_span(span)
+        except Exception as exc:
+            # Never export what could not be redacted.
+            report_internal_error(COMPONENT, exc, "cannot redact a span; it is dropped")
+            if is_strict():
+                raise
+            return
         for listener in STATE.listeners:
             listener.on_end(span)
         ctx = span.context

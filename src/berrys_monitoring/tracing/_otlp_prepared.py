@@ -59,11 +59,6 @@ _REMOTE_PARENT = b"\x85\x01" + _U32(_HAS_IS_REMOTE | _IS_REMOTE)
 def encode_server_span(span: Any) -> bytes:
     """:func:`_span` for the middleware's lean ``ServerSpan`` (kind SERVER, no events or
     links, its span context a plain tuple): the same bytes with fewer steps.
-
-    Example::
-
-        >>> encode_server_span.__name__
-        'encode_server_span'
     """
     if span.events or span.links:
         return _span(span)

@@ -41,8 +41,10 @@ _UNSET = Status(StatusCode.UNSET)
 _SERVER = SpanKind.SERVER
 # Root spans from the random id generator carry W3C trace-context level 2's random flag,
 # as the SDK sets it.
-_SAMPLED_ROOT = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
-_UNSAMPLED_ROOT = TraceFlags(TraceFlags.RANDOM_TRACE_ID)
+# W3C Trace Context level 2's "random trace id" flag (OpenTelemetry API >= 1.42); 0 before.
+RANDOM_TRACE_ID = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
+_SAMPLED_ROOT = TraceFlags(TraceFlags.SAMPLED | RANDOM_TRACE_ID)
+_UNSAMPLED_ROOT = TraceFlags(RANDOM_TRACE_ID)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _PRIMITIVE = (str, bool, int, float)

@@ -29,6 +29,7 @@ from opentelemetry.trace import DEFAULT_TRACE_STATE, SpanContext, TraceFlags
 
 from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring.tracing._otlp_prepared import encode_server_span, group_tag
+from berrys_monitoring.tracing._redact import redact_server_span
 from berrys_monitoring.tracing._switch import STATE
 
 __all__ = ["ServerSpans", "server_spans", "span_ids_hex"]
@@ -40,6 +41,7 @@ from berrys_monitoring.tracing._server_span import (
     _SERVER,
     _UNSAMPLED,
     _UNSAMPLED_ROOT,
+    RANDOM_TRACE_ID,
     ServerSpan,
     UnsampledSpan,
 )
@@ -156,7 +158,7 @@ class ServerSpans:
         if bound is None:
             return (None, parent_sc, parent_sc.trace_id, span_id)
         pflags = parent_sc.trace_flags
-        random_bit = pflags & TraceFlags.RANDOM_TRACE_ID
+        random_bit = pflags & RANDOM_TRACE_ID
         if pflags.sampled:
             flags = TraceFlags(TraceFlags.SAMPLED | random_bit) if random_bit else _SAMPLED
             ctx = SpanContext(parent_sc.trace_id, span_id, False, flags, parent_sc.trace_state)
@@ -200,9 +202,9 @@ class ServerSpans:
         sampled = result.decision.is_sampled()
         flags = TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT
         if parent_sc is None:
-            flags |= TraceFlags.RANDOM_TRACE_ID
+            flags |= RANDOM_TRACE_ID
         else:
-            flags |= parent_sc.trace_flags & TraceFlags.RANDOM_TRACE_ID
+            flags |= parent_sc.trace_flags & RANDOM_TRACE_ID
         ctx = SpanContext(trace_id, span_id, False, TraceFlags(flags), result.trace_state)
         if not result.decision.is_recording():
             return UnsampledSpan(ctx)
@@ -211,8 +213,10 @@ class ServerSpans:
         return ServerSpan(self, name, ctx, parent_sc, attributes)
 
     def deliver(self, span: ServerSpan) -> None:
-        """Hand an ended span to the listeners and the processor (never raises)."""
+        """Redact an ended span, then hand it to the listeners and the processor (never
+        raises; a span that cannot be redacted is dropped)."""
         try:
+            redact_server_span(span)
             listeners = STATE.listeners
             if listeners:
                 readable = span.to_readable()

@@ -24,6 +24,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.util.types import Attributes
 
 from berrys_monitoring._version import __version__
+from berrys_monitoring.tracing._redact import redact_span
 
 _NOOP_PROVIDER = trace_api.NoOpTracerProvider()
 
@@ -69,8 +70,11 @@ class ListenerFanout(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
-        for listener in STATE.listeners:
-            listener.on_end(span)
+        listeners = STATE.listeners
+        if listeners:
+            span = redact_span(span)  # what the listeners of an exporting pipeline see
+            for listener in listeners:
+                listener.on_end(span)
 
     def shutdown(self) -> None:
         pass

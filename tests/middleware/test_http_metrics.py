@@ -11,11 +11,11 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from berrys_monitoring.middleware._aggregate import RequestAggregate
-from berrys_monitoring.middleware._instruments import (
+from berrys_monitoring.middleware._http_metrics import (
     DURATION_BUCKETS,
     SIZE_BUCKETS,
     HttpInstruments,
+    RequestAggregate,
     instruments_for,
 )
 
