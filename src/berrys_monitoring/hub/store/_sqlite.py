@@ -145,6 +145,7 @@ class _Task:
 
 
 _MAX_GROUP = 256  # batches per transaction
+_COMMON_TERM = 2000  # log records matching a term beyond which a scan by time is faster
 
 
 def _connect(path: Path, *, writer: bool) -> sqlite3.Connection:
@@ -725,10 +726,14 @@ class SQLiteStore:
             conds.append("l.trace_id = ?")
             params.append(query.trace_id)
         if query.text:
-            if len(query.text) >= 3:  # the trigram index needs three characters
+            phrase = '"' + query.text.replace('"', '""') + '"'
+            if len(query.text) >= 3 and (not query.text.isascii() or self._rare(phrase)):
+                # a rare term: the trigram index names the few rows that have it
                 conds.append("l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)")
-                params.append('"' + query.text.replace('"', '""') + '"')
+                params.append(phrase)
             else:
+                # a short or common term: walking the newest rows and testing each body
+                # finds a page of matches sooner than listing every match from the index
                 conds.append("l.body LIKE ? ESCAPE '\\'")
                 escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 params.append(f"%{escaped}%")
@@ -740,6 +745,17 @@ class SQLiteStore:
             )
             params += [path, path, value, path, path, value]
         return " AND ".join(conds) or "1", params
+
+    def _rare(self, phrase: str) -> bool:
+        n = (
+            self._reader()
+            .execute(
+                "SELECT count(*) FROM (SELECT 1 FROM logs_fts WHERE logs_fts MATCH ? LIMIT ?)",
+                (phrase, _COMMON_TERM),
+            )
+            .fetchone()[0]
+        )
+        return bool(n < _COMMON_TERM)
 
     def search_logs(self, query: LogQuery) -> LogPage:
         where, params = self._log_where(query)
