@@ -18,7 +18,8 @@ def _send_logs(client: httpx.Client, service: str, bodies: list[str], severity: 
 def test_openapi_describes_the_query_api(client: httpx.Client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/services", "/api/v1/traces", "/api/v1/traces/{trace_id}",
-                 "/api/v1/logs", "/api/v1/logs/counts", "/v1/traces"):  # fmt: skip
+                 "/api/v1/logs", "/api/v1/logs/counts", "/v1/traces", "/api/v1/alerts",
+                 "/api/v2/alerts", "/api/v1/targets", "/api/v1/dependencies"):  # fmt: skip
         assert path in paths
     params = {p["name"] for p in paths["/api/v1/traces"]["get"]["parameters"]}
     assert {"service", "operation", "status", "min_duration", "attribute", "limit"} <= params

@@ -324,7 +324,7 @@ def build_router(store: Store) -> APIRouter:
             limit=params.limit,
         )
         found = await anyio.to_thread.run_sync(store.search_traces, query)
-        return _json({"traces": [s.__dict__ for s in found]})
+        return _json({"traces": found})  # orjson encodes the dataclasses
 
     @router.get("/traces/{trace_id}", summary="every span of one trace")
     async def get_trace(

@@ -204,3 +204,15 @@ def test_a_ten_thousand_span_trace_comes_back_as_one_ordered_json_array(
     assert got[1]["resource"] == {"service.name": "db"} and got[1]["attributes"] == {}
     assert elapsed < 1.0, f"{elapsed:.2f}s"  # the benchmark holds the real budget (100 ms)
     assert store.get_trace(os.urandom(16)) == "[]"
+
+
+def test_common_and_rare_terms_find_the_same_rows_as_a_scan(store: SQLiteStore) -> None:
+    # past 2,000 matches a term is searched by walking the newest rows, below it through
+    # the trigram index: both must answer like a plain substring scan
+    t = time.time_ns()
+    bodies = [f"GET /item/{i} served" + (" Timeout" if i % 700 == 0 else "") for i in range(3000)]
+    store.submit(Batch(logs=[log("api", b, t=t + i) for i, b in enumerate(bodies)])).result()
+    for term in ("served", "timeout", "item/12"):
+        page = store.search_logs(LogQuery(text=term, limit=50))
+        expected = [b for b in reversed(bodies) if term.lower() in b.lower()][:50]
+        assert [r["body"] for r in page.records] == expected, term

@@ -9,15 +9,37 @@ intervals and slowly changing values become runs of zero bytes.
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
+from array import array
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["decode_chunk", "encode_chunk"]
+__all__ = ["decode_chunk", "encode_chunk", "encode_open_chunk"]
 
 _HEADER = struct.Struct("<BI")  # format version, sample count
-_VERSION = 1
+_RAW = 0  # an open (head) chunk: plain little-endian arrays, cheap to rewrite at every commit
+_VERSION = 1  # a closed chunk: delta-of-deltas and XORed values, deflated
+
+
+def encode_open_chunk(timestamps: Sequence[int], values: Sequence[float]) -> bytes:
+    """A head chunk as it is mirrored to disk at every commit: no compression, so that
+    rewriting it costs a copy, not an encoding of every sample again.
+
+    Example::
+
+        >>> ts, vs = decode_chunk(encode_open_chunk([1000, 2000], [1.5, 2.5]))
+        >>> ts.tolist(), vs.tolist()
+        ([1000, 2000], [1.5, 2.5])
+    """
+    ts = array("q", timestamps)
+    vs = array("d", values)
+    if sys.byteorder != "little":  # pragma: no cover - the store is little-endian everywhere
+        ts.byteswap()
+        vs.byteswap()
+    return _HEADER.pack(_RAW, len(ts)) + ts.tobytes() + vs.tobytes()
 
 
 def encode_chunk(timestamps: npt.NDArray[np.int64], values: npt.NDArray[np.float64]) -> bytes:
@@ -42,6 +64,12 @@ def encode_chunk(timestamps: npt.NDArray[np.int64], values: npt.NDArray[np.float
 
 def decode_chunk(blob: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     version, n = _HEADER.unpack_from(blob)
+    if version == _RAW:
+        body = memoryview(blob)[_HEADER.size :]
+        return (
+            np.frombuffer(body, dtype="<i8", count=n).astype(np.int64),
+            np.frombuffer(body, dtype="<f8", count=n, offset=8 * n).astype(np.float64),
+        )
     if version != _VERSION:
         raise ValueError(f"unknown chunk format {version}")
     raw = zlib.decompress(blob[_HEADER.size :])

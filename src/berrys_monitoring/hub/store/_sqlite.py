@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from berrys_monitoring.hub.store._chunks import decode_chunk, encode_chunk
+from berrys_monitoring.hub.store._chunks import decode_chunk, encode_chunk, encode_open_chunk
 from berrys_monitoring.hub.store._model import (
     AlertQuery,
     AlertRow,
@@ -73,9 +73,9 @@ CREATE INDEX IF NOT EXISTS logs_trace ON logs (trace_id) WHERE trace_id IS NOT N
 CREATE VIRTUAL TABLE IF NOT EXISTS logs_fts USING fts5 (
     body, content='logs', content_rowid='id', tokenize='trigram'
 );
-CREATE TRIGGER IF NOT EXISTS logs_fts_insert AFTER INSERT ON logs BEGIN
-    INSERT INTO logs_fts (rowid, body) VALUES (new.id, new.body);
-END;
+-- rows are indexed by the writer in one INSERT ... SELECT per batch: a trigger per row
+-- costs FTS5 about twice as much
+DROP TRIGGER IF EXISTS logs_fts_insert;
 CREATE TRIGGER IF NOT EXISTS logs_fts_delete AFTER DELETE ON logs BEGIN
     INSERT INTO logs_fts (logs_fts, rowid, body) VALUES ('delete', old.id, old.body);
 END;
@@ -145,6 +145,7 @@ class _Task:
 
 
 _MAX_GROUP = 256  # batches per transaction
+_COMMON_TERM = 2000  # log records matching a term beyond which a scan by time is faster
 
 
 def _connect(path: Path, *, writer: bool) -> sqlite3.Connection:
@@ -441,6 +442,7 @@ class SQLiteStore:
         )
 
     def _write_logs(self, logs: Sequence[LogRow]) -> None:
+        last = self._conn.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         self._conn.executemany(
             "INSERT INTO logs (time_ns, observed_ns, severity_number, severity_text, body, "
             "service, trace_id, span_id, attributes, resource_id, scope, flags) "
@@ -462,6 +464,9 @@ class SQLiteStore:
                 )
                 for r in logs
             ],
+        )
+        self._conn.execute(
+            "INSERT INTO logs_fts (rowid, body) SELECT id, body FROM logs WHERE id > ?", (last,)
         )
 
     def _series_id(self, labels: SeriesLabels) -> int:
@@ -532,7 +537,16 @@ class SQLiteStore:
             self._persist_head(sid, head, closed=False)
 
     def _persist_head(self, sid: int, head: _Head, *, closed: bool) -> None:
-        blob = encode_chunk(np.asarray(head.ts, dtype=np.int64), np.asarray(head.values))
+        blob = (
+            encode_chunk(np.asarray(head.ts, dtype=np.int64), np.asarray(head.values))
+            if closed
+            else encode_open_chunk(head.ts, head.values)
+        )
+        if closed and head.chunk_id is not None:
+            # a closed chunk is a new, small row: rewriting the head's big raw row in place
+            # would leave each closed chunk alone on a mostly empty page
+            self._conn.execute("DELETE FROM chunks WHERE id = ?", (head.chunk_id,))
+            head.chunk_id = None
         if head.chunk_id is None:
             cur = self._conn.execute(
                 "INSERT INTO chunks (series_id, t_min, t_max, n, closed, data) "
@@ -712,10 +726,14 @@ class SQLiteStore:
             conds.append("l.trace_id = ?")
             params.append(query.trace_id)
         if query.text:
-            if len(query.text) >= 3:  # the trigram index needs three characters
+            phrase = '"' + query.text.replace('"', '""') + '"'
+            if len(query.text) >= 3 and (not query.text.isascii() or self._rare(phrase)):
+                # a rare term: the trigram index names the few rows that have it
                 conds.append("l.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)")
-                params.append('"' + query.text.replace('"', '""') + '"')
+                params.append(phrase)
             else:
+                # a short or common term: walking the newest rows and testing each body
+                # finds a page of matches sooner than listing every match from the index
                 conds.append("l.body LIKE ? ESCAPE '\\'")
                 escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 params.append(f"%{escaped}%")
@@ -727,6 +745,17 @@ class SQLiteStore:
             )
             params += [path, path, value, path, path, value]
         return " AND ".join(conds) or "1", params
+
+    def _rare(self, phrase: str) -> bool:
+        n = (
+            self._reader()
+            .execute(
+                "SELECT count(*) FROM (SELECT 1 FROM logs_fts WHERE logs_fts MATCH ? LIMIT ?)",
+                (phrase, _COMMON_TERM),
+            )
+            .fetchone()[0]
+        )
+        return bool(n < _COMMON_TERM)
 
     def search_logs(self, query: LogQuery) -> LogPage:
         where, params = self._log_where(query)
