@@ -44,6 +44,9 @@ def start_hub(
     ]  # fmt: skip
     if token:
         cmd = [*cmd, "--token", token]
+    if "--config" not in args and "--scrape-interval" not in args:
+        # Targets the tests register (fuzzed ones too) are never contacted.
+        cmd = [*cmd, "--scrape-interval", "0"]
     with run_server(cmd, env=env, ready_url=f"http://127.0.0.1:{port}/health") as server:
         yield RunningHub(f"http://127.0.0.1:{port}", port, data_dir, server, token)
 

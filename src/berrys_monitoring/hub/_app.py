@@ -21,6 +21,7 @@ from berrys_monitoring.hub._selfmetrics import HubMetrics
 from berrys_monitoring.hub.api import build_router
 from berrys_monitoring.hub.config import HubConfig
 from berrys_monitoring.hub.ingest._receiver import OtlpReceiver
+from berrys_monitoring.hub.ingest._scrape import Scraper
 from berrys_monitoring.hub.store import SQLiteStore, Store
 
 __all__ = ["Hub", "create_app"]
@@ -79,6 +80,7 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         interval_s=float(config.retention_interval),
     )
 
+    scraper = Scraper(the_store, interval_s=float(config.scrape_interval))
     grpc_receiver: Any = None
 
     @contextlib.asynccontextmanager
@@ -97,7 +99,10 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
             bound = grpc_receiver.start(config.host, config.grpc_port)
             log.info("OTLP/gRPC on %s:%d", config.host, bound)
         retention.start()
+        if float(config.scrape_interval) > 0:
+            scraper.start()
         yield
+        scraper.stop()
         if grpc_receiver is not None:
             grpc_receiver.stop()
         retention.stop()
@@ -114,6 +119,7 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     app.state.store = the_store
     app.state.metrics = metrics
     app.state.retention = retention
+    app.state.scraper = scraper
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -171,7 +177,7 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     async def own_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(build_router(the_store))
+    app.include_router(build_router(the_store, target_state=scraper.state))
     if config.token:
         app.add_middleware(BearerTokenMiddleware, token=config.token)
     return app

@@ -26,6 +26,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-body-size", help="OTLP request limit after decompression (default 16MiB)"
     )
+    parser.add_argument(
+        "--scrape-interval",
+        help="scrape and probe the registered targets this often, e.g. 15s; 0: off (default 15s)",
+    )
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
 
@@ -44,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
                 "max_size": args.max_size,
                 "max_body_size": args.max_body_size,
                 "log_level": args.log_level,
+                "scrape_interval": args.scrape_interval,
             },
         )
         config.check_safe()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -288,7 +289,9 @@ def _json(value: Any) -> Response:
     return Response(orjson.dumps(value), media_type="application/json")
 
 
-def build_router(store: Store) -> APIRouter:
+def build_router(
+    store: Store, *, target_state: Callable[[str], dict[str, Any] | None] | None = None
+) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["query"])
 
     @router.get("/services", summary="every service seen in any signal")
@@ -382,7 +385,11 @@ def build_router(store: Store) -> APIRouter:
 
     @router.get("/targets", summary="the services to scrape and probe")
     async def targets() -> Response:
-        return _json({"targets": await anyio.to_thread.run_sync(store.targets)})
+        targets = await anyio.to_thread.run_sync(store.targets)
+        if target_state is not None:
+            for t in targets:
+                t["scrape"] = target_state(str(t["url"]))
+        return _json({"targets": targets})
 
     @router.post(
         "/targets",

@@ -107,12 +107,16 @@ class HubConfig:
     queue_size: int = 64
     log_level: str = "info"
     retention_interval: float | str = 60.0
+    scrape_interval: float | str = 15.0
 
     def __post_init__(self) -> None:
         self.retention = parse_duration(self.retention)
         self.max_size = parse_size(self.max_size)
         self.max_body_size = parse_size(self.max_body_size)
         self.retention_interval = parse_duration(self.retention_interval)
+        self.scrape_interval = parse_duration(self.scrape_interval)
+        if self.scrape_interval < 0:
+            raise ConfigError("scrape_interval must be positive, or 0 for no scraping")
         if self.retention_interval <= 0:
             raise ConfigError("retention_interval must be positive")
         if self.data_dir is None:
