@@ -1,6 +1,6 @@
 """The example services, started with BERRYS_MONITORING_HUB_URL and nothing else about the
-hub, register with a real hub and send it their spans and logs: one trace id joins both
-services' spans and log lines in the hub's answers."""
+hub, register with a real hub, are scraped and probed by it, and send it their spans and
+logs: one trace id joins both services' spans and log lines in the hub's answers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_one_trace_id_joins_both_services_spans_and_logs_in_the_hub(tmp_path: Path) -> None:
-    with start_hub(tmp_path / "hub") as hub:
+    with start_hub(tmp_path / "hub", "--scrape-interval", "0.3s") as hub:
         env = {"BERRYS_MONITORING_HUB_URL": hub.url}
         # Neither is told its own address: each learns it from its first request.
         with users_service(env) as (users_base, _users):
@@ -33,6 +33,17 @@ def test_one_trace_id_joins_both_services_spans_and_logs_in_the_hub(tmp_path: Pa
                         ),
                         what="both services registered with the hub",
                     )
+
+                    def scraped_and_healthy(job: str) -> bool:
+                        found = []
+                        for name in ("up", "berrys_health_status"):
+                            params = {"name": name, "label": f"job={job}"}
+                            series = client.get("/api/v1/metrics/samples", params=params)
+                            found += [s["samples"][-1][1] for s in series.json()["series"]]
+                        return found == [1.0, 1.0]
+
+                    for job in ("api-gateway", "user-service"):
+                        wait_for(lambda j=job: scraped_and_healthy(j), what=f"{job} scraped")
         # Stopping the services flushed what they had queued.
         with hub.client() as client:
 
