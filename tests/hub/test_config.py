@@ -55,3 +55,26 @@ def test_the_default_data_dir_is_the_users_data_dir() -> None:
     import platformdirs
 
     assert str(HubConfig().data_dir).startswith(platformdirs.user_data_dir("berrys-monitoring"))
+
+
+def test_scrape_configs_are_read_as_prometheus_writes_them(tmp_path) -> None:
+    path = tmp_path / "prometheus-like.yaml"
+    path.write_text(
+        "scrape_configs:\n"
+        "  - job_name: api\n"
+        "    scheme: https\n"
+        "    metrics_path: /internal/metrics\n"
+        "    static_configs:\n"
+        "      - targets: ['192.0.2.3:8443', 'api-2:8443']\n"
+        "        labels: {env: prod}\n"
+    )
+    config = HubConfig.from_sources(config_file=path, environ={})
+    assert [t["url"] for t in config.scrape_targets] == [
+        "https://192.0.2.3:8443",
+        "https://api-2:8443",
+    ]
+    assert {t["metrics_path"] for t in config.scrape_targets} == {"/internal/metrics"}
+    assert config.scrape_targets[0]["labels"] == {"env": "prod"}
+    path.write_text("scrape_configs:\n  - static_configs: [{targets: ['a:1']}]\n")
+    with pytest.raises(ConfigError, match="job_name"):
+        HubConfig.from_sources(config_file=path, environ={})

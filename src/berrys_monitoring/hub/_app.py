@@ -22,7 +22,7 @@ from berrys_monitoring.hub.api import build_router
 from berrys_monitoring.hub.config import HubConfig
 from berrys_monitoring.hub.ingest._receiver import OtlpReceiver
 from berrys_monitoring.hub.ingest._scrape import Scraper
-from berrys_monitoring.hub.store import SQLiteStore, Store
+from berrys_monitoring.hub.store import SQLiteStore, Store, TargetRow
 
 __all__ = ["Hub", "create_app"]
 
@@ -98,6 +98,12 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
             )
             bound = grpc_receiver.start(config.host, config.grpc_port)
             log.info("OTLP/gRPC on %s:%d", config.host, bound)
+        for t in config.scrape_targets:  # the config file's scrape_configs
+            labels = orjson.dumps(t["labels"], option=orjson.OPT_SORT_KEYS).decode()
+            row = TargetRow(
+                t["url"], t["job"], t["metrics_path"], t["health_path"], labels, "config"
+            )
+            the_store.put_target(row).result(timeout=60)
         retention.start()
         if float(config.scrape_interval) > 0:
             scraper.start()

@@ -108,6 +108,9 @@ class HubConfig:
     log_level: str = "info"
     retention_interval: float | str = 60.0
     scrape_interval: float | str = 15.0
+    #: Prometheus' own ``scrape_configs`` (``job_name``, ``metrics_path``, ``scheme``,
+    #: ``static_configs`` with ``targets`` and ``labels``), pasted as they are.
+    scrape_configs: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.retention = parse_duration(self.retention)
@@ -136,6 +139,7 @@ class HubConfig:
             raise ConfigError("max_body_size must be at least 1 byte")
         if self.token == "":
             self.token = None
+        self.scrape_targets = scrape_targets(self.scrape_configs)
 
     @property
     def retention_seconds(self) -> float:
@@ -196,6 +200,54 @@ def is_loopback(host: str) -> bool:
 _FIELDS = {f.name for f in dataclasses.fields(HubConfig)}
 
 
+def scrape_targets(configs: Any) -> list[dict[str, Any]]:
+    """The targets of Prometheus ``scrape_configs``: one dict per static target with its
+    ``url``, ``job``, ``metrics_path``, ``health_path`` and ``labels``. Keys the hub does not
+    use (``relabel_configs``, ``scrape_timeout``, ...) are accepted and ignored, so the
+    scrape section of a Prometheus configuration can be pasted as it is.
+
+    Example::
+
+        >>> scrape_targets([{"job_name": "api", "static_configs": [
+        ...     {"targets": ["127.0.0.1:8000"], "labels": {"team": "web"}}]}])[0]["url"]
+        'http://127.0.0.1:8000'
+    """
+    if not isinstance(configs, list):
+        raise ConfigError("scrape_configs must be a list of jobs, as in Prometheus")
+    out: list[dict[str, Any]] = []
+    for job in configs:
+        if not isinstance(job, dict) or not isinstance(job.get("job_name"), str):
+            raise ConfigError(f"every scrape_configs entry needs a job_name: {job!r}")
+        name = job["job_name"]
+        scheme = str(job.get("scheme", "http"))
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"scrape_configs {name!r}: scheme must be http or https")
+        path = str(job.get("metrics_path", "/metrics"))
+        if not path.startswith("/"):
+            raise ConfigError(f"scrape_configs {name!r}: metrics_path must start with /")
+        if "scrape_interval" in job:
+            parse_duration(job["scrape_interval"])  # a malformed one is still an error
+        for static in job.get("static_configs") or []:
+            if not isinstance(static, dict) or not isinstance(static.get("targets"), list):
+                raise ConfigError(f"scrape_configs {name!r}: static_configs need targets")
+            labels = {str(k): str(v) for k, v in (static.get("labels") or {}).items()}
+            for target in static["targets"]:
+                if not isinstance(target, str) or not target or "/" in target:
+                    raise ConfigError(
+                        f"scrape_configs {name!r}: a target is host:port, got {target!r}"
+                    )
+                out.append(
+                    {
+                        "url": f"{scheme}://{target}",
+                        "job": name,
+                        "metrics_path": path,
+                        "health_path": str(job.get("health_path", "/health")),
+                        "labels": labels,
+                    }
+                )
+    return out
+
+
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The hub's settings in a YAML file: a mapping whose keys are the flags' names
     (``data-dir`` or ``data_dir``). Unknown keys are an error, so a typo never goes unseen."""
@@ -216,6 +268,8 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     hub = data.get("hub", data)
     if not isinstance(hub, dict):
         raise ConfigError(f"{path}: 'hub' must be a mapping of settings")
+    if hub is not data and "scrape_configs" in data:  # Prometheus' place for it
+        hub = {**hub, "scrape_configs": data["scrape_configs"]}
     out: dict[str, Any] = {}
     for key, value in hub.items():
         name = str(key).replace("-", "_")

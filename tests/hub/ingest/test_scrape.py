@@ -79,3 +79,32 @@ def test_a_registered_service_is_scraped_probed_and_marked_down_when_gone(
         (target,) = client.get("/api/v1/targets").json()["targets"]
         assert target["scrape"]["up"] is False
         assert "ConnectError" in target["scrape"]["last_error"]
+
+
+def test_targets_from_prometheus_scrape_configs_are_scraped(tmp_path: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="scraped-"))
+    (folder / "catalog.py").write_text(SERVICE)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # The scrape section of a Prometheus configuration, pasted as it is (relabelling and
+    # all: what the hub does not use is ignored), beside the hub's own settings.
+    config = tmp_path / "hub.yaml"
+    config.write_text(
+        "hub:\n"
+        "  scrape-interval: 0.3s\n"
+        "scrape_configs:\n"
+        "  - job_name: catalog-static\n"
+        "    scrape_interval: 15s\n"
+        "    metrics_path: /metrics\n"
+        "    relabel_configs: []\n"
+        "    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{port}']\n"
+        "        labels: {team: shop}\n"
+    )
+    env = {"PYTHONPATH": str(REPO)}
+    with run_server(uvicorn_cmd("catalog", folder, port), env=env, ready_url=f"{base}/items"):
+        with start_hub(tmp_path / "data", "--config", str(config)) as hub, hub.client() as c:
+            labels = {"job": "catalog-static", "instance": f"127.0.0.1:{port}", "team": "shop"}
+            wait_for(lambda: _latest(c, "up", **labels) == 1.0, what="the configured target")
+            (target,) = c.get("/api/v1/targets").json()["targets"]
+            assert target["source"] == "config" and target["labels"] == {"team": "shop"}
