@@ -174,3 +174,62 @@ def test_targets_register_refresh_list_and_remove(client: httpx.Client) -> None:
 def test_bad_targets_get_a_400(client: httpx.Client, body: dict[str, object], message: str) -> None:
     r = client.post("/api/v1/targets", json=body)
     assert r.status_code == 400 and message in r.json()["error"], r.text
+
+
+def test_the_live_tail_streams_new_matching_records_and_resumes_after_the_last_id(
+    hub, client: httpx.Client
+) -> None:
+    import json
+    import threading
+
+    service = f"tail-{uuid.uuid4().hex[:8]}"
+    # Already stored before the tail starts: not sent again.
+    client.post(
+        "/v1/logs", content=logs_request(service, ["old"]).SerializeToString(), headers=PROTOBUF
+    )
+    received: list[dict[str, object]] = []
+    ids: list[str] = []
+    done = threading.Event()
+    started = threading.Event()
+
+    def tail() -> None:
+        with (
+            hub.client() as c,
+            c.stream(
+                "GET", "/api/v1/logs/tail", params={"service": service, "level": "warn"}
+            ) as response,
+        ):
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line.startswith(":"):
+                    started.set()  # the first comment: the tail's starting point is fixed
+                elif line.startswith("id: "):
+                    ids.append(line[4:])
+                elif line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    if len(received) == 2:
+                        done.set()
+                        return
+
+    reader = threading.Thread(target=tail, daemon=True)
+    reader.start()
+    assert started.wait(10)
+    for body, severity in (("first warning", 13), ("an info line", 9), ("then an error", 17)):
+        request = logs_request(service, [body], severity=severity)
+        client.post("/v1/logs", content=request.SerializeToString(), headers=PROTOBUF)
+    assert done.wait(10), received
+    assert [r["body"] for r in received] == ["first warning", "then an error"]
+    # A client that reconnects with Last-Event-ID gets what came after it, nothing before.
+    with (
+        hub.client() as c,
+        c.stream(
+            "GET",
+            "/api/v1/logs/tail",
+            params={"service": service},
+            headers={"Last-Event-ID": ids[0]},
+        ) as response,
+    ):
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                assert json.loads(line[6:])["body"] == "an info line"
+                break

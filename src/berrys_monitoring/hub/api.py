@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import anyio.to_thread
 import orjson
-from fastapi import APIRouter, HTTPException, Path, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from berrys_monitoring.hub._time import rfc3339_ns
@@ -289,6 +289,9 @@ def _json(value: Any) -> Response:
     return Response(orjson.dumps(value), media_type="application/json")
 
 
+_TAIL_POLL_S = 0.25  # how often a live tail looks for new records
+
+
 def build_router(
     store: Store, *, target_state: Callable[[str], dict[str, Any] | None] | None = None
 ) -> APIRouter:
@@ -346,6 +349,51 @@ def build_router(
         page = await anyio.to_thread.run_sync(store.search_logs, query)
         cursor = f"{page.next_cursor[0]}.{page.next_cursor[1]}" if page.next_cursor else None
         return _json({"logs": page.records, "next_cursor": cursor})
+
+    @router.get(
+        "/logs/tail",
+        summary="live tail: matching log records as they arrive (Server-Sent Events)",
+        response_class=Response,
+    )
+    async def tail_logs(
+        request: Request,
+        params: Annotated[LogSearch, Query()],
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> StreamingResponse:
+        """One ``data:`` event per record, oldest first, each with its ``id:``: a client
+        that reconnects with ``Last-Event-ID`` (as ``EventSource`` does) misses nothing
+        still stored. A comment line every 15 s keeps idle connections open."""
+        query = params.query(limit=500)
+        if last_event_id is not None and last_event_id.isdigit():
+            start = int(last_event_id)
+        else:
+            start = await anyio.to_thread.run_sync(store.last_log_id)
+
+        async def events() -> AsyncIterator[bytes]:
+            after = start
+            idle = 0.0
+            yield b": tailing\n\n"
+            while not await request.is_disconnected():
+                page = await anyio.to_thread.run_sync(
+                    store.search_logs, dataclasses.replace(query, after_id=after)
+                )
+                for record in page.records:
+                    after = int(str(record["id"]))
+                    yield b"id: %d\ndata: %s\n\n" % (after, orjson.dumps(record))
+                if page.records:
+                    idle = 0.0
+                    continue
+                await anyio.sleep(_TAIL_POLL_S)
+                idle += _TAIL_POLL_S
+                if idle >= 15.0:
+                    idle = 0.0
+                    yield b": keep-alive\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @router.get("/logs/counts", summary="log records per time bucket (default: last hour)")
     async def log_counts(params: Annotated[LogCountParams, Query()]) -> Response:

@@ -147,6 +147,8 @@ class LogQuery:
     attributes: tuple[tuple[str, str], ...] = ()
     limit: int = 100
     before: tuple[int, int] | None = None  # the cursor: (time_ns, id) of the last row seen
+    #: The live tail: only rows stored after the row with this id, oldest first.
+    after_id: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -68,6 +68,9 @@ class Store(Protocol):
 
     def log_counts(self, query: LogQuery, step_ns: int) -> list[tuple[int, int]]: ...
 
+    def last_log_id(self) -> int:
+        """The id of the newest log record (0: none), where a live tail starts."""
+
     def alerts(self, query: AlertQuery) -> list[dict[str, object]]: ...
 
     def put_target(self, target: TargetRow, *, timeout: float = 30.0) -> Future[bool]: ...

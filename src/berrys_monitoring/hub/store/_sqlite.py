@@ -759,14 +759,19 @@ class SQLiteStore:
 
     def search_logs(self, query: LogQuery) -> LogPage:
         where, params = self._log_where(query)
+        order = "l.time_ns DESC, l.id DESC"
         if query.before is not None:
             where += " AND (l.time_ns < ? OR (l.time_ns = ? AND l.id < ?))"
             params += [query.before[0], query.before[0], query.before[1]]
+        if query.after_id is not None:  # the live tail: in the order they were stored
+            where += " AND l.id > ?"
+            params.append(query.after_id)
+            order = "l.id ASC"
         conn = self._reader()
         rows = conn.execute(
             "SELECT l.id, l.time_ns, l.observed_ns, l.severity_number, l.severity_text, l.body, "
             "l.service, l.trace_id, l.span_id, l.attributes, l.resource_id, l.scope, l.flags "
-            f"FROM logs l WHERE {where} ORDER BY l.time_ns DESC, l.id DESC LIMIT ?",
+            f"FROM logs l WHERE {where} ORDER BY {order} LIMIT ?",
             [*params, query.limit + 1],
         ).fetchall()
         more = len(rows) > query.limit
@@ -792,6 +797,12 @@ class SQLiteStore:
         ]
         cursor = (rows[-1][1], rows[-1][0]) if more and rows else None
         return LogPage(records=records, next_cursor=cursor)
+
+    def last_log_id(self) -> int:
+        """The id of the newest log record stored (0 when there is none): where a live
+        tail starts."""
+        row = self._reader().execute("SELECT max(id) FROM logs").fetchone()
+        return int(row[0] or 0)
 
     def log_counts(self, query: LogQuery, step_ns: int) -> list[tuple[int, int]]:
         assert query.start_ns is not None
