@@ -88,7 +88,12 @@ def test_a_reader_that_goes_away_gets_no_traceback(tmp_path: Path) -> None:
     for n in range(3000):
         m.trigger(f"alert {n}", "x" * 40, "warning", {"n": str(n)})
     m.shutdown(5)
-    cmd = [sys.executable, "-m", "berrys_monitoring", "alerts", "--store", str(db), "list"]
+    # Far more than a pipe holds (64 KiB), so the command is still writing when the
+    # reader goes away.
+    cmd = [
+        sys.executable, "-m", "berrys_monitoring", "alerts", "--store", str(db),
+        "list", "--limit", "3000", "--json",
+    ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
