@@ -37,6 +37,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Where the telemetry hub is: logging and tracing send to it when nothing else is set, and
 #: ``setup_monitoring`` registers the service with it (``middleware/_hub.py``).
 HUB_URL_ENV = "BERRYS_MONITORING_HUB_URL"
+HUB_TOKEN_ENV = "BERRYS_MONITORING_TOKEN"
+
+
+def hub_auth_headers() -> dict[str, str] | None:
+    """``Authorization: Bearer <$BERRYS_MONITORING_TOKEN>`` for calls to the hub, or None.
+
+    Example::
+
+        >>> hub_auth_headers() is None or "Authorization" in hub_auth_headers()
+        True
+    """
+    token = os.environ.get(HUB_TOKEN_ENV)
+    return {"Authorization": f"Bearer {token}"} if token else None
+
 
 # Internal errors are logged through a plain stdlib logger that the package never
 # configures with its own handlers, so a failing handler of ours cannot recurse here.

@@ -115,13 +115,24 @@ class _Window(BaseModel):
         )
 
 
-class TraceSearch(_Window):
+class _AttributeFilter(_Window):
+    """A search that also filters on attributes: ``key=value``, repeatable."""
+
+    attribute: list[str] = Field(default_factory=list, description="key=value, repeatable")
+
+    @field_validator("attribute")
+    @classmethod
+    def _attributes(cls, value: list[str]) -> list[str]:
+        _attribute_pairs(value)
+        return value
+
+
+class TraceSearch(_AttributeFilter):
     service: str | None = None
     operation: str | None = Field(None, description="span name")
     status: Literal["error", "ok"] | None = None
     min_duration: str | None = Field(None, description="of a matching span: 250ms, 1.5s")
     max_duration: str | None = None
-    attribute: list[str] = Field(default_factory=list, description="key=value, repeatable")
     limit: int = Field(20, ge=1, le=1000)
 
     @field_validator("min_duration", "max_duration")
@@ -131,31 +142,18 @@ class TraceSearch(_Window):
             parse_duration_ns(value)
         return value
 
-    @field_validator("attribute")
-    @classmethod
-    def _attributes(cls, value: list[str]) -> list[str]:
-        _attribute_pairs(value)
-        return value
 
-
-class LogSearch(_Window):
+class LogSearch(_AttributeFilter):
     service: str | None = None
     level: str | None = Field(None, description="this level and above: debug, info, warn, ...")
     q: str | None = Field(None, description="free text in the body", max_length=1000)
     trace_id: str | None = Field(None, pattern=_TRACE_ID)
-    attribute: list[str] = Field(default_factory=list, description="key=value, repeatable")
 
     @field_validator("level")
     @classmethod
     def _level(cls, value: str | None) -> str | None:
         if value is not None:
             _severity(value)
-        return value
-
-    @field_validator("attribute")
-    @classmethod
-    def _attributes(cls, value: list[str]) -> list[str]:
-        _attribute_pairs(value)
         return value
 
     def query(self, **extra: Any) -> LogQuery:

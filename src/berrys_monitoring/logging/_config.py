@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
-from berrys_monitoring._internal import HUB_URL_ENV
+from berrys_monitoring._internal import HUB_URL_ENV, hub_auth_headers
 from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.logging._formatters import ConsoleFormatter, JSONFormatter
 from berrys_monitoring.logging._handlers import SafeFileHandler, SafeStreamHandler, guard_handlers
@@ -90,9 +90,8 @@ def configure_logging(
     """
     if otlp_endpoint is None:
         otlp_endpoint = os.environ.get(HUB_URL_ENV) or None
-        token = os.environ.get("BERRYS_MONITORING_TOKEN")
-        if otlp_endpoint and token and otlp_headers is None:
-            otlp_headers = {"Authorization": f"Bearer {token}"}
+        if otlp_endpoint and otlp_headers is None:
+            otlp_headers = hub_auth_headers()
     lvl = parse_level(level)
     per_logger = {name: parse_level(v) for name, v in (levels or {}).items()}
     if max_bytes < 0 or backup_count < 0:

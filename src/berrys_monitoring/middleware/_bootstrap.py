@@ -10,8 +10,8 @@ import logging
 import os
 from typing import Any
 
-from berrys_monitoring._internal import report_internal_error
-from berrys_monitoring.middleware._hub import HUB_ENV, TOKEN_ENV, check_url
+from berrys_monitoring._internal import hub_auth_headers, report_internal_error
+from berrys_monitoring.middleware._hub import HUB_ENV, check_url
 from berrys_monitoring.middleware._options import MonitoringOptions
 
 __all__ = ["configure_defaults", "silence_server_access_logs", "tracing_configured"]
@@ -56,8 +56,7 @@ def configure_defaults(opts: MonitoringOptions) -> None:
     """Configure logging and tracing for ``opts.service_name`` unless already configured;
     with a hub (``hub_url`` or its variable), both send to it over OTLP."""
     hub = opts.hub_url or os.environ.get(HUB_ENV) or None
-    token = os.environ.get(TOKEN_ENV)
-    hub_headers = {"Authorization": f"Bearer {token}"} if hub and token else None
+    hub_headers = hub_auth_headers() if hub else None
     if not logging_configured():
         from berrys_monitoring.logging import configure_logging
 

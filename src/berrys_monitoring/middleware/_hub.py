@@ -19,13 +19,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from berrys_monitoring._internal import HUB_URL_ENV, report_internal_error
+from berrys_monitoring._internal import HUB_TOKEN_ENV, HUB_URL_ENV, report_internal_error
 
 __all__ = ["HUB_ENV", "SERVICE_URL_ENV", "HubLink", "check_url"]
 
 HUB_ENV = HUB_URL_ENV
 SERVICE_URL_ENV = "BERRYS_MONITORING_SERVICE_URL"
-TOKEN_ENV = "BERRYS_MONITORING_TOKEN"
 _COMPONENT = "middleware"
 
 
@@ -191,7 +190,7 @@ def hub_link(
         service_url=service,
         metrics_path=metrics_path,
         health_path=health_path,
-        token=os.environ.get(TOKEN_ENV) or None,
+        token=os.environ.get(HUB_TOKEN_ENV) or None,
     )
     link.start()
     return link

@@ -17,7 +17,12 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 from berrys_monitoring._compat.opentelemetry import update_resource
-from berrys_monitoring._internal import HUB_URL_ENV, count_event, report_internal_error
+from berrys_monitoring._internal import (
+    HUB_URL_ENV,
+    count_event,
+    hub_auth_headers,
+    report_internal_error,
+)
 from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.tracing._export import (
     COMPONENT,
@@ -264,9 +269,8 @@ def _exporter_factory(
         _check_env_endpoint()
         if not _otlp_env_endpoint() and os.environ.get(HUB_URL_ENV):
             endpoint = os.environ[HUB_URL_ENV]  # the telemetry hub, when nothing else says
-            token = os.environ.get("BERRYS_MONITORING_TOKEN")
-            if token and headers is None:
-                headers = {"Authorization": f"Bearer {token}"}
+            if headers is None:
+                headers = hub_auth_headers()
     if exporter == "otlp" and protocol == "grpc":
         return grpc_exporter_factory(endpoint, headers, timeout, compression)
     if exporter == "otlp":

@@ -110,8 +110,6 @@ class Scraper:
         return None if found is None else found.as_dict()
 
     def _loop(self) -> None:
-        client = self._client or httpx.Client(timeout=self.timeout_s, follow_redirects=False)
-        self._client = client
         while not self._stop.is_set():
             started = time.monotonic()
             try:
