@@ -89,11 +89,11 @@ def _extrapolated_rate(m: Matrix, *, counter: bool, rate: bool) -> Vector:
             sampled = (lt - ft) / 1000
             average = sampled / np.maximum(n - 1, 1)
             threshold = average * 1.1
-            to_start = np.where(to_start >= threshold, average / 2, to_start)
-            if counter:
+            if counter:  # Prometheus 2 caps at the zero point before the threshold test
                 to_zero = sampled * (fv / result)
                 use = (result > 0) & (fv >= 0) & (to_zero < to_start)
                 to_start = np.where(use, to_zero, to_start)
+            to_start = np.where(to_start >= threshold, average / 2, to_start)
             to_end = np.where(to_end >= threshold, average / 2, to_end)
             factor = (sampled + to_start + to_end) / sampled
             if rate:
