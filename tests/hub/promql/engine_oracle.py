@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 import numpy as np
+from tests.support.servers import free_port, require_binary, run_server
 
 from berrys_monitoring.hub.promql import Engine, PromQLError
 from berrys_monitoring.hub.store import Batch, Sample, SQLiteStore
-from tests.support.servers import free_port, require_binary, run_server
 
 STEP_S = 15
 SPAN_S = 2 * 3600
@@ -47,7 +47,7 @@ def build_dataset(t0: int, seed: int = 7) -> Dataset:
     out: dict[Labels, list[tuple[int, float]]] = {}
 
     def put(lab: Labels, ts: np.ndarray, vs: np.ndarray) -> None:
-        out[lab] = [(int(t), float(v)) for t, v in zip(ts, vs)]
+        out[lab] = [(int(t), float(v)) for t, v in zip(ts, vs, strict=True)]
 
     for inst in ("a", "b"):
         for method in ("get", "post"):
@@ -158,7 +158,9 @@ def real_prometheus(ds: Dataset) -> Iterator[str]:
             url = f"http://127.0.0.1:{port}/api/v1"
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                r = httpx.get(f"{url}/query", params={"query": "count(build_info)", "time": ds.t0 + 60})
+                r = httpx.get(
+                    f"{url}/query", params={"query": "count(build_info)", "time": ds.t0 + 60}
+                )
                 if r.status_code == 200 and r.json()["data"]["result"]:
                     break
                 time.sleep(0.2)
@@ -213,7 +215,7 @@ def compare_data(query: str, want: dict[str, Any], got: dict[str, Any], ordered:
         if kind == "vector":
             w, g = [w], [g]
         if len(w) != len(g) or any(
-            abs(a[0] - b[0]) > 1e-9 or not _close(a[1], b[1]) for a, b in zip(w, g)
+            abs(a[0] - b[0]) > 1e-9 or not _close(a[1], b[1]) for a, b in zip(w, g, strict=True)
         ):
             wt = {p[0]: p[1] for p in w}
             gt = {p[0]: p[1] for p in g}
@@ -222,7 +224,9 @@ def compare_data(query: str, want: dict[str, Any], got: dict[str, Any], ordered:
                 for t in sorted(set(wt) | set(gt))
                 if t not in wt or t not in gt or not _close(wt[t], gt[t])
             ]
-            errors.append(f"{query} {dict(k)}: {len(diff)} points differ (t, got, want): {diff[:4]}")
+            errors.append(
+                f"{query} {dict(k)}: {len(diff)} points differ (t, got, want): {diff[:4]}"
+            )
     return errors
 
 
@@ -233,8 +237,14 @@ def _prom(url: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def compare(
-    url: str, engine: Engine, query: str, *, time_s: float | None = None,
-    start_s: float | None = None, end_s: float | None = None, step_s: float | None = None,
+    url: str,
+    engine: Engine,
+    query: str,
+    *,
+    time_s: float | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    step_s: float | None = None,
 ) -> list[str]:
     """Run ``query`` on both; an empty list when they agree (errors agree on their type)."""
     if time_s is not None:
@@ -252,8 +262,12 @@ def compare(
     except PromQLError as e:
         if want["status"] == "error" and want["errorType"] == e.error_type:
             return []
-        return [f"{query} {where}: engine raised {e.error_type}: {e}; prometheus: {want.get('error') or 'success'}"]
+        return [
+            f"{query} {where}: engine raised {e.error_type}: {e}; prometheus: {want.get('error') or 'success'}"
+        ]
     if want["status"] == "error":
-        return [f"{query} {where}: prometheus failed ({want['errorType']}: {want['error']}), engine answered"]
+        return [
+            f"{query} {where}: prometheus failed ({want['errorType']}: {want['error']}), engine answered"
+        ]
     ordered = query.startswith("sort")
     return [f"{m} {where}" for m in compare_data(query, want["data"], got, ordered)]

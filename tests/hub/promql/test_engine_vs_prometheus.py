@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.hub.promql.engine_oracle import (
+    SPAN_S,
+    Dataset,
+    build_dataset,
+    compare,
+    load_store,
+    real_prometheus,
+)
 
 from berrys_monitoring.hub.promql import Engine
 from berrys_monitoring.hub.store import SQLiteStore
-from tests.hub.promql.engine_oracle import SPAN_S, Dataset, build_dataset, compare, load_store, real_prometheus
 
 T0 = (int(time.time()) // 3600 - 4) * 3600  # whole hours, inside Prometheus's retention
 
@@ -91,7 +98,7 @@ FUNCTIONS = [
     "timestamp(http_requests_total offset 1m)",
     "timestamp(rate(http_requests_total[5m]))",
     "vector(time())",
-    "scalar(build_info{job=\"api\"})",
+    'scalar(build_info{job="api"})',
     "scalar(build_info)",
     'label_replace(http_requests_total, "host", "$1-x", "instance", "(.*)")',
     'label_replace(http_requests_total, "host", "${1}y", "instance", "(a)")',
@@ -173,9 +180,9 @@ BINARY = [
     "http_requests_total > bool on(instance, method, job) http_requests_total offset 5m",
     "http_requests_total + on(job) build_info",
     "http_requests_total + build_info",
-    "http_requests_total and http_requests_total{method=\"get\"}",
+    'http_requests_total and http_requests_total{method="get"}',
     "http_requests_total and on(instance) temperature_celsius",
-    "http_requests_total unless http_requests_total{instance=\"a\"}",
+    'http_requests_total unless http_requests_total{instance="a"}',
     "http_requests_total or temperature_celsius",
     "ends_early or on(job) build_info",
     "temperature_celsius unless on(job) ends_early",
@@ -184,10 +191,10 @@ BINARY = [
     "http_requests_total atan2 on(job) group_left build_info",
     "rate(http_requests_total[5m]) * 60 > bool 10",
     "gap_a + gap_b",
-    "{__name__=~\"gap_.*\"} * 2",
-    "rate({__name__=~\"gap_.*\"}[5m])",
-    "last_over_time({__name__=~\"gap_.*\"}[5m])",
-    "sum_over_time({__name__=~\"gap_.*\"}[5m])",
+    '{__name__=~"gap_.*"} * 2',
+    'rate({__name__=~"gap_.*"}[5m])',
+    'last_over_time({__name__=~"gap_.*"}[5m])',
+    'sum_over_time({__name__=~"gap_.*"}[5m])',
 ]
 
 ALL = SELECTORS + FUNCTIONS + AGGREGATIONS + BINARY

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import promql_parser as pp
@@ -23,7 +23,7 @@ from berrys_monitoring.hub.promql import _functions as fn
 from berrys_monitoring.hub.promql._aggregate import aggregate
 from berrys_monitoring.hub.promql._binary import SET_OPS, Matching, binary
 from berrys_monitoring.hub.promql._errors import PromQLError
-from berrys_monitoring.hub.promql._result import QueryResult, format_value
+from berrys_monitoring.hub.promql._result import QueryResult, format_value, format_values
 from berrys_monitoring.hub.promql._values import (
     I64,
     Labels,
@@ -54,13 +54,11 @@ def _ms(d: timedelta | None) -> int:
 def _to_ms(seconds: float) -> int:
     if not math.isfinite(seconds):
         raise PromQLError("bad_data", f"invalid time {seconds}")
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 class _Ctx:
-    def __init__(
-        self, engine: Engine, start_ms: int, end_ms: int, deadline: float
-    ) -> None:
+    def __init__(self, engine: Engine, start_ms: int, end_ms: int, deadline: float) -> None:
         self.engine = engine
         self.store = engine.store
         self.start_ms = start_ms
@@ -155,7 +153,7 @@ class Engine:
                 "zero or negative query resolution step widths are not accepted. "
                 "Try a positive integer",
             )
-        step = int(round(step_s * 1000))
+        step = round(step_s * 1000)
         if end < start:
             raise PromQLError("bad_data", "end timestamp must not be before start time")
         if step <= 0 or (end - start) // step + 1 > _MAX_POINTS:
@@ -238,7 +236,9 @@ class Engine:
         for text in matchers:
             node = _parse(text)
             if not isinstance(node, pp.VectorSelector):
-                raise PromQLError("bad_data", f"invalid parameter 'match[]': {text} is not a selector")
+                raise PromQLError(
+                    "bad_data", f"invalid parameter 'match[]': {text} is not a selector"
+                )
             found.update(lab for _, lab in ev.matching_series(node, lo, hi))
         return sorted(found)
 
@@ -307,7 +307,9 @@ class _Evaluator:
             try:
                 rx = re.compile(fn._go_regex(pattern), re.DOTALL if False else 0)
             except re.error as e:
-                raise PromQLError("bad_data", f"invalid regular expression {pattern!r}: {e}") from None
+                raise PromQLError(
+                    "bad_data", f"invalid regular expression {pattern!r}: {e}"
+                ) from None
             self.ctx.regexes[pattern] = rx
         return rx
 
@@ -418,9 +420,7 @@ class _Evaluator:
             return Matrix([], refs, rng)
         inner = self.eval(node.expr, inner_steps)
         if isinstance(inner, Scalar):
-            inner = Vector(
-                [()], inner.values[None, :], np.ones((1, inner_steps.size), dtype=bool)
-            )
+            inner = Vector([()], inner.values[None, :], np.ones((1, inner_steps.size), dtype=bool))
         if not isinstance(inner, Vector):
             raise PromQLError("bad_data", "subquery is only allowed on instant vector or scalar")
         series = [
@@ -510,17 +510,18 @@ class _Evaluator:
         if name == "absent_over_time":
             m = _as(args[0], Matrix)
             hit = np.zeros(steps.size, dtype=bool)
-            for s in m.series:
-                lo, hi = m.windows(s)
+            for series in m.series:
+                lo, hi = m.windows(series)
                 hit |= hi > lo
             return Vector([m.absent_labels], np.ones((1, steps.size)), ~hit[None, :])
         if name == "absent":
             vec = _as(args[0], Vector)
             labels = _absent_labels(raw[0]) if isinstance(raw[0], pp.VectorSelector) else ()
-            return Vector([labels], np.ones((1, steps.size)), ~vec.present.any(axis=0)[None, :])
+            gone = ~np.asarray(vec.present.any(axis=0), dtype=bool)
+            return Vector([labels], np.ones((1, steps.size)), gone[None, :])
         if name == "vector":
-            s = _as(args[0], Scalar)
-            return Vector([()], s.values[None, :], np.ones((1, steps.size), dtype=bool))
+            number = _as(args[0], Scalar)
+            return Vector([()], number.values[None, :], np.ones((1, steps.size), dtype=bool))
         if name == "scalar":
             vec = _as(args[0], Vector)
             one = vec.present.sum(axis=0) == 1
@@ -555,7 +556,9 @@ class _Evaluator:
         if name == "histogram_quantile":
             return fn.histogram_quantile(_as(args[0], Scalar), _as(args[1], Vector))
         if name == "round":
-            return fn.round_vector(_as(args[0], Vector), _as(args[1], Scalar) if len(args) > 1 else None)
+            return fn.round_vector(
+                _as(args[0], Vector), _as(args[1], Scalar) if len(args) > 1 else None
+            )
         if name == "clamp":
             return fn.clamp(_as(args[0], Vector), _as(args[1], Scalar), _as(args[2], Scalar))
         if name == "clamp_min":
@@ -573,9 +576,14 @@ class _Evaluator:
         raise PromQLError("execution", f"function not supported: {name}")
 
 
-def _as(value: Value, kind: type[Any]) -> Any:
+_T = TypeVar("_T", Scalar, String, Vector, Matrix)
+
+
+def _as(value: Value, kind: type[_T]) -> _T:
     if not isinstance(value, kind):
-        raise PromQLError("bad_data", f"expected {kind.__name__.lower()}, got {type(value).__name__.lower()}")
+        raise PromQLError(
+            "bad_data", f"expected {kind.__name__.lower()}, got {type(value).__name__.lower()}"
+        )
     return value
 
 
@@ -585,7 +593,11 @@ def _absent_labels(node: Any) -> Labels:
     for m in node.matchers.matchers:
         if m.name == "__name__":
             continue
-        if str(m.op).endswith("Equal") and not str(m.op).endswith("NotEqual") and m.name not in labels:
+        if (
+            str(m.op).endswith("Equal")
+            and not str(m.op).endswith("NotEqual")
+            and m.name not in labels
+        ):
             labels[m.name] = m.value
         else:
             empty.add(m.name)
@@ -608,13 +620,15 @@ def _instant_data(value: Value, t_ms: int) -> dict[str, Any]:
         return {
             "resultType": "vector",
             "result": [
-                {"metric": dict(value.labels[i]), "value": [t, format_value(float(value.values[i, 0]))]}
+                {
+                    "metric": dict(value.labels[i]),
+                    "value": [t, format_value(float(value.values[i, 0]))],
+                }
                 for i in rows
                 if value.present[i, 0]
             ],
         }
-    result = []
-    end = int(value.ends[0])
+    result: list[dict[str, Any]] = []
     for s in value.series:
         lo, hi = value.windows(s)
         if hi[0] <= lo[0]:
@@ -624,10 +638,11 @@ def _instant_data(value: Value, t_ms: int) -> dict[str, Any]:
         result.append(
             {
                 "metric": dict(s.labels),
-                "values": [[int(a) / 1000, format_value(float(b))] for a, b in zip(ts, vs)],
+                "values": [
+                    [int(a) / 1000, format_value(float(b))] for a, b in zip(ts, vs, strict=True)
+                ],
             }
         )
-    del end
     result.sort(key=lambda r: sorted(r["metric"].items()))
     return {"resultType": "matrix", "result": result}
 
@@ -640,7 +655,10 @@ def _range_data(value: Value, steps: I64) -> dict[str, Any]:
             "result": [
                 {
                     "metric": {},
-                    "values": [[t, format_value(v)] for t, v in zip(secs, value.values.tolist())],
+                    "values": [
+                        list(p)
+                        for p in zip(secs, format_values(value.values.tolist()), strict=True)
+                    ],
                 }
             ],
         }
@@ -655,7 +673,9 @@ def _range_data(value: Value, steps: I64) -> dict[str, Any]:
         result.append(
             {
                 "metric": dict(value.labels[i]),
-                "values": [[secs[j], format_value(v)] for j, v in zip(idx.tolist(), vals)],
+                "values": [
+                    [secs[j], v] for j, v in zip(idx.tolist(), format_values(vals), strict=True)
+                ],
             }
         )
     return {"resultType": "matrix", "result": result}
