@@ -197,7 +197,80 @@ BINARY = [
     'sum_over_time({__name__=~"gap_.*"}[5m])',
 ]
 
-ALL = SELECTORS + FUNCTIONS + AGGREGATIONS + BINARY
+EDGES = [
+    "http_requests_total[5m]",
+    "temperature_celsius[1m] offset 1m",
+    "rate(http_requests_total[5m])[10m:1m]",
+    '"hello"',
+    "42",
+    "-temperature_celsius",
+    "0 / 0",
+    "2 ^ -1",
+    "(-8) ^ (1 / 3)",
+    "-7 % 3",
+    "1 == bool 1",
+    'label_replace(http_requests_total, "a", "$1", "instance", "(")',
+    'label_replace(http_requests_total, "method", "x", "", "")',
+    'label_replace(http_requests_total, "1a", "x", "", "")',
+    'label_replace(http_requests_total, "x", "$1$2$$", "instance", "(a)|b")',
+    'label_replace(http_requests_total, "x", "$1x", "instance", "(.)")',
+    'label_replace(http_requests_total, "x", "$name", "instance", "(?P<name>.)")',
+    'label_join(http_requests_total, "instance", "", "nonexistent")',
+    'count_values("v", temperature_celsius)',
+    'count_values("1x", temperature_celsius)',
+    "histogram_quantile(NaN, http_request_duration_seconds_bucket)",
+    "topk(0, temperature_celsius)",
+    "topk(scalar(count(http_requests_total)) - 2, http_requests_total)",
+    "bottomk(2, temperature_celsius)",
+    "quantile(NaN, temperature_celsius)",
+    "quantile(0.5, temperature_celsius)",
+    "avg(temperature_celsius)",
+    "max(temperature_celsius)",
+    "sum(temperature_celsius)",
+    "stddev(temperature_celsius)",
+    "sum(http_requests_total) by (nonexistent)",
+    "vector(1) and on() absent(nonexistent)",
+    "time() - timestamp(temperature_celsius)",
+    "sort_desc(rate(http_requests_total[5m]))",
+    "round(vector(-2.5))",
+    "round(vector(2.5))",
+    "http_requests_total offset 1h @ end()",
+    "deriv(build_info[5m])",
+    "increase(http_requests_total[1h:5m])",
+    "resets(temperature_celsius[30m])",
+    "irate(temperature_celsius[5m])",
+    "idelta(temperature_celsius[5m])",
+    "changes(temperature_celsius[30m])",
+    "absent_over_time(temperature_celsius[1m:30s])",
+    "last_over_time(http_requests_total[10m:1m])",
+    "timestamp(last_over_time(temperature_celsius[5m]))",
+    "days_in_month(vector(1709251200))",
+    "day_of_week(vector(1709251200))",
+    "year(vector(951782400)) + month(vector(951782400)) + day_of_month(vector(951782400))",
+    "clamp(temperature_celsius, -Inf, Inf)",
+    "exp(temperature_celsius * 100)",
+    "ln(-temperature_celsius)",
+    "sum(http_requests_total) + sum(temperature_celsius)",
+    "sum by (le) (http_request_duration_seconds_bucket) / ignoring(le) group_left "
+    "sum(http_request_duration_seconds_count)",
+    "http_requests_total * on(job) group_left(nonexistent, version) build_info",
+    "temperature_celsius + on(job) group_left temperature_celsius",
+    "http_requests_total == on(job) group_left temperature_celsius",
+    "sum(rate(http_requests_total[5m] offset 1h)) / sum(rate(http_requests_total[5m]))",
+    "count(count by (job) (http_requests_total))",
+    "max_over_time(deriv(temperature_celsius[5m])[20m:2m])",
+    "quantile_over_time(0.5, rate(http_requests_total[2m])[20m:1m])",
+    "min_over_time(temperature_celsius[10m] @ start())",
+    "avg_over_time(temperature_celsius[5m:] @ end())",
+]
+
+# Prometheus 2.42 answers these right as instant queries only: in a range query it
+# reuses the first step's window buffer wrongly (the values drift off the line).
+INSTANT_ONLY = [
+    f"predict_linear(http_requests_total[10m] @ {T0 + 3000}, 60)",
+]
+
+ALL = SELECTORS + FUNCTIONS + AGGREGATIONS + BINARY + EDGES
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +295,7 @@ def engine(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 INSTANTS = [T0 + 1800, T0 + 3907.5, T0 + SPAN_S + 200, T0 + 600]
 
 
-@pytest.mark.parametrize("query", ALL)
+@pytest.mark.parametrize("query", ALL + INSTANT_ONLY)
 def test_instant_query_matches_prometheus(query: str, prometheus: str, engine: Engine) -> None:
     errors = []
     for t in INSTANTS:
@@ -235,5 +308,5 @@ def test_range_query_matches_prometheus(query: str, prometheus: str, engine: Eng
     errors = compare(
         prometheus, engine, query, start_s=T0 - 300, end_s=T0 + SPAN_S + 600, step_s=60
     )
-    errors += compare(prometheus, engine, query, start_s=T0 + 1000, end_s=T0 + 2500, step_s=37)
+    errors += compare(prometheus, engine, query, start_s=T0 + 1007, end_s=T0 + 2500, step_s=37)
     assert not errors, "\n".join(errors)

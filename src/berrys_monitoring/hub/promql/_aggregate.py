@@ -90,6 +90,11 @@ def aggregate(
 
 def _topk(vec: Vector, groups: dict[Labels, list[int]], k: F64, *, bottom: bool) -> Vector:
     steps = vec.values.shape[1]
+    bad = ~np.isfinite(k) | (np.abs(k) >= 2.0**63)
+    if bad.any():
+        raise PromQLError(
+            "execution", f"Scalar value {format_value(float(k[bad][0]))} overflows int64"
+        )
     kk = np.where(np.isfinite(k), np.trunc(np.where(np.isfinite(k), k, 0)), 0)
     kk = np.where(np.isposinf(k), np.inf, kk)
     keep = np.zeros_like(vec.present)

@@ -243,10 +243,27 @@ class Engine:
         return sorted(found)
 
 
+# Prometheus's functions and aggregations this engine does not evaluate (native
+# histograms, experimental ones): asking for one is an "execution" error naming it.
+_UNSUPPORTED = frozenset(
+    {
+        "holt_winters", "double_exponential_smoothing", "histogram_count", "histogram_sum",
+        "histogram_fraction", "histogram_stddev", "histogram_stdvar", "histogram_avg",
+        "mad_over_time", "first_over_time", "ts_of_min_over_time", "ts_of_max_over_time",
+        "ts_of_last_over_time", "ts_of_first_over_time", "sort_by_label",
+        "sort_by_label_desc", "info", "limitk", "limit_ratio",
+    }
+)  # fmt: skip
+_UNKNOWN = re.compile(r"unknown function with name '([^']*)'")
+
+
 def _parse(query: str) -> Any:
     try:
         return pp.parse(query)
     except ValueError as e:
+        unknown = _UNKNOWN.search(str(e))
+        if unknown and unknown.group(1) in _UNSUPPORTED:
+            raise PromQLError("execution", f"function not supported: {unknown.group(1)}") from None
         raise PromQLError("bad_data", f"invalid parameter 'query': {e}") from None
     except BaseException as e:  # the parser is native code: never let it take the hub down
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
@@ -502,11 +519,8 @@ class _Evaluator:
             return fn.apply_instant(name, _as(args[0], Vector))
         if name == "quantile_over_time":
             return fn.quantile_over_time(_as(args[0], Scalar), _as(args[1], Matrix))
-        if name == "predict_linear":
-            m = _as(args[0], Matrix)
-            sel = raw[0].vector_selector if isinstance(raw[0], pp.MatrixSelector) else raw[0]
-            origin = steps if sel.at is None else np.full(steps.size, self.ctx.start_ms)
-            return fn.predict_linear(m, _as(args[1], Scalar), origin)
+        if name == "predict_linear":  # extrapolates to each step's time, even with @
+            return fn.predict_linear(_as(args[0], Matrix), _as(args[1], Scalar), steps)
         if name == "absent_over_time":
             m = _as(args[0], Matrix)
             hit = np.zeros(steps.size, dtype=bool)
@@ -573,7 +587,7 @@ class _Evaluator:
             return fn.label_join(_as(args[0], Vector), strs[0], strs[1], strs[2:])
         if name == "pi":
             return Scalar(np.full(steps.size, math.pi))
-        raise PromQLError("execution", f"function not supported: {name}")
+        raise PromQLError("execution", f"function not supported: {name}")  # parsed, not evaluated
 
 
 _T = TypeVar("_T", Scalar, String, Vector, Matrix)

@@ -519,10 +519,10 @@ def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str)
         pattern = re.compile(_go_regex(regex))
     except re.error as e:
         raise PromQLError(
-            "bad_data", f"invalid regular expression in label_replace(): {regex}"
+            "execution", f"invalid regular expression in label_replace(): {regex}"
         ) from e
     if not _LABEL_NAME.match(dst):
-        raise PromQLError("bad_data", f"invalid destination label name in label_replace(): {dst}")
+        raise PromQLError("execution", f"invalid destination label name in label_replace(): {dst}")
     labels = []
     for lab in vec.labels:
         m = pattern.fullmatch(get_label(lab, src))
@@ -532,7 +532,7 @@ def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str)
 
 def label_join(vec: Vector, dst: str, sep: str, srcs: list[str]) -> Vector:
     if not _LABEL_NAME.match(dst):
-        raise PromQLError("bad_data", f"invalid destination label name in label_join(): {dst}")
+        raise PromQLError("execution", f"invalid destination label name in label_join(): {dst}")
     labels = [_set_label(lab, dst, sep.join(get_label(lab, s) for s in srcs)) for lab in vec.labels]
     return merge_same_labels(Vector(labels, vec.values, vec.present))
 
