@@ -129,7 +129,7 @@ class Engine:
         t = _to_ms(time_s)
         ctx = _Ctx(self, t, t, time.monotonic() + self.timeout_s)
         steps = np.array([t], dtype=np.int64)
-        value = _Evaluator(ctx).eval(expr, steps)
+        value = _evaluate(ctx, expr, steps)
         return QueryResult(_instant_data(value, t))
 
     def range_query(self, query: str, start_s: float, end_s: float, step_s: float) -> QueryResult:
@@ -164,7 +164,7 @@ class Engine:
             )
         ctx = _Ctx(self, start, end, time.monotonic() + self.timeout_s)
         steps = np.arange(start, end + 1, step, dtype=np.int64)
-        value = _Evaluator(ctx).eval(expr, steps)
+        value = _evaluate(ctx, expr, steps)
         if isinstance(value, (Matrix, String)):
             kind = "range vector" if isinstance(value, Matrix) else "string"
             raise PromQLError(
@@ -274,6 +274,16 @@ def _parse(query: str) -> Any:
 # -- evaluation -----------------------------------------------------------------------
 
 
+def _evaluate(ctx: _Ctx, expr: Any, steps: I64) -> Value:
+    try:
+        return _Evaluator(ctx).eval(expr, steps)
+    except PromQLError:
+        raise
+    except (ValueError, OverflowError, MemoryError, IndexError, TypeError) as e:
+        # a corner the engine does not handle must be an error answer, never a 500
+        raise PromQLError("execution", f"query could not be evaluated: {e}") from e
+
+
 class _Evaluator:
     def __init__(self, ctx: _Ctx) -> None:
         self.ctx = ctx
@@ -314,7 +324,12 @@ class _Evaluator:
             elif kind.endswith("End"):
                 t = self.ctx.end_ms
             else:
-                t = _ms(at.at - _EPOCH)
+                try:
+                    t = _ms(at.at - _EPOCH)
+                except (ValueError, OverflowError):
+                    raise PromQLError(
+                        "bad_data", "timestamp out of bounds for @ modifier"
+                    ) from None
             base = np.full(steps.size, t, dtype=np.int64)
         return np.asarray(base - _ms(offset), dtype=np.int64)
 
