@@ -337,7 +337,7 @@ class _Evaluator:
         rx = self.ctx.regexes.get(pattern)
         if rx is None:
             try:
-                rx = re.compile(fn._go_regex(pattern), re.DOTALL if False else 0)
+                rx = re.compile(fn.go_regex(pattern))
             except re.error as e:
                 raise PromQLError(
                     "bad_data", f"invalid regular expression {pattern!r}: {e}"

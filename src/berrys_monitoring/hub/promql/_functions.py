@@ -609,7 +609,7 @@ def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str)
         [(('host', 'web'), ('instance', 'web:9090'))]
     """
     try:
-        pattern = re.compile(_go_regex(regex))
+        pattern = re.compile(go_regex(regex))
     except re.error as e:
         raise PromQLError(
             "execution", f"invalid regular expression in label_replace(): {regex}"
@@ -638,9 +638,25 @@ def label_join(vec: Vector, dst: str, sep: str, srcs: list[str]) -> Vector:
     return merge_same_labels(Vector(labels, vec.values, vec.present))
 
 
-def _go_regex(regex: str) -> str:
-    """RE2 syntax that Python spells differently: named groups ``(?P<n>)`` are shared;
-    ``\\z`` is Python's ``\\Z``."""
+_NOT_RE2 = re.compile(r"\(\?(?:=|!|<=|<!|>)|\\[1-9]")
+
+
+def go_regex(regex: str) -> str:
+    r"""``regex`` (Go's RE2 syntax) for Python's ``re``: ``\z`` is spelled ``\Z``, and
+    what RE2 refuses (look-around, back-references, atomic groups) is refused here too,
+    with :class:`re.error`, rather than matching what Prometheus would not.
+
+    Example::
+
+        >>> go_regex(r"a+\z")
+        'a+\\Z'
+        >>> go_regex(r"(a)\1")
+        Traceback (most recent call last):
+        ...
+        re.error: not supported by RE2: (a)\1
+    """
+    if _NOT_RE2.search(regex):
+        raise re.error(f"not supported by RE2: {regex}")
     return regex.replace(r"\z", r"\Z")
 
 
