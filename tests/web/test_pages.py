@@ -71,6 +71,10 @@ def test_service_page(fed_hub: Fed, open_tab: Callable[..., Tab], theme: str) ->
     # the error log line the service wrote, and its failed traces
     page.get_by_text("payment backend refused the card").first.wait_for()
     page.locator(".card", has_text="Failed recent traces").get_by_role("link").first.wait_for()
+    if "/api/v1/query" not in tab.absent:  # a hub with the PromQL API: the routes table
+        routes = page.locator(".card", has_text="Top routes")
+        routes.get_by_role("link", name="/ok", exact=True).wait_for()
+        assert routes.get_by_role("link", name="/fail", exact=True).count() == 1
     page.wait_for_timeout(500)
     tab.screenshot(f"service-{theme}")
     tab.assert_clean()

@@ -44,7 +44,7 @@ export function mount(el, ctx) {
       card("Errors (5xx)", errBox),
       card("Latency", h("div", null, latBox, exemplarList)),
     ),
-    h("div", { class: "section" }, card("Top routes", routesBox)),
+    h("div", { class: "section" }, card("Top routes", routesBox, h("span", { class: "sub" }, "over the selected time range"))),
     h("div", { class: "section cols-2" }, card("Health checks", healthBox), card("Recent error logs", logsBox, h("a", { href: `/logs?service=${encodeURIComponent(name)}&level=error` }, "Open in Log Explorer →"))),
     h("div", { class: "section cols-2" }, card("Slowest recent traces", slowBox), card("Failed recent traces", failedBox)),
   );
@@ -166,7 +166,7 @@ export function mount(el, ctx) {
             h(
               "table",
               null,
-              h("thead", null, h("tr", null, h("th", null, "Method"), h("th", null, "Route"), ["Rate", "Error %", "p50", "p95", "p99"].map((t) => h("th", { class: "num" }, t)))),
+              h("thead", null, h("tr", null, h("th", null, "Method"), h("th", null, "Route"), ["Rate (avg)", "Error %", "p50", "p95", "p99"].map((t) => h("th", { class: "num" }, t)))),
               h(
                 "tbody",
                 null,
