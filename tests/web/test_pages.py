@@ -187,3 +187,83 @@ def test_time_range_and_refresh_live_in_the_url(fed_hub: Fed, open_tab: Callable
     page.locator("#theme-toggle").click()
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     tab.assert_clean()
+
+
+def test_acknowledge_and_silence_from_the_page(
+    with_alert: Fed, open_tab: Callable[..., Tab]
+) -> None:
+    tab = open_tab(with_alert.hub.url)
+    if "/api/v1/alerts/{id}" in tab.absent or "/api/v2/silences" in tab.absent:
+        pytest.skip("this hub has no acknowledge/silence API yet (contract 3)")
+    page = tab.goto("/alerts")
+    row = page.locator("tr.alert-row", has_text=ALERT_TITLE)
+    row.get_by_role("button", name="Acknowledge").click()
+    dialog = page.locator("dialog")
+    dialog.locator("#dlg-by").fill("ops-tester")
+    dialog.locator("#dlg-note").fill("looking into the card backend")
+    dialog.get_by_role("button", name="Acknowledge").click()
+    page.get_by_text(f"Acknowledged: {ALERT_TITLE}").wait_for()
+    with with_alert.hub.client() as c:
+        alerts = c.get("/api/v1/alerts").json()["data"]["alerts"]
+        mine = next(a for a in alerts if a["annotations"].get("summary") == ALERT_TITLE)
+        assert mine["acknowledged"] is True
+        assert mine["acknowledgedBy"] == "ops-tester"
+        history = c.get(f"/api/v1/alerts/{mine['id']}").json()["data"]["history"]
+        assert any(h["by"] == "ops-tester" for h in history)
+    # it moved to the acknowledged view, with its history
+    page.select_option("#a-view", "acknowledged")
+    row = page.locator("tr.alert-row", has_text=ALERT_TITLE)
+    row.get_by_role("button", name="History").click()
+    page.get_by_text("looking into the card backend").wait_for()
+    # silence it for an hour by alertname
+    row.get_by_role("button", name="Silence").click()
+    dialog.locator("#dlg-comment").fill("card backend maintenance")
+    dialog.get_by_role("button", name="Create silence").click()
+    page.get_by_text(f"Silenced: {ALERT_TITLE}").wait_for()
+    silences = page.locator(".card", has_text="Silences")
+    silences.get_by_text("card backend maintenance").wait_for()
+    with with_alert.hub.client() as c:
+        found = [
+            s
+            for s in c.get("/api/v2/silences").json()
+            if s["comment"] == "card backend maintenance"
+        ]
+        assert found and found[0]["createdBy"] == "ops-tester"
+        assert {"name": "alertname", "value": "CheckoutErrors"}.items() <= found[0]["matchers"][
+            0
+        ].items()
+    tab.screenshot("alerts-acknowledged")
+    tab.assert_clean()
+
+
+def test_keyboard_reaches_the_shell_and_the_pages(
+    fed_hub: Fed, open_tab: Callable[..., Tab]
+) -> None:
+    tab = open_tab(fed_hub.hub.url)
+    page = tab.goto("/")
+    page.get_by_role("link", name=fed_hub.service, exact=True).wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    focused = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused.append(
+            page.evaluate("document.activeElement.textContent || document.activeElement.id")
+        )
+    for expected in ("Overview", "Logs", "Alerts", "range", "refresh"):
+        assert any(expected in f for f in focused), focused
+    # a focused element has a visible outline
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    # the service link is reachable and opens its page with Enter
+    link = page.get_by_role("link", name=fed_hub.service, exact=True)
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(f"/services/{fed_hub.service}"))
+    # a log line expands with Enter
+    tab.goto("/logs")
+    row = page.locator(".logrow").first
+    row.focus()
+    page.keyboard.press("Enter")
+    page.locator(".logdetail").wait_for()
+    tab.assert_clean()

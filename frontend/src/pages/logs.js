@@ -142,6 +142,7 @@ export function mount(el, ctx) {
 
   // ---- histogram, status, list ----
   const histBox = h("div", { class: "histogram" });
+  const countsNote = h("p", { class: "sub", role: "status" });
   const status = h("span", { class: "sub", role: "status", "aria-live": "polite" });
   const liveButton = h("button", { type: "button", class: "btn", "aria-pressed": "false", onclick: () => (tail ? stopTail() : startTail()) }, "▶ Live tail");
   const pauseButton = h("button", { type: "button", class: "btn", hidden: true, "aria-pressed": "false", onclick: () => togglePause() }, "Pause");
@@ -154,7 +155,7 @@ export function mount(el, ctx) {
     form,
     chips,
     h("div", { class: "toolbar" }, savedBox, h("span", { class: "spacer" }), saveForm),
-    h("div", { class: "card" }, histBox),
+    h("div", { class: "card" }, histBox, countsNote),
     h("div", { class: "toolbar section" }, liveButton, pauseButton, h("span", { class: "spacer" }), h("span", { class: "sub" }, "Click a line (or press Enter on it) to see its fields; drag across the histogram to zoom.")),
     listState,
     list,
@@ -223,6 +224,7 @@ export function mount(el, ctx) {
       .get("/api/v1/logs/counts", { ...p, step: `${step}s` }, { signal: ctx.signal })
       .then((body) => {
         if (gen !== generation) return;
+        countsNote.textContent = "";
         const xs = [];
         const ys = [];
         const byStart = new Map((body.buckets || []).map((b) => [Math.round(b.start_ns / 1e9), b.count]));
@@ -237,7 +239,7 @@ export function mount(el, ctx) {
         return total;
       })
       .catch((err) => {
-        if (!isAbort(err) && gen === generation) replace(histBox.lastChild || histBox, errorState(err, "counts"));
+        if (!isAbort(err) && gen === generation) countsNote.textContent = `Histogram unavailable: ${err.message}`;
         return null;
       });
     try {
