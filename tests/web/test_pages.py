@@ -71,6 +71,11 @@ def test_service_page(fed_hub: Fed, open_tab: Callable[..., Tab], theme: str) ->
     # the error log line the service wrote, and its failed traces
     page.get_by_text("payment backend refused the card").first.wait_for()
     page.locator(".card", has_text="Failed recent traces").get_by_role("link").first.wait_for()
+    # exemplars on the latency chart (the slowest/failed traces when the hub keeps none)
+    latency = page.locator(".card", has_text="Latency")
+    exemplar = latency.locator("a[href^='/traces/']").first
+    exemplar.wait_for()
+    assert re.fullmatch(r"/traces/[0-9a-f]{32}", exemplar.get_attribute("href"))
     if "/api/v1/query" not in tab.absent:  # a hub with the PromQL API: the routes table
         routes = page.locator(".card", has_text="Top routes")
         routes.get_by_role("link", name="/ok", exact=True).wait_for()
