@@ -106,6 +106,27 @@ def test_log_explorer_finds_the_line(
     trace_link = detail.get_by_role("link").first
     assert re.fullmatch(r"/traces/[0-9a-f]{32}", trace_link.get_attribute("href"))
     tab.screenshot(f"logs-{theme}")
+    # an attribute filter: only the error lines carry order_id=o-42
+    page.fill("#f-q", "")
+    page.fill("#f-attr", "order_id=o-42")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_url(re.compile(r"attribute=order_id%3Do-42"))
+    page.locator(".logrow", has_text="payment backend refused the card").first.wait_for()
+    page.wait_for_function(
+        "[...document.querySelectorAll('.logrow .body')]"
+        ".every(e => e.textContent === 'payment backend refused the card')"
+    )
+    # dragging across the histogram zooms the time range to absolute bounds
+    box = page.locator(".histogram .u-over").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] + 30, y, steps=5)  # past the end: clamps
+    page.mouse.up()
+    page.wait_for_url(re.compile(r"from=\d{13}&to=\d{13}"))
+    assert page.locator("#range").input_value() == "custom"
+    page.locator(".logrow").first.wait_for()
     tab.assert_clean()
 
 

@@ -163,11 +163,16 @@ export function mount(el, ctx) {
   renderChips();
   renderSaved();
 
+  let histStep = 60;
   const hist = timeSeries(histBox, {
     height: 110,
     bars: true,
     legend: false,
-    onZoom: (a, b) => ctx.setTimeRange(String(Math.round(a * 1000)), String(Math.round(b * 1000))),
+    // a bar stands for [t, t + step): the selection covers the whole buckets it touches
+    onZoom: (a, b) => {
+      const end = Math.min(b + histStep, ctx.timeRange.end);
+      ctx.setTimeRange(String(Math.floor(a * 1000)), String(Math.ceil(end * 1000)));
+    },
   });
 
   // ---- data ----
@@ -218,6 +223,7 @@ export function mount(el, ctx) {
     const p = params();
     const { start, end } = ctx.timeRange;
     const step = ctx.timeRange.step(80);
+    histStep = step;
     status.textContent = "Searching…";
     if (!rows.length) replace(listState, loading("log lines"));
     const counts = ctx.api
@@ -252,7 +258,8 @@ export function mount(el, ctx) {
       layout();
       const total = await counts;
       if (gen !== generation) return;
-      status.textContent = `${total != null ? total.toLocaleString() : rows.length} lines · ${ctx.timeRange.label}`;
+      const n = total != null ? total : rows.length;
+      status.textContent = `${n.toLocaleString()} ${n === 1 ? "line" : "lines"} · ${ctx.timeRange.label}`;
       if (!rows.length) {
         const any = filters.service || filters.level || filters.q || filters.trace_id || filters.attribute.length;
         replace(listState, any ? emptyState("No log lines match these filters in this time range", "Widen the time range or remove a filter.") : emptyState("No log lines in this time range", ...noDataHint()));
