@@ -5,6 +5,7 @@ light and dark themes go to test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -292,4 +293,66 @@ def test_keyboard_reaches_the_shell_and_the_pages(
     row.focus()
     page.keyboard.press("Enter")
     page.locator(".logdetail").wait_for()
+    tab.assert_clean()
+
+
+def _send_logs(hub_url: str, service: str, bodies: list[str]) -> None:
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.resources import Resource
+
+    provider = LoggerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_log_record_processor(
+        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{hub_url}/v1/logs"))
+    )
+    logger = logging.getLogger(f"bulk.{service}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = LoggingHandler(logger_provider=provider)
+    logger.addHandler(handler)
+    for body in bodies:
+        logger.info(body)
+    logger.removeHandler(handler)
+    provider.shutdown()  # flushes the batches
+
+
+def test_log_list_is_virtualised_and_pages_on_scroll(
+    fed_hub: Fed, open_tab: Callable[..., Tab]
+) -> None:
+    service = "bulk-logs"
+    _send_logs(fed_hub.hub.url, service, [f"bulk line {i:04d} alpha" for i in range(3000)])
+    tab = open_tab(fed_hub.hub.url)
+    page = tab.goto(f"/logs?service={service}")
+    page.locator(".logrow", has_text="bulk line 2999").wait_for()
+    page.get_by_text("3,000 lines").wait_for()
+    assert page.locator(".logrow").count() < 150  # only what is near the viewport
+    # scrolling down loads the older pages (cursor pagination) until the oldest line
+    for _ in range(40):
+        page.locator(".loglist").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        if page.locator(".logrow", has_text="bulk line 0000").count():
+            break
+        page.wait_for_timeout(250)
+    page.locator(".logrow", has_text="bulk line 0000").wait_for()
+    assert page.locator(".logrow").count() < 150
+    tab.assert_clean()
+
+
+def test_new_data_shows_without_a_reload(fed_hub: Fed, open_tab: Callable[..., Tab]) -> None:
+    tab = open_tab(fed_hub.hub.url)
+    page = tab.goto("/?refresh=5s")
+    page.get_by_role("link", name=fed_hub.service, exact=True).wait_for()
+    page.evaluate("window.__marker = 'same document'")
+    newcomer = "late-joiner"
+    _send_logs(fed_hub.hub.url, newcomer, ["hello from the newcomer"])
+    # the 5 s auto refresh brings it in ...
+    page.get_by_role("link", name=newcomer, exact=True).wait_for(timeout=20_000)
+    assert page.evaluate("window.__marker") == "same document"
+    # ... and so does the refresh button, on the Log Explorer
+    tab.goto("/logs?refresh=off")
+    page.locator(".logrow").first.wait_for()
+    fresh = marker("refreshed line")
+    _send_logs(fed_hub.hub.url, newcomer, [fresh])
+    page.get_by_role("button", name="↻ Refresh").click()
+    page.locator(".logrow", has_text=fresh).wait_for()
     tab.assert_clean()
