@@ -188,9 +188,10 @@ def test_empty_hub_shows_what_to_do(tmp_path: Any, open_tab: Callable[..., Tab])
         page = tab.goto("/")
         page.get_by_text("No services yet").wait_for()
         assert "setup_monitoring(app, hub_url=" in page.locator(".state-empty").first.inner_text()
+        tab.screenshot("empty-overview")
         tab.goto("/logs").get_by_text("No log lines in this time range").wait_for()
         tab.goto("/alerts").get_by_text("No alerts yet").wait_for()
-        tab.screenshot("empty-overview")
+        tab.screenshot("empty-alerts")
         tab.assert_clean()
 
 
@@ -355,4 +356,23 @@ def test_new_data_shows_without_a_reload(fed_hub: Fed, open_tab: Callable[..., T
     _send_logs(fed_hub.hub.url, newcomer, [fresh])
     page.get_by_role("button", name="↻ Refresh").click()
     page.locator(".logrow", has_text=fresh).wait_for()
+    tab.assert_clean()
+
+
+def test_custom_absolute_time_range(fed_hub: Fed, open_tab: Callable[..., Tab]) -> None:
+    tab = open_tab(fed_hub.hub.url)
+    page = tab.goto("/logs")
+    page.locator(".logrow").first.wait_for()
+    page.select_option("#range", "custom")
+    start = dt.datetime.now() - dt.timedelta(minutes=30)
+    end = dt.datetime.now() + dt.timedelta(minutes=1)
+    page.fill("input[aria-label='From']", start.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.fill("input[aria-label='To']", end.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"from=\d{13}&to=\d{13}"))
+    page.locator(".logrow", has_text=fed_hub.log_text).wait_for()
+    # an absolute range in the past shows no lines, with the hint to widen it
+    page.goto(f"{fed_hub.hub.url}/logs?from=1000000000000&to=1000003600000")
+    page.get_by_text("No log lines in this time range").wait_for()
+    assert "2001" in page.locator("#range option[value=custom]").inner_text()
     tab.assert_clean()
