@@ -84,30 +84,43 @@ export function mount(el, ctx) {
   }
 
   async function loadServices(gen, range, opts) {
-    let services;
-    try {
-      services = (await ctx.api.get("/api/v1/services", null, opts)).services || [];
-    } catch (err) {
-      if (!isAbort(err) && gen === generation) replace(servicesBox, errorState(err, "services"));
-      return;
-    }
     const step = Math.max(ctx.timeRange.step(60), 15);
     const win = rateWindow(step);
     const end = range.end;
     const start = range.start;
-    const targets = await ctx.api.get("/api/v1/targets", null, opts).catch(() => ({ targets: [] }));
-    // PromQL (may be missing on an older hub: the table still lists the services).
+    // The service list first (the first paint), then the PromQL queries at once (they may
+    // be missing on an older hub: the table still lists the services).
+    const listed = Promise.all([
+      ctx.api.get("/api/v1/services", null, opts).then((b) => b.services || []),
+      ctx.api.get("/api/v1/targets", null, opts).catch((err) => {
+        if (isAbort(err)) throw err;
+        return { targets: [] };
+      }),
+    ]);
+    const promised = Promise.all([
+      promVector(`sum by (job) (rate(http_requests_total[5m]))`, end, opts),
+      promVector(`sum by (job) (rate(http_requests_total{status=~"5.."}[5m]))`, end, opts),
+      promVector(`histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m])))`, end, opts),
+      ctx.api.queryRange(`sum by (job) (rate(http_requests_total[${win}]))`, start, end, step, opts),
+      ctx.api.queryRange(`sum by (job) (rate(http_requests_total{status=~"5.."}[${win}]))`, start, end, step, opts),
+      ctx.api.queryRange(`min by (job) (berrys_health_status)`, start, end, step, opts),
+    ]);
+    promised.catch(() => {}); // handled below; never an unhandled rejection
+    let services;
+    let targets;
+    try {
+      [services, targets] = await listed;
+    } catch (err) {
+      if (!isAbort(err) && gen === generation) replace(servicesBox, errorState(err, "services"));
+      return;
+    }
+    if (gen !== generation) return;
+    // First paint: the services, before their metrics arrive.
+    if (!servicesBox.querySelector("table")) renderServices(services, targets, null, null, range, true);
     let prom = null;
     let promErr = null;
     try {
-      const [rate, errs, p95, rateSeries, errSeries, health] = await Promise.all([
-        promVector(`sum by (job) (rate(http_requests_total[5m]))`, end, opts),
-        promVector(`sum by (job) (rate(http_requests_total{status=~"5.."}[5m]))`, end, opts),
-        promVector(`histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m])))`, end, opts),
-        ctx.api.queryRange(`sum by (job) (rate(http_requests_total[${win}]))`, start, end, step, opts),
-        ctx.api.queryRange(`sum by (job) (rate(http_requests_total{status=~"5.."}[${win}]))`, start, end, step, opts),
-        ctx.api.queryRange(`min by (job) (berrys_health_status)`, start, end, step, opts),
-      ]);
+      const [rate, errs, p95, rateSeries, errSeries, health] = await promised;
       const byJob = (res) => {
         const m = new Map();
         const { series, xs } = fromMatrix(res.result, start, end, step, (metric) => metric.job || "");
@@ -120,6 +133,10 @@ export function mount(el, ctx) {
       promErr = err;
     }
     if (gen !== generation) return;
+    renderServices(services, targets, prom, promErr, range, false);
+  }
+
+  function renderServices(services, targets, prom, promErr, range, pending) {
     const names = new Set(services.map((s) => s.name));
     for (const t of targets.targets || []) if (t.job) names.add(t.job);
     if (prom) for (const k of prom.rate.keys()) if (k) names.add(k);
@@ -167,7 +184,7 @@ export function mount(el, ctx) {
             ? h("span", { class: "sub" }, since ? ` for ${fmtDuration(Math.round(Date.now() / 1000 - since))}` : ` for ≥ ${fmtDuration(range.end - range.start)}`)
             : null,
         ),
-        h("td", { class: "num" }, rate == null ? "–" : fmtValue(rate, "reqps")),
+        h("td", { class: "num" }, pending ? "…" : rate == null ? "–" : fmtValue(rate, "reqps")),
         h("td", { class: ["num", errRatio > 0.05 && "err"] }, errRatio == null ? "–" : fmtValue(errRatio, "percent")),
         h("td", { class: "num" }, p95 == null ? "–" : fmtValue(p95, "s")),
         h("td", null, prom ? sparkline(prom.rateSeries.get(name) || [], { label: `${name} requests per second` }) : null),
