@@ -375,3 +375,43 @@ def test_custom_absolute_time_range(fed_hub: Fed, open_tab: Callable[..., Tab]) 
     page.get_by_text("No log lines in this time range").wait_for()
     assert "2001" in page.locator("#range option[value=custom]").inner_text()
     tab.assert_clean()
+
+
+def test_rules_and_their_alerts_on_the_alerts_page(
+    tmp_path: Any, open_tab: Callable[..., Tab]
+) -> None:
+    import dataclasses
+
+    from tests.hub.conftest import start_hub
+
+    from berrys_monitoring.hub import HubConfig
+
+    if "rule_files" not in {f.name for f in dataclasses.fields(HubConfig)}:
+        pytest.skip("this hub evaluates no rule files yet (contract 3)")
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "groups:\n"
+        "  - name: dashboard-test\n"
+        "    rules:\n"
+        "      - alert: AlwaysOn\n"
+        "        expr: vector(1) > 0\n"
+        "        labels: {severity: warning}\n"
+        "        annotations: {summary: The dashboard test rule fires}\n"
+    )
+    config = tmp_path / "hub.yaml"
+    config.write_text(
+        f"rule_files: [{str(rules)!r}]\nevaluation_interval: 1s\nscrape_interval: 0\n"
+    )
+    with start_hub(tmp_path / "data", "--config", str(config)) as hub:
+        tab = open_tab(hub.url)
+        page = tab.goto("/alerts?refresh=5s")
+        rules_card = page.locator(".card", has_text="Rules")
+        rules_card.get_by_text("AlwaysOn").wait_for()
+        rules_card.locator(".badge.firing").wait_for(timeout=20_000)
+        assert "never" not in rules_card.locator("tbody tr").first.inner_text()
+        page.locator(".alert-title", has_text="The dashboard test rule fires").wait_for(
+            timeout=20_000
+        )
+        assert "rule" in page.locator("tr.alert-row", has_text="dashboard test rule").inner_text()
+        tab.screenshot("alerts-rules")
+        tab.assert_clean()
