@@ -211,7 +211,8 @@ def fed_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
             with httpx.Client(base_url=url, timeout=10) as c:
                 for path in ("/ok", "/slow", "/fail"):
                     c.get(path)
-            wait_for(lambda: scraped_after(0), timeout=30, what="the hub's first scrape")
+            primed = time.time_ns()
+            wait_for(lambda: scraped_after(primed), timeout=30, what="a scrape of every route")
             with httpx.Client(base_url=url, timeout=10) as c:
                 for _ in range(20):
                     c.get("/ok")

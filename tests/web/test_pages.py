@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -360,7 +361,7 @@ def test_new_data_shows_without_a_reload(fed_hub: Fed, open_tab: Callable[..., T
 
 def test_custom_absolute_time_range(fed_hub: Fed, open_tab: Callable[..., Tab]) -> None:
     tab = open_tab(fed_hub.hub.url)
-    page = tab.goto("/logs")
+    page = tab.goto(f"/logs?service={fed_hub.service}&q={quote(fed_hub.log_text)}")
     page.locator(".logrow").first.wait_for()
     page.select_option("#range", "custom")
     start = dt.datetime.now() - dt.timedelta(minutes=30)
