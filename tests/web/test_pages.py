@@ -305,7 +305,12 @@ def _send_logs(hub_url: str, service: str, bodies: list[str]) -> None:
 
     provider = LoggerProvider(resource=Resource.create({"service.name": service}))
     provider.add_log_record_processor(
-        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{hub_url}/v1/logs"))
+        # a queue that holds them all: the default (2048) drops what overflows
+        BatchLogRecordProcessor(
+            OTLPLogExporter(endpoint=f"{hub_url}/v1/logs"),
+            max_queue_size=max(len(bodies), 1000),
+            max_export_batch_size=1000,
+        )
     )
     logger = logging.getLogger(f"bulk.{service}")
     logger.propagate = False
