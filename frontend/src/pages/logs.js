@@ -450,6 +450,7 @@ export function mount(el, ctx) {
       (record) => {
         if (paused) {
           buffer.push(record);
+          if (buffer.length > MAX_ROWS) buffer.shift(); // a long pause keeps the newest
           pauseButton.textContent = `Resume (${buffer.length} new)`;
           return;
         }
