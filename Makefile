@@ -41,7 +41,9 @@ test: lint typecheck pytest
 bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# The dashboard's assets are built by `make assets` (from frontend/) when that target exists.
 demo: venv
+	@if $(MAKE) -n assets >/dev/null 2>&1; then $(MAKE) assets; fi
 	$(BIN)/berrys-monitoring demo $(DEMO_ARGS)
 
 format: venv

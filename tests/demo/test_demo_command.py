@@ -37,7 +37,9 @@ HEX32 = re.compile(r"^[0-9a-f]{32}$")
 def _demo_cmd(*args: str) -> list[str]:
     exe = VENV_BIN / "berrys-monitoring"
     base = [str(exe)] if exe.exists() else [sys.executable, "-m", "berrys_monitoring"]
-    return [*base, "demo", *args]
+    # The hub on any free port: 4318, the default, may be taken by a hub already running.
+    port = [] if "--port" in args or "--no-hub" in args else ["--port", "0"]
+    return [*base, "demo", *port, *args]
 
 
 def _env(marker: str) -> dict[str, str]:
