@@ -93,7 +93,8 @@ def write_hub_config(
     threshold: float,
     for_s: float,
 ) -> Path:
-    """Write ``hub.yml`` (and ``rules.yml`` when the hub loads rule files) into ``directory``."""
+    """Write ``hub.yml`` and ``rules.yml`` into ``directory``; the configuration names the
+    rule file when this hub loads rule files."""
     config: dict[str, Any] = {
         "scrape_interval": f"{scrape_interval_s:g}s",
         "scrape_configs": [
@@ -104,9 +105,11 @@ def write_hub_config(
             {"job_name": USERS_JOB, "static_configs": [{"targets": [f"127.0.0.1:{users_port}"]}]},
         ],
     }
+    rules = directory / "rules.yml"
+    rules.write_text(
+        yaml.safe_dump(rule_file(threshold, for_s, scrape_interval_s), sort_keys=False)
+    )
     if hub_loads_rule_files():
-        rules = directory / "rules.yml"
-        rules.write_text(yaml.safe_dump(rule_file(threshold, for_s, scrape_interval_s)))
         config["rule_files"] = [str(rules)]
     path = directory / "hub.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
