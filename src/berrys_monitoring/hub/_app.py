@@ -20,6 +20,7 @@ from berrys_monitoring.hub._retention import RetentionWorker
 from berrys_monitoring.hub._selfmetrics import HubMetrics
 from berrys_monitoring.hub.api import build_router
 from berrys_monitoring.hub.config import HubConfig
+from berrys_monitoring.hub.dashboards._api import build_dashboards_router
 from berrys_monitoring.hub.ingest._receiver import OtlpReceiver
 from berrys_monitoring.hub.ingest._scrape import Scraper
 from berrys_monitoring.hub.store import SQLiteStore, Store, TargetRow
@@ -184,6 +185,7 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(build_router(the_store, target_state=scraper.state))
+    app.include_router(build_dashboards_router(the_store))
     if config.token:
         app.add_middleware(BearerTokenMiddleware, token=config.token)
     return app
