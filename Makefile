@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv node test lint typecheck pytest bench demo clean
+.PHONY: venv node assets test lint typecheck pytest bench demo clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,19 @@ $(NODE_STAMP): package.json package-lock.json
 		echo "npm not found: the GitHub workflow lint tests will skip (apt-get install npm)"; \
 	fi
 
+# The web dashboard's assets (esbuild + uPlot from npm), rebuilt when frontend/ changes.
+WEB_STATIC := src/berrys_monitoring/hub/web/static
+WEB_INDEX := $(WEB_STATIC)/index.html
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/build.mjs
+assets: $(WEB_INDEX)
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_INDEX): frontend/node_modules/.installed $(FRONTEND_SRC)
+	cd frontend && npm run --silent build
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -33,7 +46,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv node
+pytest: venv node assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -41,9 +54,7 @@ test: lint typecheck pytest
 bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-# The dashboard's assets are built by `make assets` (from frontend/) when that target exists.
-demo: venv
-	@if $(MAKE) -n assets >/dev/null 2>&1; then $(MAKE) assets; fi
+demo: venv assets
 	$(BIN)/berrys-monitoring demo $(DEMO_ARGS)
 
 format: venv
@@ -51,4 +62,4 @@ format: venv
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) node_modules build dist .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules frontend/node_modules $(WEB_STATIC) build dist .mypy_cache .pytest_cache .ruff_cache

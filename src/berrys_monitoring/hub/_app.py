@@ -15,14 +15,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from berrys_monitoring._version import __version__
-from berrys_monitoring.hub._auth import BearerTokenMiddleware
+from berrys_monitoring.hub._auth import AuthMiddleware
 from berrys_monitoring.hub._retention import RetentionWorker
 from berrys_monitoring.hub._selfmetrics import HubMetrics
 from berrys_monitoring.hub.api import build_router
 from berrys_monitoring.hub.config import HubConfig
+from berrys_monitoring.hub.dashboards._api import build_dashboards_router
 from berrys_monitoring.hub.ingest._receiver import OtlpReceiver
 from berrys_monitoring.hub.ingest._scrape import Scraper
 from berrys_monitoring.hub.store import SQLiteStore, Store, TargetRow
+from berrys_monitoring.hub.web import SecurityHeadersMiddleware, SessionSigner, build_web_router
+from berrys_monitoring.hub.web._login import build_login_router
 
 __all__ = ["Hub", "create_app"]
 
@@ -184,8 +187,13 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(build_router(the_store, target_state=scraper.state))
-    if config.token:
-        app.add_middleware(BearerTokenMiddleware, token=config.token)
+    app.include_router(build_dashboards_router(the_store))
+    # The web dashboard: its pages, assets, login; auth (token or session + CSRF) and headers.
+    signer = SessionSigner(config.token) if config.token else None
+    app.include_router(build_web_router())
+    app.include_router(build_login_router(signer))
+    app.add_middleware(AuthMiddleware, token=config.token, signer=signer)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

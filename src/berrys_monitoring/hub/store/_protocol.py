@@ -91,3 +91,18 @@ class Store(Protocol):
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop taking batches, commit the queued ones, close the files."""
+
+    # -- dashboards (hub/dashboards) ----------------------------------------------------
+
+    def put_dashboard(
+        self, dashboard_id: str, title: str, definition: str, *, timeout: float = 30.0
+    ) -> Future[bool]:
+        """Create or replace a dashboard's JSON definition; the future says whether it is
+        new."""
+
+    def delete_dashboard(self, dashboard_id: str, *, timeout: float = 30.0) -> Future[bool]: ...
+
+    def dashboards(self) -> list[tuple[str, int, int]]:
+        """Every saved dashboard as ``(json, created_ns, updated_ns)``, by title."""
+
+    def get_dashboard(self, dashboard_id: str) -> tuple[str, int, int] | None: ...

@@ -104,6 +104,11 @@ CREATE TABLE IF NOT EXISTS targets (
     health_path TEXT NOT NULL, labels TEXT NOT NULL, source TEXT NOT NULL,
     added_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL
 );
+-- dashboards (hub/dashboards): one JSON definition per row
+CREATE TABLE IF NOT EXISTS dashboards (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, json TEXT NOT NULL,
+    created_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL
+);
 """
 
 _TRACE_JSON = """
@@ -1077,3 +1082,56 @@ class SQLiteStore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+
+    # -- dashboards (hub/dashboards) ----------------------------------------------------
+
+    def put_dashboard(
+        self, dashboard_id: str, title: str, definition: str, *, timeout: float = 30.0
+    ) -> Future[bool]:
+        """Create or replace a dashboard's JSON definition; the future says whether it is
+        new."""
+
+        def put() -> bool:
+            now = time.time_ns()
+            new = (
+                self._conn.execute(
+                    "SELECT 1 FROM dashboards WHERE id = ?", (dashboard_id,)
+                ).fetchone()
+                is None
+            )
+            self._conn.execute(
+                "INSERT INTO dashboards (id, title, json, created_ns, updated_ns) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
+                "json = excluded.json, updated_ns = excluded.updated_ns",
+                (dashboard_id, title, definition, now, now),
+            )
+            return new
+
+        return self._task(put, timeout)
+
+    def delete_dashboard(self, dashboard_id: str, *, timeout: float = 30.0) -> Future[bool]:
+        return self._task(
+            lambda: (
+                self._conn.execute("DELETE FROM dashboards WHERE id = ?", (dashboard_id,)).rowcount
+                > 0
+            ),
+            timeout,
+        )
+
+    def dashboards(self) -> list[tuple[str, int, int]]:
+        """Every saved dashboard's JSON definition, with its creation and update times,
+        by title."""
+        rows = self._reader().execute(
+            "SELECT json, created_ns, updated_ns FROM dashboards ORDER BY title COLLATE NOCASE, id"
+        )
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def get_dashboard(self, dashboard_id: str) -> tuple[str, int, int] | None:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT json, created_ns, updated_ns FROM dashboards WHERE id = ?", (dashboard_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else (str(row[0]), int(row[1]), int(row[2]))
