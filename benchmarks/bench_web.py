@@ -241,12 +241,12 @@ def dashboard_definition() -> dict[str, Any]:
     ]
     panels = [
         {
-            "id": f"p{i + 1}",
+            "id": i + 1,
             "type": "timeseries",
             "title": f"bench panel {i + 1}",
             "query": {"kind": "promql", "expr": expr},
             "legend": "",
-            "unit": "",
+            "unit": "short",
             "thresholds": [],
             "grid": {"x": (i % 3) * 8, "y": (i // 3) * 6, "w": 8, "h": 6},
         }
