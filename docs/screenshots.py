@@ -59,7 +59,7 @@ def custom_dashboard() -> dict[str, Any]:
              "query": {"kind": "promql", "expr": p95}, "legend": "{{job}}", "unit": "s",
              "thresholds": [], "grid": {"x": 0, "y": 8, "w": 12, "h": 8}},
             {"id": 4, "type": "logs", "title": "Errors in the logs",
-             "query": {"kind": "logs", "expr": "level=error"}, "legend": "", "unit": "",
+             "query": {"kind": "logs", "expr": "level=error"}, "legend": "", "unit": "none",
              "thresholds": [], "grid": {"x": 12, "y": 8, "w": 12, "h": 8}},
         ],
     }  # fmt: skip
