@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     target = out / f"{name}{suffix}.png"
                     page.screenshot(path=str(target))
                     note = f" — console errors: {errors}" if errors else ""
-                    print(f"{target.relative_to(REPO)}  {url}{path}{note}", flush=True)
+                    print(f"{target}  {url}{path}{note}", flush=True)
                     page.close()
                 context.close()
             browser.close()
