@@ -137,7 +137,9 @@ def test_demo_runs_both_services_shows_their_traffic_and_leaves_no_process_behin
     assert _processes_with_marker(marker) == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "sighup"]
+)
 def test_demo_without_duration_stops_everything_on_interrupt(sig):
     marker = uuid.uuid4().hex
     proc = _start_demo(marker)

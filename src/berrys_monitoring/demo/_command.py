@@ -164,7 +164,7 @@ def _probe_health(client: httpx.Client, service: Service) -> tuple[str, int | No
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """``kill <demo>`` cleans up exactly like Ctrl-C does."""
+    """``kill <demo>`` and closing its terminal (``SIGHUP``) clean up exactly like Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -172,24 +172,35 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    signals = [signal.SIGTERM]
+    if hasattr(signal, "SIGHUP"):
+        signals.append(signal.SIGHUP)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """A second Ctrl-C while stopping would leave orphans behind: finish the cleanup first."""
+    """A second Ctrl-C (or kill, or hangup) while stopping would leave orphans behind:
+    finish the cleanup first."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signals = [
+        signal.SIGINT,
+        signal.SIGTERM,
+        *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []),
+    ]
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def run_demo(
