@@ -60,10 +60,16 @@ def _services(client: httpx.Client) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in body["services"]}
 
 
-def test_the_demo_hub_receives_everything_fires_the_alert_and_stops_everything():
+def test_the_demo_hub_receives_everything_fires_the_alert_and_stops_everything(tmp_path):
     marker = uuid.uuid4().hex
+    # --open hands the dashboard's URL to the browser $BROWSER names: here, a recorder.
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    env = {**_env(marker), "BROWSER": f"{browser} %s"}
     cmd = _demo_cmd(
-        "--port", "0", "--plain", "--duration", "240",
+        "--port", "0", "--plain", "--duration", "240", "--open",
         "--scrape-interval", "1", "--alert-for", "2", "--alert-threshold", "0.05",
         "--error-rate", "0.3", "--rate", "8",
     )  # fmt: skip
@@ -71,7 +77,7 @@ def test_the_demo_hub_receives_everything_fires_the_alert_and_stops_everything()
         proc = subprocess.Popen(
             cmd,
             cwd=REPO,
-            env=_env(marker),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -86,6 +92,8 @@ def test_the_demo_hub_receives_everything_fires_the_alert_and_stops_everything()
         assert proc.poll() is None, out.text()
         assert isinstance(found, re.Match)
         hub_url, hub_port = found.group(1), int(found.group(2))
+        wait_for(opened.exists, timeout=10, what="the browser opened")
+        assert opened.read_text().strip() == hub_url + "/"
         # demo + hub + gateway + users (+ gunicorn workers): all carry the marker.
         assert len(_processes_with_marker(marker)) >= 4
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import tempfile
@@ -130,6 +131,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="periodic plain-text summary even on a terminal (the default without one)",
     )
+    parser.add_argument(
+        "--open",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="open the dashboard in the web browser (default: on a terminal of a desktop session)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -141,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         examples_dir=args.examples_dir,
         log_dir=args.log_dir,
         plain=args.plain,
+        open_browser=args.open,
         port=None if args.no_hub else args.port,
         scrape_interval=args.scrape_interval,
         alert_threshold=args.alert_threshold,
@@ -211,6 +219,7 @@ def run_demo(
     examples_dir: str | None = None,
     log_dir: str | None = None,
     plain: bool = False,
+    open_browser: bool | None = False,
     console: Console | None = None,
     refresh: float = 1.0,
     plain_every: float = 2.0,
@@ -307,6 +316,8 @@ def run_demo(
                     highlight=False,
                     soft_wrap=True,
                 )
+                if open_browser or (open_browser is None and _desktop(console)):
+                    _open_dashboard(hub.base_url + "/")
             driver = TrafficDriver(gateway.base_url, rate=rate)
             driver.start()
             return _watch(
@@ -333,6 +344,25 @@ def run_demo(
                 console.print(
                     "demo: stopped " + ", ".join(f"{s.name} (pid {s.proc.pid})" for s in stopped)
                 )
+
+
+def _desktop(console: Console) -> bool:
+    """A terminal in a graphical session: opening a browser shows a window, rather than a
+    text browser taking over the terminal."""
+    if not console.is_terminal:
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _open_dashboard(url: str) -> None:
+    import webbrowser
+
+    try:
+        webbrowser.open(url, new=2)
+    except webbrowser.Error:
+        pass  # the URL is printed: no browser is not a failure
 
 
 def _reporting(env: dict[str, str], port: int) -> dict[str, str]:
