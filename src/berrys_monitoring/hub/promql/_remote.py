@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -57,9 +58,15 @@ class RemoteBackend:
     def close(self) -> None:
         self._client.close()
 
-    def _call(self, path: str, form: list[tuple[str, str]]) -> tuple[Any, list[str]]:
+    def _call(
+        self, path: str, form: list[tuple[str, str]], *, get: bool = False
+    ) -> tuple[Any, list[str]]:
+        url = f"{self.url}/api/v1/{path}"
         try:
-            response = self._client.post(f"{self.url}/api/v1/{path}", data=_grouped(form))
+            if get:  # label values and metadata take GET only
+                response = self._client.get(url, params=_grouped(form))
+            else:
+                response = self._client.post(url, data=_grouped(form))
         except httpx.TimeoutException as exc:
             raise RemoteQueryError(
                 "timeout", f"the Prometheus at {self.url} timed out: {exc}"
@@ -116,12 +123,13 @@ class RemoteBackend:
     def label_values(
         self, name: str, matchers: list[str], start_s: float, end_s: float
     ) -> list[str]:
-        data, _ = self._call(f"label/{name}/values", self._window(matchers, start_s, end_s))
+        path = f"label/{quote(name, safe='')}/values"
+        data, _ = self._call(path, self._window(matchers, start_s, end_s), get=True)
         return [str(v) for v in data or []]
 
     def metadata(self) -> dict[str, list[dict[str, str]]]:
         """The remote server's ``/api/v1/metadata``: metric name to type, help and unit."""
-        data, _ = self._call("metadata", [])
+        data, _ = self._call("metadata", [], get=True)
         return {str(k): [dict(e) for e in v] for k, v in (data or {}).items()}
 
 
