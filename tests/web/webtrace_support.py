@@ -160,3 +160,46 @@ def send_trace(
 @pytest.fixture(scope="module")
 def assets() -> None:
     build_assets()
+
+
+def send_metrics(hub_url: str, services: tuple[str, ...] = ("checkout", "users"), rounds: int = 4) -> None:
+    """Request counters and duration histograms, as the middleware names them, sent by the
+    official OTLP metric exporter a few times a second apart, so that rate() has points."""
+    import time
+
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+
+    providers = []
+    instruments = []
+    for service in services:
+        reader = PeriodicExportingMetricReader(
+            OTLPMetricExporter(endpoint=f"{hub_url}/v1/metrics"), export_interval_millis=3_600_000
+        )
+        provider = MeterProvider(
+            resource=Resource.create({"service.name": service}), metric_readers=[reader]
+        )
+        meter = provider.get_meter("webtrace-tests")
+        requests = meter.create_counter("http_requests", unit="{request}")
+        duration = meter.create_histogram(
+            "http_request_duration",
+            unit="s",
+            explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0],
+        )
+        providers.append(provider)
+        instruments.append((requests, duration))
+    for r in range(rounds):
+        for n, (requests, duration) in enumerate(instruments):
+            for i in range(20 + 10 * n):
+                status = "500" if i % 10 == 0 else "200"
+                route = ["/checkout", "/users/{id}", "/health"][i % 3]
+                requests.add(1, {"method": "GET", "route": route, "status": status})
+                duration.record(0.005 * (1 + i % 7) * (1 + n), {"method": "GET", "route": route})
+        for provider in providers:
+            provider.force_flush()
+        if r < rounds - 1:
+            time.sleep(1.0)
+    for provider in providers:
+        provider.shutdown()

@@ -69,7 +69,7 @@ export function mount(el, ctx) {
     replace(
       head,
       h("h1", null, dash.title),
-      (dash.tags || []).map((t) => h("span", { class: "badge" }, t)),
+      (dash.tags || []).filter((t) => !(builtin && t === "built-in")).map((t) => h("span", { class: "badge" }, t)),
       builtin ? h("span", { class: "badge info" }, "built-in") : null,
       dirty ? h("span", { class: "badge warn" }, "unsaved changes") : null,
       status,

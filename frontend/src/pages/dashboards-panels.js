@@ -44,8 +44,8 @@ export async function renderPanel(body, panel, env) {
     if (kind === "logs") return logsPanel(body, await api.get(`/api/v1/logs?${expr}`, { start: range.start.toFixed(3), end: range.end.toFixed(3), ...(expr.includes("limit=") ? {} : { limit: 50 }) }, { signal }), panel);
     if (kind === "traces") return tracesPanel(body, await api.get(`/api/v1/traces?${expr}`, { start: range.start.toFixed(3), end: range.end.toFixed(3), ...(expr.includes("limit=") ? {} : { limit: 20 }) }, { signal }), panel);
     if (panel.type === "timeseries" || panel.type === "heatmap") {
-      const start = Math.floor(range.start / step) * step; // aligned: the x of every panel agree
-      const data = await api.queryRange(expr, start, range.end.toFixed(3), step, { signal });
+      const xs = xAxis(range, step); // ends at `end`: the newest samples are always drawn
+      const data = await api.queryRange(expr, xs[0].toFixed(3), xs[xs.length - 1].toFixed(3), step, { signal });
       return panel.type === "heatmap" ? heatmapPanel(body, data, panel, range, step) : timeseriesPanel(body, data, panel, range, step);
     }
     const data = await api.query(expr, range.end.toFixed(3), { signal });
@@ -63,8 +63,10 @@ export async function renderPanel(body, panel, env) {
 }
 
 function xAxis(range, step) {
+  const n = Math.max(1, Math.floor((range.end - range.start) / step));
+  const end = Math.round(range.end * 1000) / 1000;
   const xs = [];
-  for (let t = Math.floor(range.start / step) * step; t <= range.end + 1e-9; t += step) xs.push(t);
+  for (let k = n; k >= 0; k--) xs.push(Math.round((end - k * step) * 1000) / 1000);
   return xs;
 }
 
@@ -113,7 +115,7 @@ function timeseriesPanel(body, data, panel, range, step) {
     width: Math.max(100, body.clientWidth),
     height: Math.max(60, body.clientHeight - 28),
     scales: { x: { time: true, min: xs[0], max: xs[xs.length - 1] }, y: { range: (u, min, max) => [panel.min ?? Math.min(0, min ?? 0), panel.max ?? (max > 0 ? max * 1.05 : 1)] } },
-    axes: [axis, { ...axis, size: 64, values: (u, vals) => vals.map((v) => (v == null ? "" : fmt(u, v))) }],
+    axes: [axis, { ...axis, size: 76, values: (u, vals) => vals.map((v) => (v == null ? "" : fmt(u, v))) }],
     legend: { show: true, live: true },
     cursor: { points: { size: 6 } },
     hooks: lines.length ? { draw: [drawThresholds] } : {},
@@ -121,7 +123,8 @@ function timeseriesPanel(body, data, panel, range, step) {
       {},
       ...series.slice(0, 40).map((s, i) => {
         const color = cssVar(`--series-${(i % SERIES) + 1}`, "#1f77b4");
-        return { label: legendOf(panel.legend, s.metric), stroke: color, width: 1.5, fill: series.length === 1 ? `${color}22` : undefined, value: fmt, spanGaps: false };
+        const sparse = ys[i].filter((v) => v != null).length < 3; // a lone point has no line
+        return { label: legendOf(panel.legend, s.metric), stroke: color, width: 1.5, fill: series.length === 1 ? `${color}22` : undefined, value: fmt, spanGaps: false, points: sparse ? { show: true, size: 6, fill: color } : {} };
       }),
     ],
   };
