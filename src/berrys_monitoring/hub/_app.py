@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from berrys_monitoring._version import __version__
 from berrys_monitoring.hub._auth import AuthMiddleware
+from berrys_monitoring.hub._promapi import build_promapi_router
 from berrys_monitoring.hub._retention import RetentionWorker
 from berrys_monitoring.hub._selfmetrics import HubMetrics
 from berrys_monitoring.hub.api import build_router
@@ -23,6 +24,8 @@ from berrys_monitoring.hub.config import HubConfig
 from berrys_monitoring.hub.dashboards._api import build_dashboards_router
 from berrys_monitoring.hub.ingest._receiver import OtlpReceiver
 from berrys_monitoring.hub.ingest._scrape import Scraper
+from berrys_monitoring.hub.promql import Engine
+from berrys_monitoring.hub.promql._backend import QueryBackend
 from berrys_monitoring.hub.store import SQLiteStore, Store, TargetRow
 from berrys_monitoring.hub.web import SecurityHeadersMiddleware, SessionSigner, build_web_router
 from berrys_monitoring.hub.web._login import build_login_router
@@ -83,7 +86,9 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         interval_s=float(config.retention_interval),
     )
 
-    scraper = Scraper(the_store, interval_s=float(config.scrape_interval))
+    scraper = Scraper(
+        the_store, interval_s=float(config.scrape_interval), intervals=config.scrape_intervals
+    )
     grpc_receiver: Any = None
 
     @contextlib.asynccontextmanager
@@ -108,8 +113,8 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
             )
             the_store.put_target(row).result(timeout=60)
         retention.start()
-        if float(config.scrape_interval) > 0:
-            scraper.start()
+        if float(config.scrape_interval) > 0 and config.prometheus_url is None:
+            scraper.start()  # with a remote Prometheus, scraping is left to it
         yield
         scraper.stop()
         if grpc_receiver is not None:
@@ -188,6 +193,11 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
 
     app.include_router(build_router(the_store, target_state=scraper.state))
     app.include_router(build_dashboards_router(the_store))
+    # -- the Prometheus query API (promapi) --
+    app.state.query_backend = _query_backend(config, the_store)
+    app.include_router(
+        build_promapi_router(lambda: app.state.query_backend, metadata=lambda: scraper.metadata)
+    )
     # The web dashboard: its pages, assets, login; auth (token or session + CSRF) and headers.
     signer = SessionSigner(config.token) if config.token else None
     app.include_router(build_web_router())
@@ -195,6 +205,15 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     app.add_middleware(AuthMiddleware, token=config.token, signer=signer)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def _query_backend(config: HubConfig, store: Store) -> QueryBackend:
+    """The hub's metric query backend: its own store, or a remote Prometheus."""
+    if config.prometheus_url is not None:
+        from berrys_monitoring.hub.promql._remote import RemoteBackend
+
+        return RemoteBackend(config.prometheus_url)
+    return Engine(store)
 
 
 class Hub:

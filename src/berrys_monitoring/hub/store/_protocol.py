@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from berrys_monitoring.hub.store._model import (
     AlertQuery,
@@ -106,3 +110,15 @@ class Store(Protocol):
         """Every saved dashboard as ``(json, created_ns, updated_ns)``, by title."""
 
     def get_dashboard(self, dashboard_id: str) -> tuple[str, int, int] | None: ...
+
+    # -- PromQL (promql branch) ---------------------------------------------------------
+
+    def metric_series(
+        self, name: str | None, start_ms: int | None, end_ms: int | None
+    ) -> list[tuple[int, SeriesLabels]]:
+        """Series named ``name`` (all for None) with samples in the time range."""
+
+    def metric_samples(
+        self, series_ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """Samples of many series in the range (ends included), as numpy arrays."""

@@ -1,0 +1,86 @@
+"""The Prometheus HTTP API's parameters and errors, on a real hub: Prometheus' own
+messages and status codes for what it refuses, GET and POST alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from tests.hub.conftest import RunningHub
+
+from berrys_monitoring._version import __version__
+
+
+@pytest.fixture
+def api(hub: RunningHub) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=hub.url + "/api/v1", timeout=30.0) as c:
+        yield c
+
+
+def _error(r: httpx.Response, status: int, kind: str, text: str) -> None:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["status"] == "error" and body["errorType"] == kind
+    assert text in body["error"], body["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "text"),
+    [
+        ("/query", {}, 'invalid parameter "query"'),
+        ("/query", {"query": "up", "time": "yesterday"}, 'cannot parse "yesterday"'),
+        ("/query", {"query": "up", "timeout": "soon"}, 'invalid parameter "timeout"'),
+        ("/query_range", {"query": "up", "end": "10", "step": "1"}, 'invalid parameter "start"'),
+        ("/query_range", {"query": "up", "start": "0", "step": "1"}, 'invalid parameter "end"'),
+        ("/query_range", {"query": "up", "start": "0", "end": "10"}, 'invalid parameter "step"'),
+        (
+            "/query_range",
+            {"query": "up", "start": "10", "end": "0", "step": "1"},
+            "end timestamp must not be before start time",
+        ),
+        (
+            "/query_range",
+            {"query": "up", "start": "0", "end": "10", "step": "0"},
+            "zero or negative query resolution step widths are not accepted",
+        ),
+        (
+            "/query_range",
+            {"query": "up", "start": "0", "end": "86400", "step": "5s"},
+            "exceeded maximum resolution of 11,000 points per timeseries",
+        ),
+        ("/series", {}, "no match[] parameter provided"),
+        ("/series", {"match[]": "up", "limit": "-1"}, 'invalid parameter "limit"'),
+        ("/labels", {"start": "2024-13-40T00:00:00Z"}, 'invalid parameter "start"'),
+        ("/label/1abc/values", {}, 'invalid label name: "1abc"'),
+        ("/query_exemplars", {"query": "sum("}, 'invalid parameter "query"'),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_bad_parameters_are_bad_data_with_prometheus_messages(
+    api: httpx.Client, method: str, path: str, params: dict[str, str], text: str
+) -> None:
+    r = api.get(path, params=params) if method == "GET" else api.post(path, data=params)
+    _error(r, 400, "bad_data", text)
+
+
+def test_a_range_at_the_point_limit_is_accepted_and_one_more_is_not(api: httpx.Client) -> None:
+    ok = api.get("/query_range", params={"query": "1", "start": "0", "end": "11000", "step": "1"})
+    assert ok.status_code != 400 or "maximum resolution" not in ok.text
+    too_many = {"query": "1", "start": "0", "end": "11001", "step": "1"}
+    _error(api.get("/query_range", params=too_many), 400, "bad_data", "maximum resolution")
+
+
+def test_post_takes_only_a_form_body(api: httpx.Client) -> None:
+    r = api.post("/query", content=b'{"query": "up"}', headers={"content-type": "application/json"})
+    _error(r, 400, "bad_data", "application/x-www-form-urlencoded")
+
+
+def test_buildinfo_exemplars_and_metadata_have_prometheus_shapes(api: httpx.Client) -> None:
+    info = api.get("/status/buildinfo").json()
+    assert info["status"] == "success" and info["data"]["version"] == __version__
+    assert set(info["data"]) >= {"version", "revision", "branch", "buildUser", "goVersion"}
+    exemplars = api.post("/query_exemplars", data={"query": "up", "start": "0", "end": "60"})
+    assert exemplars.json() == {"status": "success", "data": []}
+    meta = api.get("/metadata", params={"metric": "no_such_metric"}).json()
+    assert meta == {"status": "success", "data": {}}
