@@ -91,8 +91,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alert-threshold",
         type=_fraction,
-        default=0.02,
-        help="the alert fires when the gateway's 5xx ratio is above this (default 0.02)",
+        default=0.01,
+        help="the alert fires when the gateway's 5xx ratio is above this (default 0.01)",
     )
     parser.add_argument(
         "--alert-for",
@@ -225,7 +225,7 @@ def run_demo(
     plain_every: float = 2.0,
     port: int | None = 4318,
     scrape_interval: float = 5.0,
-    alert_threshold: float = 0.02,
+    alert_threshold: float = 0.01,
     alert_for: float = 10.0,
 ) -> int:
     """Run the demo: the hub, two example services reporting to it, traffic, a live summary

@@ -35,7 +35,7 @@ def hub_loads_rule_files() -> bool:
     return "rule_files" in {f.name for f in dataclasses.fields(HubConfig)}
 
 
-def error_ratio_expr(job: str = GATEWAY_JOB, window: str = "1m") -> str:
+def error_ratio_expr(job: str = GATEWAY_JOB, window: str = "30s") -> str:
     """PromQL: the share of ``job``'s requests answered with a 5xx over ``window``.
 
     Example::
@@ -73,7 +73,7 @@ def rule_file(threshold: float, for_s: float, interval_s: float) -> dict[str, An
                             "summary": "The gateway answers too many requests with a 5xx",
                             "description": (
                                 f"More than {threshold:.0%} of the gateway's requests failed "
-                                "over the last minute (value: "
+                                "over the last 30 seconds (value: "
                                 "{{ $value | humanizePercentage }})."
                             ),
                         },
