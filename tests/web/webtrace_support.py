@@ -44,7 +44,8 @@ def browser_page(theme: str = "light") -> Iterator[tuple[Any, list[str]]]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         context = browser.new_context(
-            viewport={"width": 1440, "height": 900}, color_scheme="dark" if theme == "dark" else "light"
+            viewport={"width": 1440, "height": 900},
+            color_scheme="dark" if theme == "dark" else "light",
         )
         context.add_init_script(f"localStorage.setItem('bm-theme', '{theme}')")
         page = context.new_page()
@@ -90,7 +91,9 @@ def send_trace(
     attributes = attributes or {}
     services = [service, "users", "db"]
     providers = {
-        s: TracerProvider(resource=Resource.create({"service.name": s, "deployment.environment": "test"}))
+        s: TracerProvider(
+            resource=Resource.create({"service.name": s, "deployment.environment": "test"})
+        )
         for s in services
     }
     for provider in providers.values():
@@ -143,7 +146,11 @@ def send_trace(
             )
     # end children before parents, each inside its parent's time
     for k in range(spans - 1, -1, -1):
-        end = t0 + k * 200_000 + 150_000 + (spans - k) * 1_000 if k else t0 + spans * 200_000 + 500_000
+        end = (
+            t0 + k * 200_000 + 150_000 + (spans - k) * 1_000
+            if k
+            else t0 + spans * 200_000 + 500_000
+        )
         made[k].end(end_time=end)
     trace_id = format(made[0].get_span_context().trace_id, "032x")
     for provider in providers.values():
@@ -162,7 +169,9 @@ def assets() -> None:
     build_assets()
 
 
-def send_metrics(hub_url: str, services: tuple[str, ...] = ("checkout", "users"), rounds: int = 4) -> None:
+def send_metrics(
+    hub_url: str, services: tuple[str, ...] = ("checkout", "users"), rounds: int = 4
+) -> None:
     """Request counters and duration histograms, as the middleware names them, sent by the
     official OTLP metric exporter a few times a second apart, so that rate() has points."""
     import time

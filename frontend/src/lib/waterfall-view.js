@@ -228,6 +228,7 @@ export function createWaterfall(container, model, { onSelect = () => {}, logs = 
   function scrollToSpan(i) {
     const r = rowPositions()[i];
     if (r < 0) return;
+    spacer.style.height = `${rows.length * ROW_HEIGHT}px`; // rows may have grown: room first
     const y = r * ROW_HEIGHT;
     const h = scroller.clientHeight;
     if (y < scroller.scrollTop || y + ROW_HEIGHT > scroller.scrollTop + h) {

@@ -154,6 +154,7 @@ export function mount(el, ctx) {
     );
     view = createWaterfall(waterfallBox, model, { onSelect: (i) => showDetail(model, i, detail, view) });
     el.dataset.renderMs = String(Math.round(performance.now() - t0));
+    el.dataset.renderedAt = String(Math.round(performance.now())); // since navigation start
     const q = ctx.query.get("q");
     if (q) {
       search.value = q;
