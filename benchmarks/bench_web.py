@@ -131,6 +131,7 @@ def _small_traces(now_ns: int, rng: random.Random) -> list[Any]:
 def _logs(now_ns: int, count: int, rng: random.Random) -> Iterator[list[Any]]:
     """``count`` log lines over the last hour in batches; one line in 1,000 carries the
     needle, and only lines older than 20 minutes (so no first page shows it unasked)."""
+    from berrys_monitoring.hub.ingest._spans_logs import severity_text
     from berrys_monitoring.hub.store import LogRow
 
     scope = _j({"name": "bench"})
@@ -145,7 +146,7 @@ def _logs(now_ns: int, count: int, rng: random.Random) -> Iterator[list[Any]]:
         svc = SERVICES[n % len(SERVICES)]
         t = now_ns - age
         batch.append(
-            LogRow(t, t, sev, "", body, svc, None, None, _j({"logger.name": "app"}),
+            LogRow(t, t, sev, severity_text(sev), body, svc, None, None, _j({"logger.name": "app"}),
                    resources[svc], scope, 0)
         )  # fmt: skip
         if len(batch) >= 5000:
