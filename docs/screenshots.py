@@ -180,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
                     )  # type: ignore[misc]
                     page.goto(url + path, wait_until="load")
                     page.wait_for_function(
-                        "(() => { const m = document.querySelector('main');"
+                        # A function, not an expression: the hub's CSP forbids eval.
+                        "() => { const m = document.querySelector('main');"
                         " return m && m.textContent.trim().length > 0"
-                        " && !m.querySelector('[aria-busy=\"true\"]'); })()",
+                        " && !m.querySelector('[aria-busy=\"true\"]'); }",
                         timeout=30_000,
                     )
                     page.wait_for_timeout(1500)  # charts draw, the last requests settle
