@@ -150,18 +150,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         time.sleep(max(0.0, args.settle - (time.monotonic() - up)))
         trace_id = demo.find(r"trace_id_in_both=([0-9a-f]{32})", 30).group(1)
+        # The last few minutes: the demo's data fills the charts rather than their corner.
+        window = "from=now-5m&to=now"
         pages = [
-            ("overview", "/"),
-            ("service", "/services/api-gateway"),
-            ("traces", "/traces"),
-            ("trace", f"/traces/{trace_id}"),
-            ("logs", "/logs"),
-            ("alerts", "/alerts"),
+            ("overview", f"/?{window}"),
+            ("service", f"/services/api-gateway?{window}"),
+            ("traces", f"/traces?{window}"),
+            ("trace", f"/traces/{trace_id}?{window}"),
+            ("logs", f"/logs?{window}"),
+            ("alerts", f"/alerts?{window}"),
             ("dashboards", "/dashboards"),
         ]
         r = client.post("/api/v1/dashboards", json=custom_dashboard())
         if r.status_code < 300:
-            pages.append(("dashboard", f"/dashboards/{r.json()['id']}"))
+            pages.append(("dashboard", f"/dashboards/{r.json()['id']}?{window}"))
         else:
             print(f"no custom dashboard: POST /api/v1/dashboards answered {r.status_code}")
         schemes = ["light", "dark"] if args.dark else ["light"]
