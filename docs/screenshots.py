@@ -4,7 +4,8 @@ It runs the demo's setup (``berrys-monitoring demo`` on a free port: the hub, th
 example services reporting to it, traffic, the alerting rule), waits until the hub has
 their spans, logs, metrics and the alert, adds a custom dashboard through the API, then
 opens every page in headless Chromium (``/usr/bin/chromium`` or ``$CHROMIUM``) at 1280x800
-and saves ``docs/images/<page>.png`` (``--dark``: also ``<page>-dark.png``). The demo and
+and saves ``docs/images/<page>.png``, plus ``overview-dark.png`` in the dark theme
+(``--dark``: every page's ``<page>-dark.png``). The demo and
 everything it started are stopped at the end. Needs the built assets (``make assets``).
 """
 
@@ -123,8 +124,8 @@ def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 120.0) ->
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(REPO / "docs" / "images"))
-    ap.add_argument("--dark", action="store_true", help="also the dark theme")
-    ap.add_argument("--settle", type=float, default=60.0, help="seconds of traffic first")
+    ap.add_argument("--dark", action="store_true", help="every page in the dark theme too")
+    ap.add_argument("--settle", type=float, default=90.0, help="seconds of traffic first")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             pages.append(("dashboard", f"/dashboards/{r.json()['id']}?{window}"))
         else:
             print(f"no custom dashboard: POST /api/v1/dashboards answered {r.status_code}")
-        schemes = ["light", "dark"] if args.dark else ["light"]
+        schemes = ["light", "dark"]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             for scheme in schemes:
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                     viewport={"width": 1280, "height": 800}, color_scheme=scheme
                 )
                 for name, path in pages:
+                    if scheme == "dark" and not args.dark and name != "overview":
+                        continue
                     page = context.new_page()
                     errors: list[str] = []
                     page.on(
