@@ -467,6 +467,7 @@ def measure_dashboard(context: Any, url: str, dashboard_id: str, runs: int) -> l
 
 
 def _row(name: str, values: list[float], target_ms: float, note: str) -> Comparison:
+    spread = f"; runs {min(values):.0f} to {max(values):.0f} ms" if values else ""
     return Comparison(
         "web",
         name,
@@ -475,7 +476,7 @@ def _row(name: str, values: list[float], target_ms: float, note: str) -> Compari
         target_ms,
         unit="ms",
         target=1.0,
-        note=note,
+        note=note + spread,
     )
 
 

@@ -177,3 +177,20 @@ def test_a_taken_port_is_refused_with_a_clear_message(tmp_path):
     assert proc.returncode == 1
     assert f"port {port} is in use" in proc.stdout
     assert "--port" in proc.stdout
+
+
+def test_no_hub_runs_the_services_and_the_summary_only():
+    marker = uuid.uuid4().hex
+    proc = subprocess.run(
+        _demo_cmd("--no-hub", "--plain", "--duration", "4"),
+        cwd=REPO,
+        env=_env(marker),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "final summary:" in proc.stdout
+    assert "dashboard:" not in proc.stdout and "hub" not in proc.stdout.split("final summary:")[0]
+    assert re.search(r"demo: stopped gateway \(pid \d+\), users \(pid \d+\)\n", proc.stdout)
+    assert _processes_with_marker(marker) == []
