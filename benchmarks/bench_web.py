@@ -497,10 +497,26 @@ def _attempt(
         rows.extend(_missing(n, t, why) for n, t in names)
 
 
+_ALL = [
+    ("overview, 20 services, first meaningful paint", 500.0),
+    ("trace of 10,001 spans: waterfall rendered", 1000.0),
+    ("log search over 1M lines, page updated", 300.0),
+    ("dashboard, 12 time series over 24 h, first render", 1000.0),
+]
+
+
 def run(quick: bool) -> list[Comparison]:
     log_lines = int(os.environ.get("BENCH_WEB_LOGS", "100000" if quick else "1000000"))
     runs = 3 if quick else 7
     rows: list[Comparison] = []
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return [_missing(n, t, "pip install playwright") for n, t in _ALL]
+    if not Path(CHROMIUM).exists():
+        return [
+            _missing(n, t, f"no Chromium at {CHROMIUM} (apt-get install chromium)") for n, t in _ALL
+        ]
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         data = Path(tmp) / "hub"
         facts = prepare_store(data, log_lines, hours=24.0)
@@ -509,15 +525,7 @@ def run(quick: bool) -> list[Comparison]:
             page_html = httpx.get(f"{url}/", timeout=10)
             if page_html.status_code != 200 or "<html" not in page_html.text.lower():
                 why = f"GET / answered {page_html.status_code} (are the assets built? make assets)"
-                return [
-                    _missing(n, t, why)
-                    for n, t in [
-                        ("overview, 20 services, first meaningful paint", 500),
-                        ("trace of 10,001 spans: waterfall rendered", 1000),
-                        ("log search over 1M lines, page updated", 300),
-                        ("dashboard, 12 time series over 24 h, first render", 1000),
-                    ]
-                ]
+                return [_missing(n, t, why) for n, t in _ALL]
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             # Warm the HTTP cache with one load of the shell (a dashboard kept open).
             warm = context.new_page()
