@@ -39,9 +39,9 @@ class Summary:
     hub: HubView | None = None
 
 
-def _hub_lines(hub: HubView) -> list[str]:
+def _hub_lines(hub: HubView, final: bool = False) -> list[str]:
     """The dashboard's address, what the hub received per service, the active alerts."""
-    lines = [f"dashboard: {hub.url}/  (open it in a browser)"]
+    lines = [f"dashboard: {hub.url}/" + ("" if final else "  (open it in a browser)")]
     if hub.error:
         lines.append(f"hub: not answering ({hub.error})")
         return lines
@@ -138,7 +138,8 @@ def render_plain(summary: Summary, with_logs: bool = False) -> str:
         out.append(line)
     out.append(f"[{summary.elapsed:5.1f}s] trace_id_in_both={summary.shared_trace or '-'}")
     if summary.hub:
-        out += [f"[{summary.elapsed:5.1f}s] {line}" for line in _hub_lines(summary.hub)]
+        lines = _hub_lines(summary.hub, final=with_logs)  # the final summary: about to stop
+        out += [f"[{summary.elapsed:5.1f}s] {line}" for line in lines]
     if with_logs:
         for s in summary.services:
             out.append(f"  {s.name}: health {s.base_url}/health  metrics {s.base_url}/metrics")
