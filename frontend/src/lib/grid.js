@@ -93,6 +93,8 @@ export function createGrid(container, { cols = COLS, rowHeight = 30, gap = 8, on
     for (const it of items) {
       applyBox(it.el, box(it));
       bottom = Math.max(bottom, it.y + it.h);
+      // animate moves, not the first placement (a new panel would fly in from the corner)
+      if (!it.el.classList.contains("placed")) requestAnimationFrame(() => it.el.classList.add("placed"));
     }
     container.style.height = `${bottom * (rowHeight + gap)}px`;
   }
