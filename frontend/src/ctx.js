@@ -22,7 +22,8 @@
 //                              after the time range changes (reason: "tick"|"manual"|"range").
 //                              Returns an unsubscribe function; all handlers are dropped on
 //                              unmount. mount() does its first load itself.
-//   setQuery(obj, {push})      merge page-specific keys into the URL query (null deletes),
+//   setQuery(obj, {push})      merge page-specific keys into the URL query (null deletes, an
+//                              array sets a repeated key),
 //                              with replaceState (or pushState with push: true); no remount.
 //   signal                     AbortSignal, aborted on unmount: pass it to api calls
 //                              ({signal: ctx.signal}) and to addEventListener.

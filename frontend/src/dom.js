@@ -113,6 +113,20 @@ export function errorState(err, what) {
   );
 }
 
+/** The state for a failed request: a calm "not available" when the hub lacks the endpoint
+ * (an older hub, or a feature not built in), the error otherwise. */
+export function failedState(err, what, endpoint) {
+  if (err && err.missing) {
+    return h(
+      "div",
+      { class: "state state-empty", role: "status" },
+      h("strong", null, `${what[0].toUpperCase()}${what.slice(1)}: not available on this hub`),
+      h("p", null, "This hub does not serve ", h("code", null, endpoint || "the endpoint"), " yet; upgrade the hub to see it."),
+    );
+  }
+  return errorState(err, what);
+}
+
 /** A loading placeholder. */
 export function loading(what) {
   return h("div", { class: "state state-loading", "aria-busy": "true" }, what ? `Loading ${what}…` : "Loading…");

@@ -106,7 +106,10 @@ function readState() {
 function urlWith(changes, base = window.location.href) {
   const url = new URL(base, window.location.origin);
   for (const [k, v] of Object.entries(changes)) {
-    if (v === null || v === undefined || v === "") url.searchParams.delete(k);
+    if (Array.isArray(v)) {
+      url.searchParams.delete(k);
+      for (const x of v) if (x !== null && x !== undefined && x !== "") url.searchParams.append(k, String(x));
+    } else if (v === null || v === undefined || v === "") url.searchParams.delete(k);
     else url.searchParams.set(k, String(v));
   }
   return url.pathname + url.search + url.hash;
@@ -241,6 +244,7 @@ const refreshSelect = h(
       state.refresh = refreshSelect.value;
       writeState();
       resetTimer();
+      syncControls();
     },
   },
   REFRESH_OPTIONS.map((v) => h("option", { value: v }, v === "off" ? "Auto refresh off" : `Every ${v}`)),
@@ -348,8 +352,8 @@ function route() {
 document.addEventListener("click", (ev) => {
   if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
   const a = ev.target instanceof Element ? ev.target.closest("a[href]") : null;
-  if (!a || a.target || a.hasAttribute("download")) return;
-  const url = new URL(a.href, window.location.origin);
+  if (!a || a.getAttribute("target") || a.hasAttribute("download")) return;
+  const url = new URL(a.getAttribute("href"), window.location.href);
   if (url.origin !== window.location.origin || url.pathname.startsWith("/api/") || url.pathname.startsWith("/assets/")) return;
   if (url.pathname === window.location.pathname && url.search === window.location.search && url.hash) return;
   ev.preventDefault();

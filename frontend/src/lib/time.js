@@ -76,7 +76,9 @@ export function fmtTime(seconds, withMs = false) {
 
 /** "5m ago" */
 export function fmtAgo(seconds, nowS = Date.now() / 1000) {
-  return `${fmtDuration(Math.max(0, nowS - seconds))} ago`;
+  const d = Math.max(0, nowS - seconds);
+  if (d < 5) return "just now";
+  return `${fmtDuration(d < 60 ? Math.round(d) : d)} ago`;
 }
 
 /** Human label for a range. */
