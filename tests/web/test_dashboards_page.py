@@ -6,28 +6,18 @@ as text; the list copies a built-in dashboard and exports Grafana JSON."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 from tests.hub.conftest import start_hub
 from tests.support.servers import free_port
-from tests.web.webtrace_support import (
-    browser_page,
-    build_assets,
-    screenshot,
-    send_metrics,
-    send_trace,
-)
+from tests.web.conftest import Tab
+from tests.web.webtrace_support import send_metrics, send_trace
 
 XSS_TITLE = '<img src=x onerror="window.__xss=1">Checkout'
 XSS_PANEL = "<script>window.__xss=2</script> errors"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _assets() -> None:
-    build_assets()
 
 
 def _add_panel(page, kind: str, title: str, expr: str) -> None:  # type: ignore[no-untyped-def]
@@ -41,90 +31,96 @@ def _add_panel(page, kind: str, title: str, expr: str) -> None:  # type: ignore[
 
 
 def test_a_dashboard_made_in_the_page_survives_a_restart_and_opens_from_its_share_url(
-    tmp_path: Path,
+    tmp_path: Path, open_tab: Callable[..., Tab]
 ) -> None:
     port = free_port()
     with start_hub(tmp_path, port=port) as hub:
         trace_id = send_trace(hub.url, spans=6, fanout=3)
         send_metrics(hub.url)
-        with browser_page() as (page, errors):
-            page.goto(f"{hub.url}/dashboards")
-            page.click("#new-dashboard")
-            page.wait_for_selector("#add-panel")
-            # settings: the title (with markup) and a $service variable from label values
-            page.get_by_role("button", name="Settings").click()
-            dialog = page.locator("dialog[open]")
-            dialog.locator("input[name=dashboard-title]").fill(XSS_TITLE)
-            dialog.get_by_role("button", name="Add variable").click()
-            dialog.get_by_label("variable name").fill("service")
-            dialog.get_by_label("variable query").fill("label_values(http_requests_total, job)")
-            dialog.get_by_role("button", name="Apply").click()
-            page.locator("select[name=var-service]").wait_for()
-            _add_panel(
-                page,
-                "timeseries",
-                "Request rate",
-                'sum by (job) (rate(http_requests_total{job=~"$service"}[1m]))',
-            )
-            _add_panel(page, "stat", "Requests", 'sum(http_requests_total{job=~"$service"})')
-            _add_panel(page, "logs", XSS_PANEL, "service=$service&level=error")
-            _add_panel(page, "traces", "Traces", "service=checkout")
-            page.locator(".dash-trace").first.wait_for()
-            # resize the first panel by dragging its corner: 12 -> 24 columns
-            page.wait_for_timeout(300)  # the other panels' moves (120 ms transitions)
-            handle = page.locator(".dash-panel").first.locator("[data-grid-resize]")
-            box = handle.bounding_box()
-            assert box is not None
-            page.mouse.move(box["x"] + 8, box["y"] + 8)
-            page.mouse.down()
-            page.mouse.move(box["x"] + 400, box["y"] + 40, steps=8)
-            page.mouse.move(box["x"] + 800, box["y"] + 60, steps=8)
-            page.mouse.up()
-            page.select_option("select[name=var-service]", "users")
-            page.click("#save-dashboard")
-            page.get_by_text("Saved.").wait_for()
-            page.click("#edit-toggle")  # done editing
-            dashboard_id = urlsplit(page.url).path.rsplit("/", 1)[1]
-            share = page.url
+        tab = open_tab(hub.url)
+        page = tab.page
+        page.goto(f"{hub.url}/dashboards")
+        page.click("#new-dashboard")
+        page.wait_for_selector("#add-panel")
+        # settings: the title (with markup) and a $service variable from label values
+        page.get_by_role("button", name="Settings").click()
+        dialog = page.locator("dialog[open]")
+        dialog.locator("input[name=dashboard-title]").fill(XSS_TITLE)
+        dialog.get_by_role("button", name="Add variable").click()
+        dialog.get_by_label("variable name").fill("service")
+        dialog.get_by_label("variable query").fill("label_values(http_requests_total, job)")
+        dialog.get_by_role("button", name="Apply").click()
+        page.locator("select[name=var-service]").wait_for()
+        _add_panel(
+            page,
+            "timeseries",
+            "Request rate",
+            'sum by (job) (rate(http_requests_total{job=~"$service"}[1m]))',
+        )
+        _add_panel(page, "stat", "Requests", 'sum(http_requests_total{job=~"$service"})')
+        _add_panel(page, "logs", XSS_PANEL, "service=$service&level=error")
+        _add_panel(page, "traces", "Traces", "service=checkout")
+        page.locator(".dash-trace").first.wait_for()
+        # resize the first panel by dragging its corner: 12 -> 24 columns
+        page.wait_for_timeout(300)  # the other panels' moves (120 ms transitions)
+        handle = page.locator(".dash-panel").first.locator("[data-grid-resize]")
+        box = handle.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + 8, box["y"] + 8)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 400, box["y"] + 40, steps=8)
+        page.mouse.move(box["x"] + 800, box["y"] + 60, steps=8)
+        page.mouse.up()
+        page.select_option("select[name=var-service]", "users")
+        page.click("#save-dashboard")
+        page.get_by_text("Saved.").wait_for()
+        page.click("#edit-toggle")  # done editing
+        dashboard_id = urlsplit(page.url).path.rsplit("/", 1)[1]
+        share = page.url
         saved = httpx.get(f"{hub.url}/api/v1/dashboards/{dashboard_id}").json()
         assert saved["title"] == XSS_TITLE
         assert [p["type"] for p in saved["panels"]] == ["timeseries", "stat", "logs", "traces"]
         assert saved["panels"][0]["grid"]["w"] == 24, saved["panels"][0]["grid"]
         assert saved["variables"][0]["query"] == "label_values(http_requests_total, job)"
-        assert errors == []
+        tab.assert_clean()
     query = parse_qs(urlsplit(share).query)
     assert query["var-service"] == ["users"] and query["from"] == ["now-1h"], share
     assert "edit" not in query
     # a new hub process on the same data: the share URL opens the same view
     with start_hub(tmp_path, port=port) as hub:
         for theme in ("light", "dark"):
-            with browser_page(theme) as (page, errors):
-                page.goto(share)
-                page.locator("h1", has_text="Checkout").wait_for()
-                assert page.locator("h1").inner_text() == XSS_TITLE
-                assert page.locator("select[name=var-service]").input_value() == "users"
-                panels = page.locator(".dash-panel")
-                assert panels.count() == 4
-                panels.nth(0).locator("canvas").first.wait_for()  # uPlot drew the series
-                assert "users" in panels.nth(0).inner_text()  # the legend: only $service
-                stat = panels.nth(1).locator(".dash-stat-value")
-                stat.wait_for()
-                assert float(stat.inner_text()) > 0
-                assert panels.nth(2).locator(".dash-panel-title").inner_text() == XSS_PANEL
-                panels.nth(3).locator(f'a[href="/traces/{trace_id}"]').wait_for()
-                assert page.evaluate("window.__xss") is None
-                assert page.locator(".dash-page img, .dash-page script").count() == 0
-                screenshot(page, f"dashboard-{theme}")
-            assert errors == []
+            tab = open_tab(hub.url, theme=theme)
+            page = tab.page
+            page.goto(share)
+            page.locator("h1", has_text="Checkout").wait_for()
+            assert page.locator("h1").inner_text() == XSS_TITLE
+            assert page.locator("select[name=var-service]").input_value() == "users"
+            panels = page.locator(".dash-panel")
+            assert panels.count() == 4
+            panels.nth(0).locator("canvas").first.wait_for()  # uPlot drew the series
+            assert "users" in panels.nth(0).inner_text()  # the legend: only $service
+            stat = panels.nth(1).locator(".dash-stat-value")
+            stat.wait_for()
+            assert float(stat.inner_text()) > 0
+            assert panels.nth(2).locator(".dash-panel-title").inner_text() == XSS_PANEL
+            panels.nth(3).locator(f'a[href="/traces/{trace_id}"]').wait_for()
+            assert page.evaluate("window.__xss") is None
+            assert page.locator(".dash-page img, .dash-page script").count() == 0
+            tab.screenshot(f"dashboard-{theme}")
+            tab.assert_clean()
 
 
-def test_the_list_copies_a_built_in_dashboard_and_exports_grafana_json(tmp_path: Path) -> None:
-    with start_hub(tmp_path) as hub, browser_page() as (page, errors):
+def test_the_list_copies_a_built_in_dashboard_and_exports_grafana_json(
+    tmp_path: Path, open_tab: Callable[..., Tab]
+) -> None:
+    with start_hub(tmp_path) as hub:
+        tab = open_tab(hub.url, accept_downloads=True)
+        page = tab.page
         send_metrics(hub.url, rounds=2)
         page.goto(f"{hub.url}/dashboards")
         row = page.locator('tr[data-dashboard="system-overview"]')
         row.wait_for()
-        screenshot(page, "dashboards-light")
+        tab.screenshot("dashboards-light")
         with page.expect_download() as download:
             row.get_by_role("button", name="Grafana JSON").click()
         grafana = json.loads(Path(download.value.path()).read_text())
@@ -135,8 +131,8 @@ def test_the_list_copies_a_built_in_dashboard_and_exports_grafana_json(tmp_path:
         listed = httpx.get(f"{hub.url}/api/v1/dashboards").json()["dashboards"]
         copies = [d for d in listed if d["title"] == "Copy of System Overview"]
         assert len(copies) == 1 and copies[0]["builtin"] is False
-        screenshot(page, "dashboard-copy-light")
+        tab.screenshot("dashboard-copy-light")
         page.goto(f"{hub.url}/dashboards/service?var-service=checkout")
         page.locator(".dash-panel canvas").first.wait_for()
-        screenshot(page, "dashboard-service-light")
-        assert errors == []
+        tab.screenshot("dashboard-service-light")
+        tab.assert_clean()
