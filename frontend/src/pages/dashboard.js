@@ -210,9 +210,9 @@ export function mount(el, ctx) {
       cell.head,
       h("span", { class: "dash-panel-title", title: panel.description || null }, panel.title || "(untitled)"),
       h("span", { class: "spacer" }),
-      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => editPanel(panel), "aria-label": `edit panel ${panel.title}` }, "Edit") : null,
-      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => duplicate(panel), "aria-label": `duplicate panel ${panel.title}` }, "Duplicate") : null,
-      editing ? h("button", { class: "btn btn-small btn-quiet btn-danger", onclick: () => removePanel(panel), "aria-label": `remove panel ${panel.title}` }, "Remove") : null,
+      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => editPanel(panel), "aria-label": `edit panel ${panel.title}`, title: "Edit" }, "✎") : null,
+      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => duplicate(panel), "aria-label": `duplicate panel ${panel.title}`, title: "Duplicate" }, "⧉") : null,
+      editing ? h("button", { class: "btn btn-small btn-quiet btn-danger", onclick: () => removePanel(panel), "aria-label": `remove panel ${panel.title}`, title: "Remove" }, "✕") : null,
     );
     cell.head.tabIndex = editing ? 0 : -1;
     cell.head.setAttribute("aria-label", editing ? `${panel.title}: arrow keys move the panel, shift+arrow keys resize it` : panel.title);
