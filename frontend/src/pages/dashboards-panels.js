@@ -129,10 +129,15 @@ function timeseriesPanel(body, data, panel, range, step) {
     ],
   };
   const plot = new uPlot(opts, [xs, ...ys], body);
-  return {
-    destroy: () => plot.destroy(),
-    resize: () => plot.setSize({ width: Math.max(100, body.clientWidth), height: Math.max(60, body.clientHeight - 28) }),
+  // the legend wraps onto as many lines as it needs: the plot takes the rest of the panel
+  const fit = () => {
+    const legend = plot.root.querySelector(".u-legend");
+    const room = body.clientHeight - (legend ? legend.getBoundingClientRect().height : 0) - 6;
+    plot.setSize({ width: Math.max(100, body.clientWidth), height: Math.max(60, room) });
   };
+  fit();
+  requestAnimationFrame(fit); // once more, with the legend laid out at its final width
+  return { destroy: () => plot.destroy(), resize: fit };
 }
 
 function statPanel(body, rows, panel) {
