@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from berrys_monitoring._version import __version__
+from berrys_monitoring.hub._alertsapi import install_rules
 from berrys_monitoring.hub._auth import BearerTokenMiddleware
 from berrys_monitoring.hub._retention import RetentionWorker
 from berrys_monitoring.hub._selfmetrics import HubMetrics
@@ -107,7 +108,9 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         retention.start()
         if float(config.scrape_interval) > 0:
             scraper.start()
+        stop_rules = start_rules()
         yield
+        stop_rules()
         scraper.stop()
         if grpc_receiver is not None:
             grpc_receiver.stop()
@@ -184,6 +187,7 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(build_router(the_store, target_state=scraper.state))
+    start_rules = install_rules(app, config, the_store)  # rules, routing, the alerts API
     if config.token:
         app.add_middleware(BearerTokenMiddleware, token=config.token)
     return app

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Any, Protocol
 
+from berrys_monitoring.hub.store._alerting import (
+    AlertChanges,
+    AlertEventRow,
+    OutboxItem,
+    RuleAlertState,
+)
 from berrys_monitoring.hub.store._model import (
     AlertQuery,
     Batch,
@@ -91,3 +98,48 @@ class Store(Protocol):
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop taking batches, commit the queued ones, close the files."""
+
+    # -- rules: rule alert state, alert history, silences, notifications ---------------
+
+    def rule_states(self) -> list[RuleAlertState]: ...
+
+    def apply_alert_changes(
+        self, changes: AlertChanges, *, timeout: float = 30.0
+    ) -> Future[None]: ...
+
+    def list_alerts(self, query: AlertQuery) -> list[dict[str, object]]: ...
+
+    def get_alert(self, fingerprint: str) -> dict[str, object] | None: ...
+
+    def annotate_alert(
+        self, fingerprint: str, event: AlertEventRow, *, resolve: bool = False,
+        timeout: float = 30.0,
+    ) -> Future[bool]: ...  # fmt: skip
+
+    def silences(self) -> list[dict[str, object]]: ...
+
+    def put_silence(self, silence: dict[str, Any], *, timeout: float = 30.0) -> Future[None]: ...
+
+    def notify_log(self) -> dict[tuple[str, str], tuple[set[str], set[str], int]]: ...
+
+    def record_notification(
+        self,
+        group_key: str,
+        receiver: str,
+        firing: Sequence[str],
+        resolved: Sequence[str],
+        sent_ns: int,
+        payloads: Sequence[tuple[int, str]],
+        *,
+        timeout: float = 30.0,
+    ) -> Future[None]: ...
+
+    def forget_notify_groups(
+        self, keys: Sequence[tuple[str, str]], *, timeout: float = 30.0
+    ) -> Future[None]: ...
+
+    def due_notifications(self, now_ns: int, limit: int = 100) -> list[OutboxItem]: ...
+
+    def finish_notification(
+        self, item_id: int, *, retry_at_ns: int | None, error: str = "", timeout: float = 30.0
+    ) -> Future[None]: ...
