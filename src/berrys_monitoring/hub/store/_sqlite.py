@@ -118,7 +118,7 @@ CREATE TABLE IF NOT EXISTS rule_alerts (
     PRIMARY KEY (rule, fingerprint)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alert_meta (
-    fingerprint TEXT PRIMARY KEY, source TEXT NOT NULL, state TEXT NOT NULL, value REAL,
+    fingerprint TEXT PRIMARY KEY, source TEXT, state TEXT, value REAL,
     active_ns INTEGER, acknowledged_by TEXT, acknowledged_ns INTEGER
 );
 CREATE TABLE IF NOT EXISTS alert_events (
@@ -1278,15 +1278,11 @@ class SQLiteStore:
             )
             if event.event == "acknowledged":
                 c.execute(
-                    "INSERT INTO alert_meta (fingerprint, source, state, acknowledged_by, "
-                    "acknowledged_ns) VALUES (?, '', 'firing', ?, ?) ON CONFLICT (fingerprint) "
-                    "DO UPDATE SET acknowledged_by = excluded.acknowledged_by, "
+                    "INSERT INTO alert_meta (fingerprint, acknowledged_by, acknowledged_ns) "
+                    "VALUES (?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
+                    "acknowledged_by = excluded.acknowledged_by, "
                     "acknowledged_ns = excluded.acknowledged_ns",
                     (fingerprint, event.by, event.time_ns),
-                )
-                c.execute(
-                    "UPDATE alert_meta SET source = NULL WHERE fingerprint = ? AND source = ''",
-                    (fingerprint,),
                 )
             if resolve:
                 c.execute(
