@@ -18,8 +18,8 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from berrys_monitoring.alerts._model import utc_from_ts
 from berrys_monitoring.alerts._payloads import ZERO_TIME
+from berrys_monitoring.hub._time import format_rfc3339_ns
 from berrys_monitoring.hub.config import HubConfig
 from berrys_monitoring.hub.rules._evaluator import NEVER_NS, format_value
 from berrys_monitoring.hub.rules._rulefile import AlertingRule
@@ -36,13 +36,7 @@ __all__ = ["install_rules"]
 
 
 def _ts(ns: int | None) -> str:
-    """Go's RFC3339Nano, as Prometheus and Alertmanager write times (exact to the ns)."""
-    if not ns:
-        return ZERO_TIME
-    seconds, nanos = divmod(int(ns), 10**9)
-    text = utc_from_ts(seconds).strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{nanos:09d}".rstrip("0")
-    return f"{text}.{fraction}Z" if fraction else f"{text}Z"
+    return format_rfc3339_ns(ns) if ns else ZERO_TIME
 
 
 def _ok(data: Any, status: int = 200) -> Response:

@@ -27,9 +27,7 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def test_pending_then_firing_after_for(
-    service: Service, prometheus: str, tmp_path: Path
-) -> None:
+def test_pending_then_firing_after_for(service: Service, prometheus: str, tmp_path: Path) -> None:
     rules = rules_file(tmp_path / "rules.yml", for_s="3s")
     with (
         webhook() as inbox,
@@ -137,8 +135,10 @@ def test_silenced_and_inhibited_alerts_send_nothing(
         assert c.delete(f"/api/v2/silence/{silence_id}").status_code == 200
         assert c.get(f"/api/v2/silence/{silence_id}").json()["status"]["state"] == "expired"
         wait_for(
-            lambda: ("DemoHigh", "silenced")
-            in {(a["labels"]["alertname"], a["labels"]["case"]) for a in inbox.alerts()},
+            lambda: (
+                ("DemoHigh", "silenced")
+                in {(a["labels"]["alertname"], a["labels"]["case"]) for a in inbox.alerts()}
+            ),
             timeout=20,
             what="the alert to notify once its silence expired",
         )

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from berrys_monitoring.alerts._model import utc_from_ts
-from berrys_monitoring.alerts._payloads import ZERO_TIME, rfc3339
+from berrys_monitoring.alerts._payloads import ZERO_TIME
+from berrys_monitoring.hub._time import format_rfc3339_ns
 from berrys_monitoring.hub.rules._inhibit import inhibited
 from berrys_monitoring.hub.rules._receivers import group_message
 from berrys_monitoring.hub.rules._routing import AlertingConfig, Route
@@ -83,8 +83,8 @@ def webhook_alert(alert: Mapping[str, Any]) -> dict[str, Any]:
         "status": "resolved" if resolved else "firing",
         "labels": alert["labels"],
         "annotations": alert["annotations"],
-        "startsAt": rfc3339(utc_from_ts(int(alert["starts_ns"]) / 1e9)),  # type: ignore[call-overload]
-        "endsAt": rfc3339(utc_from_ts(ends / 1e9)) if resolved or ends < _FAR_NS else ZERO_TIME,
+        "startsAt": format_rfc3339_ns(int(alert["starts_ns"])),
+        "endsAt": format_rfc3339_ns(ends) if resolved or ends < _FAR_NS else ZERO_TIME,
         "generatorURL": alert["generator_url"],
         "fingerprint": alert["fingerprint"],
     }

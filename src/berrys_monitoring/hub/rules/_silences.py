@@ -10,9 +10,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from berrys_monitoring.alerts._model import utc_from_ts
-from berrys_monitoring.alerts._payloads import rfc3339
-from berrys_monitoring.hub._time import rfc3339_ns
+from berrys_monitoring.hub._time import format_rfc3339_ns, rfc3339_ns
 from berrys_monitoring.hub.rules._matchers import Matcher, MatcherError
 
 __all__ = ["SilenceError", "silence_from_api", "silence_state", "silence_to_api", "silenced_by"]
@@ -110,9 +108,7 @@ def silence_to_api(silence: Mapping[str, Any], now_ns: int | None = None) -> dic
     """Alertmanager's ``gettableSilence``."""
     now = time.time_ns() if now_ns is None else now_ns
 
-    def ts(ns: int) -> str:
-        return rfc3339(utc_from_ts(ns / 1e9))
-
+    ts = format_rfc3339_ns
     return {
         "id": silence["id"],
         "status": {"state": silence_state(silence, now)},
