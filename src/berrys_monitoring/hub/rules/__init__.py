@@ -20,6 +20,7 @@ from berrys_monitoring.hub.rules._rulefile import (
     RuleGroup,
     load_rule_files,
     parse_rule_file,
+    rule_groups_document,
 )
 from berrys_monitoring.hub.rules._service import ReloadError, RulesService
 from berrys_monitoring.hub.rules._template import Template, TemplateError
@@ -46,4 +47,5 @@ __all__ = [
     "parse_duration",
     "parse_matchers",
     "parse_rule_file",
+    "rule_groups_document",
 ]

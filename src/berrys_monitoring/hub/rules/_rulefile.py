@@ -23,6 +23,7 @@ __all__ = [
     "RuleGroup",
     "load_rule_files",
     "parse_rule_file",
+    "rule_groups_document",
 ]
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -238,3 +239,48 @@ def load_rule_files(
                 raise RuleFileError(f"{path}: cannot read: {exc}") from None
             groups += parse_rule_file(text, path, default_interval_s=default_interval_s)
     return groups
+
+
+def rule_groups_document(groups: Iterable[RuleGroup]) -> dict[str, Any]:
+    """``groups`` as one Prometheus rule file (a mapping ready for YAML); group names must
+    be unique in it, as ``promtool check rules`` requires.
+
+    Example::
+
+        >>> g = RuleGroup("api", "a.yml", 30.0, (AlertingRule("Down", "up == 0", 60.0),))
+        >>> rule_groups_document([g])["groups"][0]
+        {'name': 'api', 'interval': '30s', 'rules': [{'alert': 'Down', 'expr': 'up == 0', 'for': '1m'}]}
+    """
+    from berrys_monitoring.hub.rules._duration import format_duration
+
+    out: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for g in groups:
+        if g.name in seen:
+            raise RuleFileError(
+                f'group "{g.name}" is in both {seen[g.name]} and {g.file}: one rule file '
+                "needs unique group names"
+            )
+        seen[g.name] = g.file
+        rules: list[dict[str, Any]] = []
+        for r in g.rules:
+            item: dict[str, Any]
+            if isinstance(r, AlertingRule):
+                item = {"alert": r.name, "expr": r.expr}
+                if r.for_s:
+                    item["for"] = format_duration(r.for_s)
+                if r.keep_firing_for_s:
+                    item["keep_firing_for"] = format_duration(r.keep_firing_for_s)
+            else:
+                item = {"record": r.name, "expr": r.expr}
+            if r.labels:
+                item["labels"] = dict(r.labels)
+            if isinstance(r, AlertingRule) and r.annotations:
+                item["annotations"] = dict(r.annotations)
+            rules.append(item)
+        group: dict[str, Any] = {"name": g.name, "interval": format_duration(g.interval_s)}
+        if g.limit:
+            group["limit"] = g.limit
+        group["rules"] = rules
+        out.append(group)
+    return {"groups": out}

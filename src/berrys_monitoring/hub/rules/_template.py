@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import math
 import re
 import shlex
@@ -40,19 +41,26 @@ def go_float(v: float) -> str:
 
         >>> go_float(3.0), go_float(0.25), go_float(1e-7), go_float(float("inf"))
         ('3', '0.25', '1e-07', '+Inf')
+        >>> go_float(1234567.891), go_float(123456.7), go_float(-1e6)
+        ('1.234567891e+06', '123456.7', '-1e+06')
     """
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return "+Inf" if v > 0 else "-Inf"
-    if v == int(v) and abs(v) < 1e21:
-        return str(int(v))
-    text = repr(v)
-    if "e" in text:
-        mantissa, exp = text.split("e")
-        sign = "-" if exp.startswith("-") else "+"
-        text = f"{mantissa}e{sign}{abs(int(exp)):02d}"
-    return text
+    if v == 0:
+        return "0"
+    # strconv.FormatFloat(v, 'g', -1, 64): the shortest digits, exponent form when the
+    # exponent is below -4 or at least 6 (so 1234567.0 prints as 1.234567e+06)
+    d = decimal.Decimal(repr(v)).normalize()
+    _, digits, exponent = d.as_tuple()
+    exp10 = len(digits) + int(exponent) - 1
+    if exp10 < -4 or exp10 >= 6:
+        text = "".join(map(str, digits))
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        sign = "-" if v < 0 else ""
+        return f"{sign}{mantissa}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
+    return format(d, "f")
 
 
 def _g4(v: float) -> str:
