@@ -190,3 +190,33 @@ def test_acknowledge_and_resolve_by_hand_keep_a_history(
         assert c.get("/api/v1/alerts/nope").status_code == 404
         assert c.post("/api/v1/alerts/nope/resolve", json={}).status_code == 404
         assert c.post(f"/api/v1/alerts/{alert['id']}/resolve", json={"who": 1}).status_code == 400
+
+
+def test_keep_firing_for_then_resolved_and_recording_rules_store_samples(
+    service: Service, prometheus: str, tmp_path: Path
+) -> None:
+    rules = rules_file(tmp_path / "rules.yml", for_s="0s", keep="4s")
+    with (
+        webhook() as inbox,
+        hub_in_thread(tmp_path / "hub", prometheus, rule_files=[str(rules)],
+                      alerting_config=alerting(inbox.url)) as hub,
+        hub.client() as c,
+    ):  # fmt: skip
+        service.values["keep"] = 21
+        wait_for(lambda: _alerts(c, label="case=keep", state="firing"), timeout=20, what="firing")
+        series = wait_for(
+            lambda: c.get("/api/v1/metrics/samples",
+                          params={"name": "demo:value:doubled", "label": "case=keep"}
+                          ).json()["series"],
+            timeout=20, what="the recording rule's samples",
+        )  # fmt: skip
+        assert series[0]["samples"][-1][1] == 42.0
+        service.values.pop("keep")
+        # gone from Prometheus within a scrape or two; kept firing for 4 s more
+        time.sleep(3)
+        assert _alerts(c, label="case=keep", state="firing")
+        [resolved] = wait_for(
+            lambda: _alerts(c, label="case=keep", state="resolved"), timeout=20, what="resolved"
+        )
+        held = rfc3339_ns(resolved["endsAt"]) - rfc3339_ns(resolved["startsAt"])
+        assert held >= 4 * 10**9
