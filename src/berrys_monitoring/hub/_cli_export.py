@@ -72,12 +72,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     for name, (help_text, configure, run_fn) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         configure(p)
-        p.set_defaults(_export_run=run_fn)
+        p.set_defaults(export_run=run_fn)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen export; 2 (with the list) when none was chosen."""
-    run_fn = getattr(args, "_export_run", None)
+    run_fn = getattr(args, "export_run", None)
     if run_fn is None:
         print("berrys-monitoring export: choose what to export: " + ", ".join(SUBCOMMANDS),
               file=sys.stderr)  # fmt: skip
