@@ -3,11 +3,23 @@ messages and status codes for what it refuses, GET and POST alike."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.metrics.v1.metrics_pb2 import (
+    Metric,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
+)
 from tests.hub.conftest import RunningHub
+from tests.hub.otlp import PROTOBUF, kv, resource
 
 from berrys_monitoring._version import __version__
 
@@ -93,3 +105,50 @@ def test_a_query_past_its_timeout_is_a_503_timeout(api: httpx.Client) -> None:
     _error(api.get("/query", params=params), 503, "timeout", "query timed out")
     ok = api.get("/query", params={**params, "timeout": "2m", "time": "100000"}).json()
     assert ok["data"]["result"][0]["value"] == [100000, "86401"]
+
+
+def test_otlp_metrics_are_queryable_and_described_in_metadata(
+    hub: RunningHub, api: httpx.Client
+) -> None:
+    now = time.time_ns()
+    point = NumberDataPoint(as_double=12.5, time_unix_nano=now, attributes=[kv("queue", "q1")])
+    request = ExportMetricsServiceRequest(
+        resource_metrics=[
+            ResourceMetrics(
+                resource=resource("billing"),
+                scope_metrics=[
+                    ScopeMetrics(
+                        metrics=[
+                            Metric(
+                                name="work.time",
+                                unit="s",
+                                description="Time spent working",
+                                sum=Sum(
+                                    data_points=[point],
+                                    is_monotonic=True,
+                                    aggregation_temporality=2,  # cumulative
+                                ),
+                            )
+                        ]
+                    )
+                ],
+            )
+        ]
+    )
+    with hub.client() as client:
+        r = client.post("/v1/metrics", content=request.SerializeToString(), headers=PROTOBUF)
+        assert r.status_code == 200, r.text
+    meta = api.get("/metadata", params={"metric": "work_time_seconds_total"}).json()["data"]
+    assert meta == {
+        "work_time_seconds_total": [
+            {"type": "counter", "help": "Time spent working", "unit": "seconds"}
+        ]
+    }
+    result = api.post(
+        "/query", data={"query": 'sum by (job) (work_time_seconds_total{queue="q1"})'}
+    ).json()
+    assert result["data"]["result"] == [
+        {"metric": {"job": "billing"}, "value": [result["data"]["result"][0]["value"][0], "12.5"]}
+    ]
+    names = api.get("/label/__name__/values", params={"match[]": '{job="billing"}'}).json()
+    assert "work_time_seconds_total" in names["data"]

@@ -192,7 +192,10 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     # -- the Prometheus query API (promapi) --
     app.state.query_backend = _query_backend(config, the_store)
     app.include_router(
-        build_promapi_router(lambda: app.state.query_backend, metadata=lambda: scraper.metadata)
+        build_promapi_router(
+            lambda: app.state.query_backend,
+            metadata=lambda: {**receiver.metric_mapper.metadata, **scraper.metadata},
+        )
     )
     if config.token:
         app.add_middleware(BearerTokenMiddleware, token=config.token)
