@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from berrys_monitoring.hub.store._alerting import (
     AlertChanges,
     AlertEventRow,
@@ -143,3 +146,15 @@ class Store(Protocol):
     def finish_notification(
         self, item_id: int, *, retry_at_ns: int | None, error: str = "", timeout: float = 30.0
     ) -> Future[None]: ...
+
+    # -- PromQL (promql branch) ---------------------------------------------------------
+
+    def metric_series(
+        self, name: str | None, start_ms: int | None, end_ms: int | None
+    ) -> list[tuple[int, SeriesLabels]]:
+        """Series named ``name`` (all for None) with samples in the time range."""
+
+    def metric_samples(
+        self, series_ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """Samples of many series in the range (ends included), as numpy arrays."""

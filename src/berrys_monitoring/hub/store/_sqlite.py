@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from berrys_monitoring.hub.store._alerting import (
@@ -1399,3 +1400,75 @@ class SQLiteStore:
                 )
 
         return self._task(run, timeout)
+
+    # -- PromQL (promql branch): bulk reads for the query engine --------------------------
+
+    def metric_series(
+        self, name: str | None, start_ms: int | None, end_ms: int | None
+    ) -> list[tuple[int, SeriesLabels]]:
+        """Every series named ``name`` (every series for None) with a sample between
+        ``start_ms`` and ``end_ms``; the engine applies the other matchers itself.
+
+        Example::
+
+            >>> import tempfile
+            >>> store = SQLiteStore(tempfile.mkdtemp())
+            >>> store.submit(Batch(samples=[Sample((("__name__", "up"),), 1000, 1.0)])).result()
+            >>> store.metric_series("up", 0, 2000)
+            [(1, (('__name__', 'up'),))]
+            >>> store.close()
+        """
+        lo = start_ms if start_ms is not None else -(2**62)
+        hi = end_ms if end_ms is not None else 2**62
+        where = (
+            "EXISTS (SELECT 1 FROM chunks c WHERE c.series_id = s.id "
+            "AND c.t_max >= ? AND c.t_min <= ?)"
+        )
+        if name is None:
+            rows = self._reader().execute(f"SELECT id, labels FROM series s WHERE {where}", (lo, hi))
+        else:
+            rows = self._reader().execute(
+                f"SELECT id, labels FROM series s WHERE name = ? AND {where}", (name, lo, hi)
+            )
+        return [
+            (int(sid), tuple((str(k), str(v)) for k, v in orjson.loads(text)))
+            for sid, text in rows
+        ]
+
+    def metric_samples(
+        self, series_ids: Sequence[int], start_ms: int, end_ms: int
+    ) -> dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """The samples of many series between ``start_ms`` and ``end_ms`` (both included)
+        as numpy arrays, read in one pass; series without samples there are left out.
+
+        Example::
+
+            >>> import tempfile
+            >>> store = SQLiteStore(tempfile.mkdtemp())
+            >>> store.submit(Batch(samples=[Sample((("__name__", "up"),), 1000, 1.0)])).result()
+            >>> ts, vs = store.metric_samples([1], 0, 2000)[1]
+            >>> ts.tolist(), vs.tolist()
+            ([1000], [1.0])
+            >>> store.close()
+        """
+        parts: dict[int, list[tuple[Any, Any]]] = {}
+        conn = self._reader()
+        ids = list(series_ids)
+        for i in range(0, len(ids), 500):
+            group = ids[i : i + 500]
+            marks = ",".join("?" * len(group))
+            for sid, blob in conn.execute(
+                f"SELECT series_id, data FROM chunks WHERE series_id IN ({marks}) "
+                "AND t_max >= ? AND t_min <= ? ORDER BY series_id, t_min",
+                (*group, start_ms, end_ms),
+            ):
+                parts.setdefault(int(sid), []).append(decode_chunk(blob))
+        out = {}
+        for sid, chunks in parts.items():
+            ts = np.concatenate([c[0] for c in chunks]) if len(chunks) > 1 else chunks[0][0]
+            vs = np.concatenate([c[1] for c in chunks]) if len(chunks) > 1 else chunks[0][1]
+            lo = int(np.searchsorted(ts, start_ms, side="left"))
+            hi = int(np.searchsorted(ts, end_ms, side="right"))
+            if hi > lo:
+                out[sid] = (ts[lo:hi], vs[lo:hi])
+        return out
