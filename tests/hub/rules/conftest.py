@@ -1,6 +1,7 @@
 """Real servers for the rule lifecycle tests: a small service whose metric the test sets,
-a real Prometheus scraping it every second (the query backend the rules run against until
-the hub's own engine answers), webhook receivers, and hubs with timers shrunk to seconds."""
+a real Prometheus scraping it every second (the hub's ``prometheus_url``, so the rules run
+through the remote backend against the reference), webhook receivers, and hubs with timers
+shrunk to seconds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -20,19 +20,6 @@ from fastapi.responses import PlainTextResponse, Response
 from tests.support.servers import free_port, require_binary, run_server, uvicorn_in_thread
 
 from berrys_monitoring.hub import HubConfig, create_app
-
-
-class PrometheusBackend:
-    """The slice of contract 1's QueryBackend the evaluator uses, over Prometheus' HTTP API."""
-
-    def __init__(self, url: str) -> None:
-        self.client = httpx.Client(base_url=url, timeout=10.0)
-
-    def instant_query(self, query: str, time_s: float) -> Any:
-        body = self.client.get("/api/v1/query", params={"query": query, "time": time_s}).json()
-        if body["status"] != "success":
-            raise RuntimeError(body["error"])
-        return SimpleNamespace(data=body["data"], warnings=body.get("warnings", []))
 
 
 @dataclass
@@ -201,16 +188,15 @@ class InProcessHub:
 def hub_in_thread(
     data_dir: Path, prometheus_url: str, *, rule_files: list[str], alerting_config: dict[str, Any]
 ) -> Iterator[InProcessHub]:
-    """The hub's app served by a real uvicorn on a thread, its query backend the real
-    Prometheus."""
+    """The hub's app served by a real uvicorn on a thread, querying the real Prometheus."""
     config = HubConfig(
         data_dir=data_dir,
         grpc_port=0,
         scrape_interval=0,
         rule_files=rule_files,
         alerting=alerting_config,
+        prometheus_url=prometheus_url,
     )
     app = create_app(config)
-    app.state.query_backend = PrometheusBackend(prometheus_url)
     with uvicorn_in_thread(app, log_config=None) as port:
         yield InProcessHub(f"http://127.0.0.1:{port}", app)

@@ -4,13 +4,13 @@ file is refused with the file, group and rule named, and the running rules stay.
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 
 import httpx
 import yaml
+from tests.hub.conftest import start_hub
 from tests.hub.rules.conftest import Service, alerting, hub_in_thread, rules_file, webhook
-from tests.support.servers import REPO, free_port, run_server, wait_for
+from tests.support.servers import wait_for
 
 
 def _rule_names(c: httpx.Client | str) -> list[str]:
@@ -56,17 +56,11 @@ def test_post_reload_takes_new_rules_and_refuses_broken_ones(
 
 def test_sighup_reloads_a_running_hub(prometheus: str, tmp_path: Path) -> None:
     rules = rules_file(tmp_path / "rules.yml")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     config = tmp_path / "hub.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {"port": port, "grpc_port": 0, "scrape_interval": 0,
-             "data_dir": str(tmp_path / "hub"), "rule_files": [str(rules)]}
-        )
-    )  # fmt: skip
-    cmd = [sys.executable, "-m", "tests.hub.rules.prometheus_hub", prometheus, str(config)]
-    with run_server(cmd, cwd=REPO, ready_url=f"{url}/health", timeout=60) as server:
+    config.write_text(yaml.safe_dump({"rule_files": [str(rules)], "scrape_interval": 0}))
+    args = ("--config", str(config), "--prometheus-url", prometheus)
+    with start_hub(tmp_path / "hub", *args) as hub:
+        url, server = hub.url, hub.server
         assert "Reloaded" not in _rule_names(url)
         rules.write_text(
             yaml.safe_dump(

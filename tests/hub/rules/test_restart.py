@@ -1,18 +1,19 @@
 """A hub restarted in the middle of an alert (a real process, SIGTERM, started again on
 the same data directory) loses no firing alert, keeps its start, and delivers the
-notification it had not managed to deliver, once."""
+notification it had not managed to deliver, once. The hub here is on its own: it scrapes
+the service itself and its rules run on its embedded PromQL engine."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from tests.hub.conftest import start_hub
 from tests.hub.rules.conftest import Service, alerting, rules_file, webhook
-from tests.support.servers import REPO, free_port, run_server, wait_for
+from tests.support.servers import wait_for
 
 
 def _alerts(url: str, **params: str) -> list[dict[str, Any]]:
@@ -20,27 +21,29 @@ def _alerts(url: str, **params: str) -> list[dict[str, Any]]:
 
 
 def test_a_restart_mid_firing_loses_nothing_and_sends_no_duplicate(
-    service: Service, prometheus: str, tmp_path: Path
+    service: Service, tmp_path: Path
 ) -> None:
     rules = rules_file(tmp_path / "rules.yml", for_s="1s")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with webhook(fail=10**6) as inbox:  # down at first: the notification waits in the outbox
         config = tmp_path / "hub.yaml"
         config.write_text(
             yaml.safe_dump(
                 {
-                    "port": port,
-                    "grpc_port": 0,
-                    "scrape_interval": 0,
-                    "data_dir": str(tmp_path / "hub"),
+                    "scrape_interval": "1s",
+                    "scrape_configs": [
+                        {
+                            "job_name": "demo",
+                            "static_configs": [{"targets": [f"127.0.0.1:{service.port}"]}],
+                        }
+                    ],
                     "rule_files": [str(rules)],
                     "alerting": alerting(inbox.url),
                 }
             )
         )
-        cmd = [sys.executable, "-m", "tests.hub.rules.prometheus_hub", prometheus, str(config)]
-        with run_server(cmd, cwd=REPO, ready_url=f"{url}/health", timeout=60):
+        data = tmp_path / "hub"
+        with start_hub(data, "--config", str(config)) as hub:
+            url = hub.url
             service.values["restart"] = 5
             [before] = wait_for(
                 lambda: _alerts(url, label="case=restart", state="firing"), timeout=30,
@@ -50,7 +53,7 @@ def test_a_restart_mid_firing_loses_nothing_and_sends_no_duplicate(
         assert inbox.received == []
         inbox.fail = 0  # the receiver is back while the hub is down
 
-        with run_server(cmd, cwd=REPO, ready_url=f"{url}/health", timeout=60):
+        with start_hub(data, "--config", str(config), port=hub.port):
             [after] = _alerts(url, label="case=restart", state="firing")
             assert after["id"] == before["id"]
             assert after["startsAt"] == before["startsAt"]
