@@ -15,9 +15,17 @@ from tests.hub.conftest import start_hub
 from tests.hub.rules.conftest import Service, alerting, rules_file, webhook
 from tests.support.servers import wait_for
 
+from berrys_monitoring.hub._time import rfc3339_ns
+
 
 def _alerts(url: str, **params: str) -> list[dict[str, Any]]:
     return list(httpx.get(f"{url}/api/v1/alerts", params=params).json()["data"]["alerts"])
+
+
+def _query(url: str, promql: str) -> list[dict[str, Any]]:
+    body = httpx.get(f"{url}/api/v1/query", params={"query": promql}).json()
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
 
 
 def test_a_restart_mid_firing_loses_nothing_and_sends_no_duplicate(
@@ -66,5 +74,13 @@ def test_a_restart_mid_firing_loses_nothing_and_sends_no_duplicate(
             assert still["startsAt"] == before["startsAt"]
             history = httpx.get(f"{url}/api/v1/alerts/{still['id']}").json()["data"]["history"]
             assert [h["event"] for h in history] == ["pending", "firing"]
+            # the alert's state as series, queried through the hub's own PromQL engine
+            [series] = _query(url, 'ALERTS{case="restart"}')
+            assert series["metric"]["alertstate"] == "firing"
+            [for_state] = _query(url, 'ALERTS_FOR_STATE{case="restart"}')
+            assert float(for_state["value"][1]) == rfc3339_ns(str(before["activeAt"])) / 1e9
             service.values.pop("restart")
             wait_for(lambda: inbox.alerts("resolved"), timeout=30, what="the resolved message")
+            # stale markers end the series at once, not after the 5-minute lookback
+            wait_for(lambda: _query(url, 'ALERTS{case="restart"}') == [], timeout=10,
+                     what="ALERTS to end")  # fmt: skip

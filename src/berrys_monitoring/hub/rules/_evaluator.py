@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import orjson
 
 from berrys_monitoring.hub.ingest._alertmanager import fingerprint
+from berrys_monitoring.hub.ingest._scrape import STALE_NAN
 from berrys_monitoring.hub.rules._rulefile import AlertingRule, RecordingRule, RuleGroup
 from berrys_monitoring.hub.rules._template import Template, TemplateError
 from berrys_monitoring.hub.store import Batch, Sample, Store
@@ -128,6 +129,7 @@ class RuleEvaluator:
         self._status: dict[str, RuleStatus] = {}
         self._group_status: dict[str, RuleStatus] = {}
         self._next_due: dict[str, float] = {}
+        self._last_series: dict[str, set[tuple[tuple[str, str], ...]]] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -232,9 +234,11 @@ class RuleEvaluator:
                     raise RuleError("the hub has no query backend")
                 result = _samples(backend.instant_query(rule.expr, ts).data)
                 if isinstance(rule, RecordingRule):
-                    samples += self._record(rule, result, ts)
+                    written = self._record(rule, result, ts)
                 else:
                     notify |= self._alert(key, rule, result, ts, changes)
+                    written = self._alerts_series(key, ts)
+                samples += written + self._stale(key, written, ts)
             except Exception as exc:  # a bad rule is shown as unhealthy, the others go on
                 status.health, status.last_error = "err", str(exc) or type(exc).__name__
                 log.warning("rule %s of group %s: %s", rule.name, group.name, status.last_error)
@@ -266,6 +270,28 @@ class RuleEvaluator:
             seen.add(series)
             out.append(Sample(series, int(ts * 1000), value))
         return out
+
+    def _alerts_series(self, key: str, ts: float) -> list[Sample]:
+        """Prometheus' ``ALERTS`` (1 per pending or firing alert, with ``alertstate``) and
+        ``ALERTS_FOR_STATE`` (its ``activeAt``), so dashboards can query alert state."""
+        out = []
+        with self._lock:
+            active = [s for s in self._states.get(key, {}).values() if s.state != "inactive"]
+        for st in active:
+            alerts = {**st.labels, "__name__": "ALERTS", "alertstate": st.state}
+            out.append(Sample(tuple(sorted(alerts.items())), int(ts * 1000), 1.0))
+            for_state = {**st.labels, "__name__": "ALERTS_FOR_STATE"}
+            out.append(Sample(tuple(sorted(for_state.items())), int(ts * 1000), st.active_ns / 1e9))
+        return out
+
+    def _stale(self, key: str, written: list[Sample], ts: float) -> list[Sample]:
+        """Stale markers for the series a rule wrote last time and not now (as Prometheus
+        does), so queries see them end at once rather than linger for the lookback."""
+        now = {s.labels for s in written}
+        with self._lock:
+            gone = self._last_series.get(key, set()) - now
+            self._last_series[key] = now
+        return [Sample(labels, int(ts * 1000), STALE_NAN) for labels in sorted(gone)]
 
     def _row(self, st: RuleAlertState) -> tuple[str, str, str, int, int, str, str, str, float, int]:
         """The alert as the hub's alert store keeps it (``startsAt`` is when it fired)."""
