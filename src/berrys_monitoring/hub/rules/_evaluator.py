@@ -234,9 +234,9 @@ class RuleEvaluator:
                     raise RuleError("the hub has no query backend")
                 result = _samples(backend.instant_query(rule.expr, ts).data)
                 if isinstance(rule, RecordingRule):
-                    written = self._record(rule, result, ts)
+                    written = self._record(rule, result, ts, group.limit)
                 else:
-                    notify |= self._alert(key, rule, result, ts, changes)
+                    notify |= self._alert(key, rule, result, ts, changes, group.limit)
                     written = self._alerts_series(key, ts)
                 samples += written + self._stale(key, written, ts)
             except Exception as exc:  # a bad rule is shown as unhealthy, the others go on
@@ -255,8 +255,14 @@ class RuleEvaluator:
             self._on_change()
 
     def _record(
-        self, rule: RecordingRule, result: list[tuple[dict[str, str], float]], ts: float
+        self,
+        rule: RecordingRule,
+        result: list[tuple[dict[str, str], float]],
+        ts: float,
+        limit: int = 0,
     ) -> list[Sample]:
+        if limit and len(result) > limit:
+            raise RuleError(f"exceeded limit of {limit} with {len(result)} series")
         out, seen = [], set()
         for labels, value in result:
             lbls = {k: v for k, v in labels.items() if k != "__name__"}
@@ -321,6 +327,7 @@ class RuleEvaluator:
         result: list[tuple[dict[str, str], float]],
         ts: float,
         changes: AlertChanges,
+        limit: int = 0,
     ) -> bool:
         """One evaluation of an alerting rule; True when an alert started or stopped firing."""
         ts_ns = _ns(ts)
@@ -355,6 +362,8 @@ class RuleEvaluator:
                     "vector contains metrics with the same labelset after applying alert labels"
                 )
             seen[fp] = (final, annotations, value)
+        if limit and len(seen) > limit:  # Prometheus: the whole result is discarded
+            raise RuleError(f"exceeded limit of {limit} with {len(seen)} alerts")
         changed = False
         for fp, (final, annotations, value) in seen.items():
             st = active.get(fp)
