@@ -183,3 +183,23 @@ def test_an_unknown_trace_says_so(
     page.get_by_text(f"No trace {'ab' * 16} in this hub.").wait_for()
     assert all("404" in e for e in tab.errors)  # the browser logs the API's 404 itself
     assert tab.dialogs == []
+
+
+def test_the_waterfall_is_usable_from_the_keyboard(
+    hub: RunningHub, small_trace: str, open_tab: Callable[..., Tab]
+) -> None:
+    tab = open_tab(hub.url)
+    page = tab.page
+    tab.goto(f"/traces/{small_trace}")
+    page.wait_for_selector(".wf-row")
+    page.locator(".wf-scroll").focus()
+    page.keyboard.press("Home")
+    assert "POST /checkout" in page.locator(".wf-row.selected").inner_text()
+    page.keyboard.press("ArrowDown")  # past the root's log line, to its first child
+    assert "op-1" in page.locator(".wf-row.selected").inner_text()
+    assert "op-1" in page.locator(".wf-detail h2").inner_text()
+    page.keyboard.press("ArrowLeft")  # collapse op-1
+    assert page.locator(".wf-row").count() == 10 - 3
+    page.keyboard.press("ArrowRight")  # and expand it again
+    assert page.locator(".wf-row").count() == 10
+    tab.assert_clean()
