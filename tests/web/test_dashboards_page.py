@@ -212,3 +212,33 @@ def test_twelve_time_series_panels_over_24h_render_within_a_second(
         )
         assert min(timings[1:]) <= 1000, timings
         tab.assert_clean()
+
+
+def test_panels_move_and_resize_from_the_keyboard(
+    tmp_path: Path, open_tab: Callable[..., Tab]
+) -> None:
+    panels = [
+        {"id": n, "type": "traces", "title": f"p{n}", "query": {"kind": "traces", "expr": ""},
+         "grid": {"x": 0, "y": (n - 1) * 6, "w": 8, "h": 6}}
+        for n in (1, 2)
+    ]  # fmt: skip
+    with start_hub(tmp_path) as hub:
+        made = httpx.post(
+            f"{hub.url}/api/v1/dashboards", json={"id": "keys", "title": "Keys", "panels": panels}
+        )
+        assert made.status_code == 201, made.text
+        tab = open_tab(hub.url)
+        page = tab.page
+        tab.goto("/dashboards/keys?edit=1")
+        head = page.locator('.dash-panel[data-panel="2"] .dash-panel-head')
+        head.focus()
+        for key in ("ArrowRight", "ArrowRight", "ArrowUp", "Shift+ArrowDown", "Shift+ArrowRight"):
+            page.keyboard.press(key)
+        page.click("#save-dashboard")
+        page.get_by_text("Saved.").wait_for()
+        saved = httpx.get(f"{hub.url}/api/v1/dashboards/keys").json()
+        grids = {p["id"]: p["grid"] for p in saved["panels"]}
+        # panel 2 moved right and up beside panel 1, one row taller and one column wider
+        assert grids[2] == {"x": 2, "y": 0, "w": 9, "h": 7}, grids
+        assert grids[1] == {"x": 0, "y": 7, "w": 8, "h": 6}, grids  # pushed below it
+        tab.assert_clean()
