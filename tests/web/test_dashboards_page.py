@@ -139,7 +139,21 @@ def test_the_list_copies_a_built_in_dashboard_and_exports_grafana_json(
         tab.screenshot("dashboard-copy-light")
         page.goto(f"{hub.url}/dashboards/service?var-service=checkout")
         page.locator(".dash-panel canvas").first.wait_for()
+        # the other panel types of the built-in Service dashboard, from the same metrics
+        page.locator(".dash-heatmap").wait_for()  # histogram buckets
+        page.locator(".dash-bar-row", has_text="500").wait_for()  # requests by status
+        page.locator(".dash-table td", has_text="/users/{id}").first.wait_for()  # top routes
+        assert page.locator(".dash-stat-value").count() >= 3  # p50, p95, p99
         tab.screenshot("dashboard-service-light")
+        # import: a definition pasted into the dialog becomes a dashboard
+        tab.goto("/dashboards")
+        page.get_by_role("button", name="Import JSON").click()
+        imported = {"title": "Imported", "panels": [
+            {"id": 1, "type": "stat", "title": "up", "query": {"expr": "sum(http_requests_total)"}}]}  # fmt: skip
+        page.get_by_label("dashboard JSON to import").fill(json.dumps(imported))
+        page.locator("dialog[open]").get_by_role("button", name="Import").click()
+        page.locator("h1", has_text="Imported").wait_for()
+        page.locator(".dash-stat-value").wait_for()
         tab.assert_clean()
 
 
