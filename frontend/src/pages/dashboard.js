@@ -6,7 +6,7 @@ import { h, replace, emptyState, errorState, loading } from "../dom.js";
 import { createGrid, firstFree } from "../lib/grid.js";
 import "../lib/grid.css";
 import { PANEL_TYPES, UNITS, parseVariableQuery, queryKind, varsFromQuery } from "./dashboards-model.js";
-import { renderPanel } from "./dashboards-panels.js";
+import { STALE, renderPanel } from "./dashboards-panels.js";
 import { download } from "./dashboards.js";
 import "./dashboards.css";
 
@@ -256,31 +256,22 @@ export function mount(el, ctx) {
   async function refreshPanel(panel, gen) {
     const cell = cells.get(panel.id);
     if (!cell) return;
-    if (!cell.renderer) replace(cell.body, loading());
+    if (!cell.body.firstChild) replace(cell.body, loading()); // later refreshes keep the old view
     try {
-      const renderer = await renderPanel(cell.body, panel, { api: ctx.api, range: ctx.timeRange, values, signal: ctx.signal });
-      if (gen !== generation) {
-        if (renderer) renderer.destroy();
-        return;
-      }
-      if (cell.renderer) cell.renderer.destroy();
+      const previous = cell.renderer;
+      const env = { api: ctx.api, range: ctx.timeRange, values, signal: ctx.signal, current: () => gen === generation };
+      const renderer = await renderPanel(cell.body, panel, env);
+      if (previous) previous.destroy(); // its DOM is already replaced
       cell.renderer = renderer;
     } catch (err) {
-      if (err && err.name === "AbortError") return;
+      if (err === STALE || (err && err.name === "AbortError")) return;
       replace(cell.body, errorState(err, "this panel"));
     }
   }
 
   function refreshAll() {
     const gen = ++generation;
-    const done = dash.panels.map((p) => {
-      const cell = cells.get(p.id);
-      if (cell && cell.renderer) {
-        cell.renderer.destroy();
-        cell.renderer = null;
-      }
-      return refreshPanel(p, gen);
-    });
+    const done = dash.panels.map((p) => refreshPanel(p, gen));
     Promise.all(done).then(() => {
       if (gen !== generation) return;
       el.dataset.refreshed = String(gen);
