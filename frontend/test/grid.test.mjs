@@ -27,3 +27,9 @@ test("a new item goes into the first gap", () => {
   assert.deepEqual(firstFree([at("a", 0, 0, 12, 4)], 12, 4), { x: 12, y: 0 });
   assert.deepEqual(firstFree([at("a", 0, 0, 24, 4)], 6, 3), { x: 0, y: 4 });
 });
+
+test("moving an item up onto another takes its place; the other goes below", () => {
+  const out = place([at("a", 0, 0, 8, 6), at("b", 0, 6, 8, 6)], "b", { x: 2, y: 5, w: 8, h: 6 });
+  assert.deepEqual(out.find((i) => i.id === "b"), at("b", 2, 0, 8, 6));
+  assert.deepEqual(out.find((i) => i.id === "a"), at("a", 0, 6, 8, 6));
+});

@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "export": (
         "berrys_monitoring.hub._cli_export",
-        "export dashboards (and rules) in the formats Grafana and Prometheus read",
+        "export for the scale-out path: prometheus-rules, grafana-dashboard",
     ),
 }
 

@@ -1,69 +1,13 @@
-"""What the trace and dashboard page tests share: a hub serving the built dashboard, a
-headless Chromium, and traces sent with the official OpenTelemetry SDK and OTLP exporter."""
+"""Telemetry for the trace and dashboard page tests: traces sent with the official
+OpenTelemetry SDK and OTLP exporter (their log lines as OTLP/JSON), and request metrics
+sent with the SDK's OTLP metric exporter."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from tests.support.servers import REPO, missing, require_binary
-
-STATIC = REPO / "src" / "berrys_monitoring" / "hub" / "web" / "static"
-SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def build_assets() -> None:
-    """Build the dashboard's assets when they are missing (as ``make assets`` does)."""
-    if (STATIC / "index.html").exists():
-        return
-    npm = require_binary("npm", "apt-get install npm")
-    frontend = REPO / "frontend"
-    if not (frontend / "node_modules").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=frontend, check=True)
-    subprocess.run([npm, "run", "build"], cwd=frontend, check=True)
-
-
-@contextlib.contextmanager
-def browser_page(theme: str = "light") -> Iterator[tuple[Any, list[str]]]:
-    """A Chromium page and the console errors (and page errors) it logs."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("playwright", "pip install playwright")
-    if not Path(CHROMIUM).exists():
-        missing("chromium", "apt-get install chromium")
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        context = browser.new_context(
-            viewport={"width": 1440, "height": 900},
-            color_scheme="dark" if theme == "dark" else "light",
-        )
-        context.add_init_script(f"localStorage.setItem('bm-theme', '{theme}')")
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-        try:
-            yield page, errors
-        finally:
-            context.close()
-            browser.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def send_trace(
@@ -162,11 +106,6 @@ def send_trace(
         httpx.post(f"{hub_url}/v1/logs", json=body, timeout=30).raise_for_status()
     logging.getLogger(__name__).debug("sent trace %s", trace_id)
     return trace_id
-
-
-@pytest.fixture(scope="module")
-def assets() -> None:
-    build_assets()
 
 
 def send_metrics(

@@ -11,16 +11,13 @@ export function collides(a, b) {
   return a.id !== b.id && a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 
-/** Move every item up as far as it goes (top to bottom), as Grafana's grid does. */
-export function compact(items) {
-  const sorted = [...items].sort((a, b) => a.y - b.y || a.x - b.x);
+/** Move every item up as far as it goes (top to bottom), as Grafana's grid does; at equal
+ * rows the item `firstId` (the one being moved) goes first. */
+export function compact(items, firstId = null) {
+  const sorted = [...items].sort((a, b) => a.y - b.y || (a.id === firstId ? -1 : b.id === firstId ? 1 : a.x - b.x));
   const placed = [];
   for (const it of sorted) {
-    const item = { ...it };
-    item.y = 0;
-    while (placed.some((p) => collides(item, p))) item.y++;
-    // the loop above finds the first free row from the top; never move an item below where it was
-    if (item.y > it.y) item.y = it.y;
+    const item = { ...it, y: 0 };
     while (placed.some((p) => collides(item, p))) item.y++;
     placed.push(item);
   }
@@ -28,7 +25,8 @@ export function compact(items) {
   return items.map((it) => byId.get(it.id));
 }
 
-/** Put `id` at (x, y, w, h), push what it overlaps downwards, then compact. */
+/** Put `id` at (x, y, w, h), push what it overlaps below it, then compact: the moved item
+ * takes the place it was dropped on and the others settle around it. */
 export function place(items, id, { x, y, w, h }, cols = COLS) {
   const moved = items.map((it) => ({ ...it }));
   const target = moved.find((it) => it.id === id);
@@ -37,7 +35,6 @@ export function place(items, id, { x, y, w, h }, cols = COLS) {
   target.h = Math.max(1, h ?? target.h);
   target.x = Math.max(0, Math.min(cols - target.w, x ?? target.x));
   target.y = Math.max(0, y ?? target.y);
-  // push the others down, in order, until nothing overlaps (the moved item wins)
   const queue = [target];
   while (queue.length) {
     const cur = queue.shift();
@@ -47,10 +44,7 @@ export function place(items, id, { x, y, w, h }, cols = COLS) {
       queue.push(other);
     }
   }
-  const compacted = compact(moved.filter((it) => it !== target));
-  // the dragged item keeps its row; the others settle around it
-  const result = compact([target, ...compacted].sort((a, b) => (a === target ? -1 : b === target ? 1 : 0)));
-  return items.map((it) => result.find((r) => r.id === it.id));
+  return compact(moved, id);
 }
 
 /** Where a new item of w x h goes: the first row where it fits, left to right. */
@@ -93,6 +87,8 @@ export function createGrid(container, { cols = COLS, rowHeight = 30, gap = 8, on
     for (const it of items) {
       applyBox(it.el, box(it));
       bottom = Math.max(bottom, it.y + it.h);
+      // animate moves, not the first placement (a new panel would fly in from the corner)
+      if (!it.el.classList.contains("placed")) requestAnimationFrame(() => it.el.classList.add("placed"));
     }
     container.style.height = `${bottom * (rowHeight + gap)}px`;
   }

@@ -6,7 +6,7 @@ import { h, replace, emptyState, errorState, loading } from "../dom.js";
 import { createGrid, firstFree } from "../lib/grid.js";
 import "../lib/grid.css";
 import { PANEL_TYPES, UNITS, parseVariableQuery, queryKind, varsFromQuery } from "./dashboards-model.js";
-import { renderPanel } from "./dashboards-panels.js";
+import { STALE, renderPanel } from "./dashboards-panels.js";
 import { download } from "./dashboards.js";
 import "./dashboards.css";
 
@@ -210,9 +210,9 @@ export function mount(el, ctx) {
       cell.head,
       h("span", { class: "dash-panel-title", title: panel.description || null }, panel.title || "(untitled)"),
       h("span", { class: "spacer" }),
-      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => editPanel(panel), "aria-label": `edit panel ${panel.title}` }, "Edit") : null,
-      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => duplicate(panel), "aria-label": `duplicate panel ${panel.title}` }, "Duplicate") : null,
-      editing ? h("button", { class: "btn btn-small btn-quiet btn-danger", onclick: () => removePanel(panel), "aria-label": `remove panel ${panel.title}` }, "Remove") : null,
+      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => editPanel(panel), "aria-label": `edit panel ${panel.title}`, title: "Edit" }, "✎") : null,
+      editing ? h("button", { class: "btn btn-small btn-quiet", onclick: () => duplicate(panel), "aria-label": `duplicate panel ${panel.title}`, title: "Duplicate" }, "⧉") : null,
+      editing ? h("button", { class: "btn btn-small btn-quiet btn-danger", onclick: () => removePanel(panel), "aria-label": `remove panel ${panel.title}`, title: "Remove" }, "✕") : null,
     );
     cell.head.tabIndex = editing ? 0 : -1;
     cell.head.setAttribute("aria-label", editing ? `${panel.title}: arrow keys move the panel, shift+arrow keys resize it` : panel.title);
@@ -256,32 +256,28 @@ export function mount(el, ctx) {
   async function refreshPanel(panel, gen) {
     const cell = cells.get(panel.id);
     if (!cell) return;
-    if (!cell.renderer) replace(cell.body, loading());
+    if (!cell.body.firstChild) replace(cell.body, loading()); // later refreshes keep the old view
     try {
-      const renderer = await renderPanel(cell.body, panel, { api: ctx.api, range: ctx.timeRange, values, signal: ctx.signal });
-      if (gen !== generation) {
-        if (renderer) renderer.destroy();
-        return;
-      }
-      if (cell.renderer) cell.renderer.destroy();
+      const previous = cell.renderer;
+      const env = { api: ctx.api, range: ctx.timeRange, values, signal: ctx.signal, current: () => gen === generation };
+      const renderer = await renderPanel(cell.body, panel, env);
+      if (previous) previous.destroy(); // its DOM is already replaced
       cell.renderer = renderer;
     } catch (err) {
-      if (err && err.name === "AbortError") return;
+      if (err === STALE || (err && err.name === "AbortError")) return;
       replace(cell.body, errorState(err, "this panel"));
     }
   }
 
   function refreshAll() {
     const gen = ++generation;
-    for (const p of dash.panels) {
-      const cell = cells.get(p.id);
-      if (cell && cell.renderer) {
-        cell.renderer.destroy();
-        cell.renderer = null;
-      }
-      refreshPanel(p, gen);
-    }
-    el.dataset.refreshed = String(gen);
+    const done = dash.panels.map((p) => refreshPanel(p, gen));
+    Promise.all(done).then(() => {
+      if (gen !== generation) return;
+      el.dataset.refreshed = String(gen);
+      // the first complete render, in ms since navigation start (what the benchmarks read)
+      if (!el.dataset.renderedAt) el.dataset.renderedAt = String(Math.round(performance.now()));
+    });
   }
 
   function onLayout(layout) {

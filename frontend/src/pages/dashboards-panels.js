@@ -34,28 +34,36 @@ function instantRows(data) {
   return [];
 }
 
-/** A panel's renderer: `render(body, env)` draws it; returns {destroy, resize}. */
+/** Thrown when a newer refresh of the same panel started: this answer must not be drawn. */
+export const STALE = new Error("stale");
+
+/** Draw `panel` into `body`; returns {destroy, resize} or null. `env.current()` false means
+ * a newer refresh started while this one waited for its data. */
 export async function renderPanel(body, panel, env) {
   const { api, range, values, signal } = env;
+  const fresh = (data) => {
+    if (env.current && !env.current()) throw STALE;
+    return data;
+  };
   const kind = panel.query.kind;
   const step = range.step(Math.max(60, Math.min(480, Math.floor((body.clientWidth || 600) / 3))));
   const expr = substitute(panel.query.expr, values, { kind, step, range: range.end - range.start });
   try {
-    if (kind === "logs") return logsPanel(body, await api.get(`/api/v1/logs?${expr}`, { start: range.start.toFixed(3), end: range.end.toFixed(3), ...(expr.includes("limit=") ? {} : { limit: 50 }) }, { signal }), panel);
-    if (kind === "traces") return tracesPanel(body, await api.get(`/api/v1/traces?${expr}`, { start: range.start.toFixed(3), end: range.end.toFixed(3), ...(expr.includes("limit=") ? {} : { limit: 20 }) }, { signal }), panel);
+    if (kind === "logs") return logsPanel(body, fresh(await api.get(`/api/v1/logs?${expr}`, { start: range.start.toFixed(3), end: range.end.toFixed(3), ...(expr.includes("limit=") ? {} : { limit: 50 }) }, { signal })), panel);
+    if (kind === "traces") return tracesPanel(body, fresh(await api.get(`/api/v1/traces?${expr}`, { start: range.start.toFixed(3), end: range.end.toFixed(3), ...(expr.includes("limit=") ? {} : { limit: 20 }) }, { signal })), panel);
     if (panel.type === "timeseries" || panel.type === "heatmap") {
       const xs = xAxis(range, step); // ends at `end`: the newest samples are always drawn
-      const data = await api.queryRange(expr, xs[0].toFixed(3), xs[xs.length - 1].toFixed(3), step, { signal });
+      const data = fresh(await api.queryRange(expr, xs[0].toFixed(3), xs[xs.length - 1].toFixed(3), step, { signal }));
       return panel.type === "heatmap" ? heatmapPanel(body, data, panel, range, step) : timeseriesPanel(body, data, panel, range, step);
     }
-    const data = await api.query(expr, range.end.toFixed(3), { signal });
+    const data = fresh(await api.query(expr, range.end.toFixed(3), { signal }));
     const rows = instantRows(data);
     if (panel.type === "stat") return statPanel(body, rows, panel);
     if (panel.type === "gauge") return gaugePanel(body, rows, panel);
     if (panel.type === "bar") return barPanel(body, rows, panel);
     return tablePanel(body, rows, panel);
   } catch (err) {
-    if (err && err.name === "AbortError") throw err;
+    if (err === STALE || (err && err.name === "AbortError")) throw err;
     replace(body, errorState(err, "this panel's query"));
     body.lastChild.append(h("p", { class: "mono small" }, expr));
     return null;
@@ -129,10 +137,15 @@ function timeseriesPanel(body, data, panel, range, step) {
     ],
   };
   const plot = new uPlot(opts, [xs, ...ys], body);
-  return {
-    destroy: () => plot.destroy(),
-    resize: () => plot.setSize({ width: Math.max(100, body.clientWidth), height: Math.max(60, body.clientHeight - 28) }),
+  // the legend wraps onto as many lines as it needs: the plot takes the rest of the panel
+  const fit = () => {
+    const legend = plot.root.querySelector(".u-legend");
+    const room = body.clientHeight - (legend ? legend.getBoundingClientRect().height : 0) - 6;
+    plot.setSize({ width: Math.max(100, body.clientWidth), height: Math.max(60, room) });
   };
+  fit();
+  requestAnimationFrame(fit); // once more, with the legend laid out at its final width
+  return { destroy: () => plot.destroy(), resize: fit };
 }
 
 function statPanel(body, rows, panel) {

@@ -38,6 +38,8 @@ export function mount(el, ctx) {
     return () => {};
   }
 
+  let shown = ""; // span and log counts on screen: a refresh redraws only when they change
+
   async function load() {
     let trace;
     let logs = [];
@@ -50,6 +52,7 @@ export function mount(el, ctx) {
       logs = (l && l.logs) || [];
     } catch (err) {
       if (err && err.name === "AbortError") return;
+      if (shown) return; // a failed refresh keeps the trace on screen
       if (err && err.status === 404) {
         replace(body, emptyState(`No trace ${id} in this hub.`, "It may not have arrived yet, or retention removed it. ", h("a", { href: "/traces" }, "Search traces")));
       } else {
@@ -57,7 +60,12 @@ export function mount(el, ctx) {
       }
       return;
     }
-    render(trace.spans || [], logs);
+    const spans = trace.spans || [];
+    const key = `${spans.length}/${logs.length}`;
+    if (key === shown) return;
+    shown = key;
+    if (view) view.destroy();
+    render(spans, logs);
   }
 
   function render(spans, logs) {
@@ -247,6 +255,8 @@ export function mount(el, ctx) {
     );
   }
 
+  // spans of a trace still in flight keep arriving: pick them up on the refresh ticks
+  ctx.onRefresh(() => load());
   load();
   return () => {
     if (view) view.destroy();

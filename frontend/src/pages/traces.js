@@ -160,13 +160,15 @@ export function mount(el, ctx) {
     const text = cssVar("--text", "#222");
     const grid = cssVar("--grid", "rgba(0,0,0,.08)");
     const axis = { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } };
+    // a log axis: grid lines and ticks at the decades only (1, 10, 100 ms), not the 9 between
+    const decades = (u, splits) => splits.map((v) => (v > 0 && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9 ? v : null));
     const points = (color) => ({ show: true, size: 7, stroke: color, fill: color, width: 1 });
     plot = new uPlot(
       {
         width,
         height: 220,
         scales: { x: { time: true, min: range.start, max: range.end }, y: { distr: 3, log: 10 } },
-        axes: [axis, { ...axis, label: "ms", values: (u, vals) => vals.map((v) => (v == null ? "" : v >= 1000 ? `${v / 1000} s` : `${v}`)) }],
+        axes: [axis, { ...axis, label: "ms", grid: { stroke: grid, filter: decades }, ticks: { stroke: grid, filter: decades }, values: (u, vals) => vals.map((v) => (v == null ? "" : v >= 1000 ? `${v / 1000} s` : `${v}`)) }],
         legend: { show: true },
         cursor: { points: { size: 10 }, dataIdx: (u, seriesIdx, idx) => idx },
         series: [

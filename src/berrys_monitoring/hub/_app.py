@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from berrys_monitoring._version import __version__
+from berrys_monitoring.hub._alertsapi import install_rules
 from berrys_monitoring.hub._auth import AuthMiddleware
 from berrys_monitoring.hub._promapi import build_promapi_router
 from berrys_monitoring.hub._retention import RetentionWorker
@@ -115,7 +116,9 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         retention.start()
         if float(config.scrape_interval) > 0 and config.prometheus_url is None:
             scraper.start()  # with a remote Prometheus, scraping is left to it
+        stop_rules = start_rules()
         yield
+        stop_rules()
         scraper.stop()
         if grpc_receiver is not None:
             grpc_receiver.stop()
@@ -193,10 +196,14 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
 
     app.include_router(build_router(the_store, target_state=scraper.state))
     app.include_router(build_dashboards_router(the_store))
+    start_rules = install_rules(app, config, the_store)  # rules, routing, the alerts API
     # -- the Prometheus query API (promapi) --
     app.state.query_backend = _query_backend(config, the_store)
     app.include_router(
-        build_promapi_router(lambda: app.state.query_backend, metadata=lambda: scraper.metadata)
+        build_promapi_router(
+            lambda: app.state.query_backend,
+            metadata=lambda: {**receiver.metric_mapper.metadata, **scraper.metadata},
+        )
     )
     # The web dashboard: its pages, assets, login; auth (token or session + CSRF) and headers.
     signer = SessionSigner(config.token) if config.token else None

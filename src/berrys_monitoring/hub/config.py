@@ -111,6 +111,15 @@ class HubConfig:
     #: Prometheus' own ``scrape_configs`` (``job_name``, ``metrics_path``, ``scheme``,
     #: ``static_configs`` with ``targets`` and ``labels``), pasted as they are.
     scrape_configs: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # -- rules: alert and recording rules, notification routing ------------------------
+    #: Prometheus' ``rule_files``: globs of rule files, reloaded on SIGHUP and /-/reload.
+    rule_files: list[str] = dataclasses.field(default_factory=list)
+    #: How often a rule group without its own ``interval`` is evaluated (Prometheus' 1m).
+    evaluation_interval: float | str = 60.0
+    #: An Alertmanager configuration file (route, receivers, inhibit_rules) ...
+    alertmanager_config: str | None = None
+    #: ... or the same inline; Prometheus' ``alerting: {alertmanagers: ...}`` works too.
+    alerting: dict[str, Any] | None = None
     # -- remote metrics (promapi) --
     #: A Prometheus-compatible server (Prometheus, Mimir, Thanos, VictoriaMetrics) that
     #: answers the metric queries; the hub's own scraper is then off.
@@ -144,6 +153,13 @@ class HubConfig:
         if self.token == "":
             self.token = None
         self.scrape_targets = scrape_targets(self.scrape_configs)
+        self.evaluation_interval = parse_duration(self.evaluation_interval)
+        if self.evaluation_interval <= 0:
+            raise ConfigError("evaluation_interval must be positive")
+        if isinstance(self.rule_files, str) or not all(isinstance(f, str) for f in self.rule_files):
+            raise ConfigError("rule_files must be a list of file names or globs")
+        if self.alerting is not None and not isinstance(self.alerting, dict):
+            raise ConfigError("alerting must be a mapping (Alertmanager's configuration)")
         # -- remote metrics (promapi) --
         if self.prometheus_url == "":
             self.prometheus_url = None
@@ -295,6 +311,9 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"{path}: 'hub' must be a mapping of settings")
     if hub is not data and "scrape_configs" in data:  # Prometheus' place for it
         hub = {**hub, "scrape_configs": data["scrape_configs"]}
+    for key in ("rule_files", "alerting"):  # Prometheus' places for them
+        if hub is not data and key in data:
+            hub = {**hub, key: data[key]}
     out: dict[str, Any] = {}
     for key, value in hub.items():
         name = str(key).replace("-", "_")

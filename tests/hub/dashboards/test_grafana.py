@@ -79,6 +79,10 @@ def test_custom_dashboard_export_translates_thresholds_variables_logs_and_traces
     )
     assert traces["query"] == '{resource.service.name="checkout" && duration>=250ms}'
     assert grafana["title"] == CUSTOM["title"]  # text, for Grafana to escape
+    absolute = to_grafana(
+        parse_dashboard({"title": "t", "time": {"from": "1767225600000", "to": "now"}})
+    )
+    assert absolute["time"] == {"from": "2026-01-01T00:00:00.000Z", "to": "now"}
     assert {i["pluginId"] for i in grafana["__inputs"]} == {"prometheus", "loki", "tempo"}
 
 

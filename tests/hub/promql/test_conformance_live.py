@@ -191,3 +191,9 @@ def test_prometheus_and_the_hub_scraping_the_same_services_agree(tmp_path: Path)
                 assert theirs["status"] == ours["status"] == "success", (query, ours)
                 problems = differences(ours["data"], theirs["data"])
                 assert not problems, (query, problems[:5])
+            # what each scraped family is, as both report it
+            theirs_meta = httpx.get(f"{prom}/api/v1/metadata").json()["data"]
+            ours_meta = httpx.get(f"{hub.url}/api/v1/metadata").json()["data"]
+            for name in ("jobs_backlog", "job_duration_seconds"):
+                assert ours_meta[name] == theirs_meta[name], name
+            assert ours_meta["jobs_processed_total"][0]["type"] == "counter"

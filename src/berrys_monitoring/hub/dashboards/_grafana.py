@@ -6,6 +6,7 @@ trace panels Tempo with TraceQL, translated from the hub's search parameters."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from typing import Any
@@ -47,6 +48,15 @@ _LEVEL_RE = {
     "fatal": "fatal|critical",
     "critical": "fatal|critical",
 }
+
+
+def _grafana_time(value: str) -> str:
+    """Grafana's JSON takes ``now-1h`` or an ISO time; the web UI's absolute times are epoch
+    milliseconds."""
+    if value.isdigit():
+        moment = datetime.datetime.fromtimestamp(int(value) / 1000, tz=datetime.timezone.utc)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value
 
 
 def _quote(value: str) -> str:
@@ -240,7 +250,10 @@ def to_grafana(dashboard: Dashboard) -> dict[str, Any]:
         "fiscalYearStartMonth": 0,
         "liveNow": False,
         "panels": [_panel(p) for p in sorted(dashboard.panels, key=lambda p: (p.grid.y, p.grid.x))],
-        "time": {"from": dashboard.time.from_, "to": dashboard.time.to},
+        "time": {
+            "from": _grafana_time(dashboard.time.from_),
+            "to": _grafana_time(dashboard.time.to),
+        },
         "timepicker": {"refresh_intervals": ["5s", "10s", "30s", "1m", "5m"]},
         "templating": {"list": [_variable(v) for v in dashboard.variables]},
         "annotations": {

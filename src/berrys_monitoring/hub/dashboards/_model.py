@@ -38,6 +38,7 @@ TRACE_PARAMS = frozenset(
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _RELATIVE = re.compile(r"^now(-\d+[smhdwMy])?(/[smhdwMy])?$")
+_EPOCH_MS = re.compile(r"^\d{10,16}$")  # absolute times as the web UI's URL writes them
 _COLOR = re.compile(
     r"^(#[0-9a-fA-F]{3,8}|[a-z]{3,20}|rgba?\(\s*[\d.]+%?(\s*,\s*[\d.]+%?){2,3}\s*\))$"
 )
@@ -177,12 +178,14 @@ class TimeRange(_Strict):
     @field_validator("from_", "to")
     @classmethod
     def _time(cls, value: str) -> str:
-        if _RELATIVE.match(value):
+        if _RELATIVE.match(value) or _EPOCH_MS.match(value):
             return value
         try:
             rfc3339_ns(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a time: now, now-15m, now-7d or RFC 3339") from None
+            raise ValueError(
+                f"{value!r} is not a time: now, now-15m, now-7d, epoch ms or RFC 3339"
+            ) from None
         return value
 
 
