@@ -42,9 +42,10 @@ CONTRACT_ENDPOINTS = (
 )
 
 
-def absent_endpoints(base: str) -> set[str]:
+def absent_endpoints(base: str, token: str | None = None) -> set[str]:
     """The contract endpoints this hub does not serve (per its /openapi.json)."""
-    paths = set(httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"])
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    paths = set(httpx.get(f"{base}/openapi.json", headers=headers, timeout=10).json()["paths"])
     templated = {re.sub(r"\{[^}]+\}", "{id}", p) for p in paths}
     return {e for e in CONTRACT_ENDPOINTS if e not in templated}
 
@@ -111,7 +112,12 @@ def open_tab(playwright_browser: Any, assets: Path) -> Iterator[Callable[..., Ta
     contexts: list[Any] = []
 
     def opener(
-        base: str, *, theme: str = "light", tolerate_absent: bool = True, **context_args: Any
+        base: str,
+        *,
+        theme: str = "light",
+        token: str | None = None,
+        tolerate_absent: bool = True,
+        **context_args: Any,
     ) -> Tab:
         ctx = playwright_browser.new_context(
             color_scheme=theme, viewport={"width": 1400, "height": 900}, **context_args
@@ -119,7 +125,7 @@ def open_tab(playwright_browser: Any, assets: Path) -> Iterator[Callable[..., Ta
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(15_000)
-        tab = Tab(page, base, absent_endpoints(base) if tolerate_absent else set())
+        tab = Tab(page, base, absent_endpoints(base, token) if tolerate_absent else set())
 
         def on_console(msg: Any) -> None:
             if msg.type != "error":
@@ -190,6 +196,19 @@ def fed_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
     with start_hub(tmp_path_factory.mktemp("web-hub"), "--scrape-interval", "1") as hub:
         with run_service(SERVICE, hub.url) as (url, svc):
             log_text = marker("dashboard test line")
+
+            def scraped_after(t_ns: int) -> bool:
+                with hub.client() as hc:
+                    targets = hc.get("/api/v1/targets").json()["targets"]
+                last = [t["scrape"]["last_scrape_ns"] or 0 for t in targets if t["job"] == SERVICE]
+                return bool(last) and last[0] > t_ns
+
+            # counters must move between two scrapes for rate() to see the traffic: each
+            # route's series exists before the first scrape, then the traffic follows
+            with httpx.Client(base_url=url, timeout=10) as c:
+                for path in ("/ok", "/slow", "/fail"):
+                    c.get(path)
+            wait_for(lambda: scraped_after(0), timeout=30, what="the hub's first scrape")
             with httpx.Client(base_url=url, timeout=10) as c:
                 for _ in range(20):
                     c.get("/ok")
@@ -197,6 +216,8 @@ def fed_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
                 for _ in range(3):
                     c.get("/fail")
                 c.get("/say", params={"msg": log_text})
+            sent = time.time_ns()
+            wait_for(lambda: scraped_after(sent), timeout=30, what="a scrape after the traffic")
             with hub.client() as hc:
                 found: dict[str, int] = {}
 

@@ -108,6 +108,15 @@ export function fromMatrix(result, start, end, step, labelFn = seriesName) {
   return { xs, series };
 }
 
+function isolatedPoints(u, seriesIdx) {
+  const ys = u.data[seriesIdx];
+  const out = [];
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] != null && (i === 0 || ys[i - 1] == null) && (i === ys.length - 1 || ys[i + 1] == null)) out.push(i);
+  }
+  return out;
+}
+
 /** A time-series chart in `el`. Options: unit, height, colors (array), onZoom, onExemplar,
  * fill (bool), stacked bars (bars: true), yMin. */
 export function timeSeries(el, opts = {}) {
@@ -128,10 +137,11 @@ export function timeSeries(el, opts = {}) {
         label: s.label,
         stroke: s.color || palette[i % palette.length],
         width: 1.5,
-        fill: opts.fill ? (s.color || palette[i % palette.length]) + "22" : undefined,
+        fill: opts.bars ? (s.color || palette[i % palette.length]) + "b0" : opts.fill ? (s.color || palette[i % palette.length]) + "22" : undefined,
         spanGaps: false,
-        points: { show: false },
-        paths: opts.bars ? uPlot.paths.bars({ size: [0.9, 40] }) : undefined,
+        // isolated samples (null on both sides) would be invisible as a line: dot them
+        points: { show: true, size: 5, filter: isolatedPoints },
+        paths: opts.bars ? uPlot.paths.bars({ size: [0.8, 60], align: 1 }) : undefined,
         value: (u, v) => fmtValue(v, opts.unit),
       })),
     ];

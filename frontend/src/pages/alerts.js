@@ -7,6 +7,7 @@ import { fmtDuration, fmtTime, fmtAgo, toSeconds } from "../lib/time.js";
 import { isAbort, card, alertsOf, severityOf, alertTitle, alertStart, alertEnd } from "../lib/util.js";
 
 const USER_KEY = "bm-user";
+const MAIN_SEVERITIES = ["critical", "page", "warning", "info"];
 const VIEWS = [
   ["active", "Active (firing, pending)"],
   ["acknowledged", "Acknowledged"],
@@ -31,7 +32,7 @@ export function mount(el, ctx) {
 
   const counts = h("div", { class: "counts" });
   const viewSelect = h("select", { id: "a-view" }, VIEWS.map(([v, l]) => h("option", { value: v, selected: v === state.view }, l)));
-  const sevSelect = h("select", { id: "a-sev" }, ["", "critical", "warning", "info", "none"].map((s) => h("option", { value: s, selected: s === state.severity }, s || "any")));
+  const sevSelect = h("select", { id: "a-sev" }, ["", "critical", "warning", "info", "other"].map((s) => h("option", { value: s, selected: s === state.severity }, s || "any")));
   const textInput = h("input", { type: "search", id: "a-text", value: state.text, placeholder: "title or label", size: 24 });
   const apply = () => {
     state.view = viewSelect.value;
@@ -130,7 +131,7 @@ export function mount(el, ctx) {
       if (state.view === "active" && !(s === "firing" || s === "pending")) return false;
       if (state.view === "acknowledged" && s !== "acknowledged") return false;
       if (state.view === "resolved" && s !== "resolved") return false;
-      if (state.severity && severityOf(a) !== state.severity) return false;
+      if (state.severity === "other" ? MAIN_SEVERITIES.includes(severityOf(a)) : state.severity && severityOf(a) !== state.severity) return false;
       if (text) {
         const hay = `${alertTitle(a)} ${JSON.stringify(a.labels || {})} ${JSON.stringify(a.annotations || {})}`.toLowerCase();
         if (!hay.includes(text)) return false;

@@ -142,6 +142,7 @@ export function mount(el, ctx) {
 
   // ---- histogram, status, list ----
   const histBox = h("div", { class: "histogram" });
+  const countsNote = h("p", { class: "sub", role: "status" });
   const status = h("span", { class: "sub", role: "status", "aria-live": "polite" });
   const liveButton = h("button", { type: "button", class: "btn", "aria-pressed": "false", onclick: () => (tail ? stopTail() : startTail()) }, "▶ Live tail");
   const pauseButton = h("button", { type: "button", class: "btn", hidden: true, "aria-pressed": "false", onclick: () => togglePause() }, "Pause");
@@ -154,7 +155,7 @@ export function mount(el, ctx) {
     form,
     chips,
     h("div", { class: "toolbar" }, savedBox, h("span", { class: "spacer" }), saveForm),
-    h("div", { class: "card" }, histBox),
+    h("div", { class: "card" }, histBox, countsNote),
     h("div", { class: "toolbar section" }, liveButton, pauseButton, h("span", { class: "spacer" }), h("span", { class: "sub" }, "Click a line (or press Enter on it) to see its fields; drag across the histogram to zoom.")),
     listState,
     list,
@@ -162,11 +163,16 @@ export function mount(el, ctx) {
   renderChips();
   renderSaved();
 
+  let histStep = 60;
   const hist = timeSeries(histBox, {
     height: 110,
     bars: true,
     legend: false,
-    onZoom: (a, b) => ctx.setTimeRange(String(Math.round(a * 1000)), String(Math.round(b * 1000))),
+    // a bar stands for [t, t + step): the selection covers the whole buckets it touches
+    onZoom: (a, b) => {
+      const end = Math.min(b + histStep, ctx.timeRange.end);
+      ctx.setTimeRange(String(Math.floor(a * 1000)), String(Math.ceil(end * 1000)));
+    },
   });
 
   // ---- data ----
@@ -217,12 +223,14 @@ export function mount(el, ctx) {
     const p = params();
     const { start, end } = ctx.timeRange;
     const step = ctx.timeRange.step(80);
+    histStep = step;
     status.textContent = "Searching…";
     if (!rows.length) replace(listState, loading("log lines"));
     const counts = ctx.api
       .get("/api/v1/logs/counts", { ...p, step: `${step}s` }, { signal: ctx.signal })
       .then((body) => {
         if (gen !== generation) return;
+        countsNote.textContent = "";
         const xs = [];
         const ys = [];
         const byStart = new Map((body.buckets || []).map((b) => [Math.round(b.start_ns / 1e9), b.count]));
@@ -237,7 +245,7 @@ export function mount(el, ctx) {
         return total;
       })
       .catch((err) => {
-        if (!isAbort(err) && gen === generation) replace(histBox.lastChild || histBox, errorState(err, "counts"));
+        if (!isAbort(err) && gen === generation) countsNote.textContent = `Histogram unavailable: ${err.message}`;
         return null;
       });
     try {
@@ -250,7 +258,8 @@ export function mount(el, ctx) {
       layout();
       const total = await counts;
       if (gen !== generation) return;
-      status.textContent = `${total != null ? total.toLocaleString() : rows.length} lines · ${ctx.timeRange.label}`;
+      const n = total != null ? total : rows.length;
+      status.textContent = `${n.toLocaleString()} ${n === 1 ? "line" : "lines"} · ${ctx.timeRange.label}`;
       if (!rows.length) {
         const any = filters.service || filters.level || filters.q || filters.trace_id || filters.attribute.length;
         replace(listState, any ? emptyState("No log lines match these filters in this time range", "Widen the time range or remove a filter.") : emptyState("No log lines in this time range", ...noDataHint()));

@@ -164,7 +164,7 @@ export function mount(el, ctx) {
           null,
           health ? h("span", { class: `badge ${health}` }, health) : h("span", { class: "sub" }, "not probed"),
           health && prom && prom.health.m.has(name)
-            ? h("span", { class: "sub" }, since ? ` for ${fmtDuration(Date.now() / 1000 - since)}` : ` for ≥ ${fmtDuration(range.end - range.start)}`)
+            ? h("span", { class: "sub" }, since ? ` for ${fmtDuration(Math.round(Date.now() / 1000 - since))}` : ` for ≥ ${fmtDuration(range.end - range.start)}`)
             : null,
         ),
         h("td", { class: "num" }, rate == null ? "–" : fmtValue(rate, "reqps")),
@@ -266,12 +266,12 @@ export function dependencyGraph(edges, seconds) {
   }
   const layers = [];
   for (const n of nodes.values()) (layers[n.layer] ||= []).push(n);
-  const W = 190;
+  const W = 320;
   const NW = 150;
   const NH = 34;
   const GAPY = 56;
   const maxRows = Math.max(...layers.map((l) => (l ? l.length : 0)));
-  const width = layers.length * W + 40;
+  const width = (layers.length - 1) * W + NW + 40;
   const height = maxRows * (NH + GAPY) + 20;
   layers.forEach((layer, li) => {
     (layer || []).sort((a, b) => a.name.localeCompare(b.name));
@@ -284,6 +284,8 @@ export function dependencyGraph(edges, seconds) {
   const root = svg("svg", {
     class: "depgraph",
     viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
     role: "img",
     "aria-label": `Service dependency graph: ${edges.length} edges`,
   });

@@ -44,7 +44,7 @@ export function mount(el, ctx) {
       card("Errors (5xx)", errBox),
       card("Latency", h("div", null, latBox, exemplarList)),
     ),
-    h("div", { class: "section" }, card("Top routes", routesBox)),
+    h("div", { class: "section" }, card("Top routes", routesBox, h("span", { class: "sub" }, "over the selected time range"))),
     h("div", { class: "section cols-2" }, card("Health checks", healthBox), card("Recent error logs", logsBox, h("a", { href: `/logs?service=${encodeURIComponent(name)}&level=error` }, "Open in Log Explorer →"))),
     h("div", { class: "section cols-2" }, card("Slowest recent traces", slowBox), card("Failed recent traces", failedBox)),
   );
@@ -122,18 +122,9 @@ export function mount(el, ctx) {
             if (traceId && /^[0-9a-fA-F]{32}$/.test(traceId)) list.push({ t: Number(ex.timestamp), v: promNumber(ex.value), traceId });
           }
         }
-        latChart.setExemplars(list);
-        replace(
-          exemplarList,
-          list.length
-            ? [
-                "Exemplars (◆ on the chart, click to open): ",
-                list.slice(-5).map((ex) => [h("a", { href: `/traces/${ex.traceId}`, class: "mono" }, `${ex.traceId.slice(0, 8)}… ${fmtValue(ex.v, "s")}`), " "]),
-              ]
-            : null,
-        );
+        return list;
       })
-      .catch(() => latChart.setExemplars([]));
+      .catch(() => []);
 
     // Top routes: averages over the whole range
     const R = `${Math.max(60, Math.round(end - start))}s`;
@@ -166,7 +157,7 @@ export function mount(el, ctx) {
             h(
               "table",
               null,
-              h("thead", null, h("tr", null, h("th", null, "Method"), h("th", null, "Route"), ["Rate", "Error %", "p50", "p95", "p99"].map((t) => h("th", { class: "num" }, t)))),
+              h("thead", null, h("tr", null, h("th", null, "Method"), h("th", null, "Route"), ["Rate (avg)", "Error %", "p50", "p95", "p99"].map((t) => h("th", { class: "num" }, t)))),
               h(
                 "tbody",
                 null,
@@ -277,10 +268,32 @@ export function mount(el, ctx) {
     const traces = Promise.all([
       ctx.api.get("/api/v1/traces", { ...tparams, limit: 200 }, opts),
       ctx.api.get("/api/v1/traces", { ...tparams, status: "error", limit: 10 }, opts),
+      exemplars,
     ])
-      .then(([all, failed]) => {
+      .then(([all, failed, fromMetrics]) => {
         if (!current()) return;
         const slow = [...(all.traces || [])].sort((a, b) => b.duration_ns - a.duration_ns).slice(0, 10);
+        // Exemplars on the latency chart: the metrics' own when the hub keeps them, else the
+        // slowest and the failed recent traces at their time and duration (as Tempo links do).
+        let marks = fromMetrics;
+        let what = "Exemplars";
+        if (!marks.length) {
+          const seen = new Set();
+          marks = [...slow, ...(failed.traces || [])]
+            .filter((t) => !seen.has(t.trace_id) && seen.add(t.trace_id))
+            .map((t) => ({ t: t.start_ns / 1e9, v: t.duration_ns / 1e9, traceId: t.trace_id }));
+          what = "Slowest and failed traces";
+        }
+        latChart.setExemplars(marks);
+        replace(
+          exemplarList,
+          marks.length
+            ? [
+                `${what} (◆ on the chart, click one to open it): `,
+                marks.slice(0, 5).map((ex) => [h("a", { href: `/traces/${ex.traceId}`, class: "mono" }, `${ex.traceId.slice(0, 8)}… ${fmtValue(ex.v, "s")}`), " "]),
+              ]
+            : null,
+        );
         replace(slowBox, traceTable(slow, "No traces in this time range"));
         replace(failedBox, traceTable(failed.traces || [], "No failed traces in this time range"));
       })
