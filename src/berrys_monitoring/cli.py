@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "berrys_monitoring.hub._cli",
         "run the telemetry hub: OTLP ingest, an embedded store, a query API",
     ),
+    "export": (
+        "berrys_monitoring.hub._cli_export",
+        "export for the scale-out path: prometheus-rules, grafana-dashboard",
+    ),
 }
 
 

@@ -37,7 +37,9 @@ HEX32 = re.compile(r"^[0-9a-f]{32}$")
 def _demo_cmd(*args: str) -> list[str]:
     exe = VENV_BIN / "berrys-monitoring"
     base = [str(exe)] if exe.exists() else [sys.executable, "-m", "berrys_monitoring"]
-    return [*base, "demo", *args]
+    # The hub on any free port: 4318, the default, may be taken by a hub already running.
+    port = [] if "--port" in args or "--no-hub" in args else ["--port", "0"]
+    return [*base, "demo", *port, *args]
 
 
 def _env(marker: str) -> dict[str, str]:
@@ -135,7 +137,9 @@ def test_demo_runs_both_services_shows_their_traffic_and_leaves_no_process_behin
     assert _processes_with_marker(marker) == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "sighup"]
+)
 def test_demo_without_duration_stops_everything_on_interrupt(sig):
     marker = uuid.uuid4().hex
     proc = _start_demo(marker)

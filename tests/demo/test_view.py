@@ -79,3 +79,29 @@ def test_plain_summary_has_one_parseable_line_per_service():
     assert f"trace_id_in_both={TRACE}" in text
     assert "log users: info GET /users/1 200 route=/users/{user_id} 3.1 ms trace=4bf92f35…" in text
     assert "http://127.0.0.1:8001/metrics" in text
+
+
+def test_both_renderings_show_the_dashboard_what_the_hub_received_and_the_alerts():
+    from berrys_monitoring.demo._hub import HubView
+
+    summary = _summary()
+    summary.hub = HubView(
+        "http://127.0.0.1:4318",
+        {"api-gateway": (335, 326, 6415), "user-service": (114, 76, 1511)},
+        ["GatewayHighErrorRate (firing)"],
+    )
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render_rich(summary))
+    live = console.export_text()
+    plain = render_plain(summary)
+    final = render_plain(summary, with_logs=True)
+    for text in (live, plain, final):
+        assert "dashboard: http://127.0.0.1:4318/" in text
+        assert "api-gateway 335 spans, 326 logs, 6415 samples" in text
+        assert "user-service 114 spans, 76 logs, 1511 samples" in text
+        assert "alerts: GatewayHighErrorRate (firing)" in text
+    assert "open it in a browser" in live and "open it in a browser" in plain
+    assert "open it in a browser" not in final  # printed as the demo stops
+
+    summary.hub = HubView("http://127.0.0.1:4318", {}, [], error="ConnectError")
+    assert "hub: not answering (ConnectError)" in render_plain(summary)

@@ -1,9 +1,11 @@
-"""``berrys-monitoring demo``: start the example services, drive traffic, show a summary."""
+"""``berrys-monitoring demo``: the hub, the example services reporting to it, traffic, a
+summary, and an alert that fires."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import tempfile
@@ -17,6 +19,15 @@ import httpx
 from rich.console import Console
 from rich.live import Live
 
+from berrys_monitoring.demo._alerting import ErrorRatioWatch
+from berrys_monitoring.demo._hub import (
+    HubView,
+    hub_command,
+    hub_loads_rule_files,
+    port_in_use,
+    read_hub,
+    write_hub_config,
+)
 from berrys_monitoring.demo._logs import LogTail
 from berrys_monitoring.demo._processes import (
     Service,
@@ -49,8 +60,47 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port (0: any free one), not {text}")
+    return value
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Options of ``berrys-monitoring demo``."""
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=4318,
+        help="the hub's port on 127.0.0.1: its dashboard, API and OTLP (default 4318; "
+        "0: any free port)",
+    )
+    parser.add_argument(
+        "--no-hub",
+        action="store_true",
+        help="only the services and the summary, without the hub and its dashboard",
+    )
+    parser.add_argument(
+        "--scrape-interval",
+        type=_positive,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often the hub scrapes the services and evaluates the rule (default 5)",
+    )
+    parser.add_argument(
+        "--alert-threshold",
+        type=_fraction,
+        default=0.01,
+        help="the alert fires when the gateway's 5xx ratio is above this (default 0.01)",
+    )
+    parser.add_argument(
+        "--alert-for",
+        type=_positive,
+        default=10.0,
+        metavar="SECONDS",
+        help="... for this long (the rule's `for:`, default 10)",
+    )
     parser.add_argument(
         "--duration",
         type=_positive,
@@ -81,6 +131,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="periodic plain-text summary even on a terminal (the default without one)",
     )
+    parser.add_argument(
+        "--open",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="open the dashboard in the web browser (default: on a terminal of a desktop session)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
         examples_dir=args.examples_dir,
         log_dir=args.log_dir,
         plain=args.plain,
+        open_browser=args.open,
+        port=None if args.no_hub else args.port,
+        scrape_interval=args.scrape_interval,
+        alert_threshold=args.alert_threshold,
+        alert_for=args.alert_for,
     )
 
 
@@ -111,7 +172,7 @@ def _probe_health(client: httpx.Client, service: Service) -> tuple[str, int | No
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """``kill <demo>`` cleans up exactly like Ctrl-C does."""
+    """``kill <demo>`` and closing its terminal (``SIGHUP``) clean up exactly like Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -119,24 +180,35 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    signals = [signal.SIGTERM]
+    if hasattr(signal, "SIGHUP"):
+        signals.append(signal.SIGHUP)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
-    """A second Ctrl-C while stopping would leave orphans behind: finish the cleanup first."""
+    """A second Ctrl-C (or kill, or hangup) while stopping would leave orphans behind:
+    finish the cleanup first."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signals = [
+        signal.SIGINT,
+        signal.SIGTERM,
+        *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []),
+    ]
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def run_demo(
@@ -147,14 +219,23 @@ def run_demo(
     examples_dir: str | None = None,
     log_dir: str | None = None,
     plain: bool = False,
+    open_browser: bool | None = False,
     console: Console | None = None,
     refresh: float = 1.0,
     plain_every: float = 2.0,
+    port: int | None = 4318,
+    scrape_interval: float = 5.0,
+    alert_threshold: float = 0.01,
+    alert_for: float = 10.0,
 ) -> int:
-    """Run the demo: two example services, traffic, a live summary; returns an exit code.
+    """Run the demo: the hub, two example services reporting to it, traffic, a live summary
+    and an alerting rule; returns an exit code.
 
-    Everything it starts is stopped when ``duration`` seconds have passed, on Ctrl-C and on
-    ``SIGTERM``.
+    The hub (``port``; ``None``: no hub) gets a fresh data directory, scrapes both services
+    every ``scrape_interval`` seconds and receives their spans and logs over OTLP; its
+    dashboard's address is printed with the summary. The alert fires when the gateway's
+    5xx ratio stays above ``alert_threshold`` for ``alert_for`` seconds. Everything it
+    starts is stopped when ``duration`` seconds have passed, on Ctrl-C and on ``SIGTERM``.
 
     Example::
 
@@ -169,18 +250,46 @@ def run_demo(
         console.print(f"[red]demo:[/red] {exc}")
         return 2
     live_view = console.is_terminal and not plain
+    if port is not None and port and port_in_use(port):
+        console.print(
+            f"[red]demo:[/red] port {port} is in use (another hub?): stop it, or pick "
+            "another port with --port (make demo DEMO_ARGS='--port 4320'; 0: any free port)"
+        )
+        return 1
     services: list[Service] = []
+    hub: Service | None = None
+    watch: ErrorRatioWatch | None = None
     driver: TrafficDriver | None = None
     with tempfile.TemporaryDirectory(prefix="berrys-demo-") as tmp, _sigterm_as_interrupt():
         workdir = Path(log_dir) if log_dir else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         try:
             users_port, gateway_port = free_port(), free_port()
+            reporting: dict[str, str] = {}
+            if port is not None:
+                hub = _start_hub(
+                    Path(tmp),
+                    workdir,
+                    port or free_port(),
+                    gateway_port=gateway_port,
+                    users_port=users_port,
+                    scrape_interval=scrape_interval,
+                    threshold=alert_threshold,
+                    for_s=alert_for,
+                )
+                reporting["BERRYS_MONITORING_HUB_URL"] = hub.base_url
+                if not hub_loads_rule_files():
+                    watch = ErrorRatioWatch(
+                        hub.base_url, threshold=alert_threshold, for_s=alert_for
+                    )
             users = start_service(
                 "users",
                 users_command(examples, users_port),
                 users_port,
-                {"EXAMPLE_ERROR_RATE": str(error_rate)},
+                {
+                    "EXAMPLE_ERROR_RATE": str(error_rate),
+                    **_reporting(reporting, users_port),
+                },
                 workdir / "users.log",
                 examples,
             )
@@ -189,22 +298,33 @@ def run_demo(
                 "gateway",
                 gateway_command(examples, gateway_port),
                 gateway_port,
-                {"USERS_SERVICE_URL": users.base_url},
+                {"USERS_SERVICE_URL": users.base_url, **_reporting(reporting, gateway_port)},
                 workdir / "gateway.log",
                 examples,
             )
             services.insert(0, gateway)
             for service in services:
-                wait_ready(service)
+                wait_ready(service, timeout=60.0)
             console.print(
                 "demo: services up — "
                 + ", ".join(f"{s.name} {s.base_url} (pid {s.proc.pid})" for s in services)
             )
+            if hub is not None:
+                console.print(
+                    f"demo: hub up (pid {hub.proc.pid}) — dashboard: {hub.base_url}/",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                if open_browser or (open_browser is None and _desktop(console)):
+                    _open_dashboard(hub.base_url + "/")
             driver = TrafficDriver(gateway.base_url, rate=rate)
             driver.start()
-            return _watch(services, driver, console, duration, live_view, refresh, plain_every)
+            return _watch(
+                services, driver, console, duration, live_view, refresh, plain_every, hub, watch
+            )
         except RuntimeError as exc:
-            console.print(f"[red]demo: cannot start the example services:[/red] {exc}")
+            console.print(f"[red]demo: cannot start:[/red] {exc}")
             return 1
         except KeyboardInterrupt:
             return 0
@@ -214,10 +334,71 @@ def run_demo(
                     driver.stop()
                 for service in services:
                     stop_service(service)
-            if services:
+                if watch is not None:
+                    watch.close()
+                if hub is not None:
+                    # Last: the services' final spans and logs reach it before it stops.
+                    stop_service(hub, grace=10.0)
+            stopped = [*services, *([hub] if hub is not None else [])]
+            if stopped:
                 console.print(
-                    "demo: stopped " + ", ".join(f"{s.name} (pid {s.proc.pid})" for s in services)
+                    "demo: stopped " + ", ".join(f"{s.name} (pid {s.proc.pid})" for s in stopped)
                 )
+
+
+def _desktop(console: Console) -> bool:
+    """A terminal in a graphical session: opening a browser shows a window, rather than a
+    text browser taking over the terminal."""
+    if not console.is_terminal:
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _open_dashboard(url: str) -> None:
+    import webbrowser
+
+    try:
+        webbrowser.open(url, new=2)
+    except webbrowser.Error:
+        pass  # the URL is printed: no browser is not a failure
+
+
+def _reporting(env: dict[str, str], port: int) -> dict[str, str]:
+    """The hub's address for a service, and the address the hub scrapes it at."""
+    if not env:
+        return {}
+    return {**env, "BERRYS_MONITORING_SERVICE_URL": f"http://127.0.0.1:{port}"}
+
+
+def _start_hub(
+    tmp: Path,
+    workdir: Path,
+    port: int,
+    *,
+    gateway_port: int,
+    users_port: int,
+    scrape_interval: float,
+    threshold: float,
+    for_s: float,
+) -> Service:
+    """The hub on a fresh data directory (always a temporary one), ready to take data."""
+    data_dir = tmp / "hub-data"
+    data_dir.mkdir()
+    config = write_hub_config(
+        workdir,
+        gateway_port=gateway_port,
+        users_port=users_port,
+        scrape_interval_s=scrape_interval,
+        threshold=threshold,
+        for_s=for_s,
+    )
+    hub = start_service(
+        "hub", hub_command(config, port, data_dir), port, {}, workdir / "hub.log", workdir
+    )
+    wait_ready(hub, timeout=60.0)
+    return hub
 
 
 def _watch(
@@ -228,6 +409,8 @@ def _watch(
     live_view: bool,
     refresh: float,
     plain_every: float,
+    hub: Service | None = None,
+    watch: ErrorRatioWatch | None = None,
 ) -> int:
     windows = {s.name: MetricsWindow(s.metrics_url) for s in services}
     tail = LogTail(keep=4)
@@ -244,6 +427,12 @@ def _watch(
             views.append(ServiceView(s.name, s.base_url, windows[s.name].stats(), health, code))
         tail.poll()
         sent, by_status = driver.snapshot()
+        hub_view: HubView | None = None
+        if watch is not None:
+            gateway_view = next(v for v in views if v.name == "gateway")
+            watch.observe(gateway_view.stats.error_ratio, time.monotonic())
+        if hub is not None:
+            hub_view = read_hub(client, hub.base_url)
         return Summary(
             elapsed=time.monotonic() - started,
             services=views,
@@ -251,6 +440,7 @@ def _watch(
             logs=tail.recent(),
             sent=sent,
             by_status=by_status,
+            hub=hub_view,
         )
 
     def done() -> bool:

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from berrys_monitoring.demo._hub import HubView
 from berrys_monitoring.demo._logs import LogLine
 from berrys_monitoring.demo._scrape import WindowStats
 
@@ -35,6 +36,22 @@ class Summary:
     logs: list[LogLine] = field(default_factory=list)
     sent: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
+    hub: HubView | None = None
+
+
+def _hub_lines(hub: HubView, final: bool = False) -> list[str]:
+    """The dashboard's address, what the hub received per service, the active alerts."""
+    lines = [f"dashboard: {hub.url}/" + ("" if final else "  (open it in a browser)")]
+    if hub.error:
+        lines.append(f"hub: not answering ({hub.error})")
+        return lines
+    received = "; ".join(
+        f"{name} {spans} spans, {logs} logs, {samples} samples"
+        for name, (spans, logs, samples) in sorted(hub.services.items())
+    )
+    lines.append(f"hub received: {received or '(nothing yet)'}")
+    lines.append(f"alerts: {', '.join(hub.alerts) if hub.alerts else '(none active)'}")
+    return lines
 
 
 def _ms(seconds: float | None) -> str:
@@ -91,7 +108,12 @@ def render_rich(summary: Summary) -> RenderableType:
     for line in summary.logs:
         logs.append(f"{line.service:>8} ", style="cyan")
         logs.append(_log_text(line) + "\n")
+    hub = [
+        Text(line, style="bold cyan" if i == 0 else "")
+        for i, line in enumerate(_hub_lines(summary.hub) if summary.hub else [])
+    ]
     return Group(
+        *hub,
         table,
         Text(f"trace seen in both services: {trace}", style="bold"),
         Text(f"traffic sent: {summary.sent} requests ({sent})", style="dim"),
@@ -115,6 +137,9 @@ def render_plain(summary: Summary, with_logs: bool = False) -> str:
             line += f" scrape_error={st.scrape_error}"
         out.append(line)
     out.append(f"[{summary.elapsed:5.1f}s] trace_id_in_both={summary.shared_trace or '-'}")
+    if summary.hub:
+        lines = _hub_lines(summary.hub, final=with_logs)  # the final summary: about to stop
+        out += [f"[{summary.elapsed:5.1f}s] {line}" for line in lines]
     if with_logs:
         for s in summary.services:
             out.append(f"  {s.name}: health {s.base_url}/health  metrics {s.base_url}/metrics")

@@ -15,13 +15,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from berrys_monitoring._version import __version__
+from berrys_monitoring.hub._alertsapi import install_rules
 from berrys_monitoring.hub._auth import AuthMiddleware
+from berrys_monitoring.hub._promapi import build_promapi_router
 from berrys_monitoring.hub._retention import RetentionWorker
 from berrys_monitoring.hub._selfmetrics import HubMetrics
 from berrys_monitoring.hub.api import build_router
 from berrys_monitoring.hub.config import HubConfig
+from berrys_monitoring.hub.dashboards._api import build_dashboards_router
 from berrys_monitoring.hub.ingest._receiver import OtlpReceiver
 from berrys_monitoring.hub.ingest._scrape import Scraper
+from berrys_monitoring.hub.promql import Engine
+from berrys_monitoring.hub.promql._backend import QueryBackend
 from berrys_monitoring.hub.store import SQLiteStore, Store, TargetRow
 from berrys_monitoring.hub.web import SecurityHeadersMiddleware, SessionSigner, build_web_router
 from berrys_monitoring.hub.web._login import build_login_router
@@ -82,7 +87,9 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         interval_s=float(config.retention_interval),
     )
 
-    scraper = Scraper(the_store, interval_s=float(config.scrape_interval))
+    scraper = Scraper(
+        the_store, interval_s=float(config.scrape_interval), intervals=config.scrape_intervals
+    )
     grpc_receiver: Any = None
 
     @contextlib.asynccontextmanager
@@ -107,9 +114,11 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
             )
             the_store.put_target(row).result(timeout=60)
         retention.start()
-        if float(config.scrape_interval) > 0:
-            scraper.start()
+        if float(config.scrape_interval) > 0 and config.prometheus_url is None:
+            scraper.start()  # with a remote Prometheus, scraping is left to it
+        stop_rules = start_rules()
         yield
+        stop_rules()
         scraper.stop()
         if grpc_receiver is not None:
             grpc_receiver.stop()
@@ -186,6 +195,16 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(build_router(the_store, target_state=scraper.state))
+    app.include_router(build_dashboards_router(the_store))
+    start_rules = install_rules(app, config, the_store)  # rules, routing, the alerts API
+    # -- the Prometheus query API (promapi) --
+    app.state.query_backend = _query_backend(config, the_store)
+    app.include_router(
+        build_promapi_router(
+            lambda: app.state.query_backend,
+            metadata=lambda: {**receiver.metric_mapper.metadata, **scraper.metadata},
+        )
+    )
     # The web dashboard: its pages, assets, login; auth (token or session + CSRF) and headers.
     signer = SessionSigner(config.token) if config.token else None
     app.include_router(build_web_router())
@@ -193,6 +212,15 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     app.add_middleware(AuthMiddleware, token=config.token, signer=signer)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def _query_backend(config: HubConfig, store: Store) -> QueryBackend:
+    """The hub's metric query backend: its own store, or a remote Prometheus."""
+    if config.prometheus_url is not None:
+        from berrys_monitoring.hub.promql._remote import RemoteBackend
+
+        return RemoteBackend(config.prometheus_url)
+    return Engine(store)
 
 
 class Hub:

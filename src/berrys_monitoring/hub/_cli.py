@@ -30,6 +30,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--scrape-interval",
         help="scrape and probe the registered targets this often, e.g. 15s; 0: off (default 15s)",
     )
+    parser.add_argument(
+        "--prometheus-url",
+        help="answer metric queries from this Prometheus-compatible API (scraping left to it)",
+    )
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
 
@@ -49,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 "max_body_size": args.max_body_size,
                 "log_level": args.log_level,
                 "scrape_interval": args.scrape_interval,
+                "prometheus_url": args.prometheus_url,
             },
         )
         config.check_safe()

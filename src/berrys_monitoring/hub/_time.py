@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["rfc3339_ns"]
+__all__ = ["format_rfc3339_ns", "rfc3339_ns"]
 
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})?$"
@@ -35,3 +35,18 @@ def rfc3339_ns(value: str) -> int:
     whole = (moment - _EPOCH) // dt.timedelta(seconds=1)
     nanos = int((fraction or "0")[:9].ljust(9, "0"))
     return int(whole * 10**9 + nanos)
+
+
+def format_rfc3339_ns(ns: int) -> str:
+    """Nanoseconds since the epoch as Go's RFC3339Nano (how Prometheus and Alertmanager
+    write times), exact to the nanosecond.
+
+    Example::
+
+        >>> format_rfc3339_ns(1_704_067_200_123_456_789), format_rfc3339_ns(10**9)
+        ('2024-01-01T00:00:00.123456789Z', '1970-01-01T00:00:01Z')
+    """
+    seconds, nanos = divmod(int(ns), 10**9)
+    text = (_EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{nanos:09d}".rstrip("0")
+    return f"{text}.{fraction}Z" if fraction else f"{text}Z"

@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from berrys_monitoring.hub._time import rfc3339_ns
 from berrys_monitoring.hub.store import (
-    AlertQuery,
     LogQuery,
     Store,
     StoreBusyError,
@@ -196,20 +195,6 @@ class LogCountParams(LogSearch):
 class SampleParams(_Window):
     name: str = Field(..., min_length=1, description="metric name, e.g. http_requests_total")
     label: list[str] = Field(default_factory=list, description="name=value, repeatable")
-
-    @field_validator("label")
-    @classmethod
-    def _labels(cls, value: list[str]) -> list[str]:
-        _attribute_pairs(value)
-        return value
-
-
-class AlertParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    state: Literal["firing", "resolved"] | None = None
-    label: list[str] = Field(default_factory=list, description="name=value, repeatable")
-    limit: int = Field(100, ge=1, le=1000)
 
     @field_validator("label")
     @classmethod
@@ -470,13 +455,6 @@ def build_router(
         if not found:
             raise HTTPException(404, f"no target {url}")
         return Response(status_code=204)
-
-    @router.get("/alerts", summary="alerts received, newest first; filter by state and labels")
-    async def alerts(params: Annotated[AlertParams, Query()]) -> Response:
-        query = AlertQuery(
-            state=params.state, labels=_attribute_pairs(params.label), limit=params.limit
-        )
-        return _json({"alerts": await anyio.to_thread.run_sync(store.alerts, query)})
 
     @router.get("/metrics/samples", summary="raw samples of the series of one metric")
     async def samples(params: Annotated[SampleParams, Query()]) -> Response:

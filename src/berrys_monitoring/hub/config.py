@@ -111,6 +111,19 @@ class HubConfig:
     #: Prometheus' own ``scrape_configs`` (``job_name``, ``metrics_path``, ``scheme``,
     #: ``static_configs`` with ``targets`` and ``labels``), pasted as they are.
     scrape_configs: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # -- rules: alert and recording rules, notification routing ------------------------
+    #: Prometheus' ``rule_files``: globs of rule files, reloaded on SIGHUP and /-/reload.
+    rule_files: list[str] = dataclasses.field(default_factory=list)
+    #: How often a rule group without its own ``interval`` is evaluated (Prometheus' 1m).
+    evaluation_interval: float | str = 60.0
+    #: An Alertmanager configuration file (route, receivers, inhibit_rules) ...
+    alertmanager_config: str | None = None
+    #: ... or the same inline; Prometheus' ``alerting: {alertmanagers: ...}`` works too.
+    alerting: dict[str, Any] | None = None
+    # -- remote metrics (promapi) --
+    #: A Prometheus-compatible server (Prometheus, Mimir, Thanos, VictoriaMetrics) that
+    #: answers the metric queries; the hub's own scraper is then off.
+    prometheus_url: str | None = None
 
     def __post_init__(self) -> None:
         self.retention = parse_duration(self.retention)
@@ -140,6 +153,32 @@ class HubConfig:
         if self.token == "":
             self.token = None
         self.scrape_targets = scrape_targets(self.scrape_configs)
+        self.evaluation_interval = parse_duration(self.evaluation_interval)
+        if self.evaluation_interval <= 0:
+            raise ConfigError("evaluation_interval must be positive")
+        if isinstance(self.rule_files, str) or not all(isinstance(f, str) for f in self.rule_files):
+            raise ConfigError("rule_files must be a list of file names or globs")
+        if self.alerting is not None and not isinstance(self.alerting, dict):
+            raise ConfigError("alerting must be a mapping (Alertmanager's configuration)")
+        # -- remote metrics (promapi) --
+        if self.prometheus_url == "":
+            self.prometheus_url = None
+        if self.prometheus_url is not None:
+            url = str(self.prometheus_url).rstrip("/")
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ConfigError(
+                    f"prometheus_url must be an http(s) URL, got {self.prometheus_url!r}"
+                )
+            self.prometheus_url = url
+
+    @property
+    def scrape_intervals(self) -> dict[str, float]:
+        """Each job's own ``scrape_interval`` from ``scrape_configs`` (job name to seconds)."""
+        return {
+            t["job"]: t["scrape_interval"]
+            for t in self.scrape_targets
+            if t.get("scrape_interval") is not None
+        }
 
     @property
     def retention_seconds(self) -> float:
@@ -225,8 +264,9 @@ def scrape_targets(configs: Any) -> list[dict[str, Any]]:
         path = str(job.get("metrics_path", "/metrics"))
         if not path.startswith("/"):
             raise ConfigError(f"scrape_configs {name!r}: metrics_path must start with /")
-        if "scrape_interval" in job:
-            parse_duration(job["scrape_interval"])  # a malformed one is still an error
+        interval = parse_duration(job["scrape_interval"]) if "scrape_interval" in job else None
+        if interval is not None and interval <= 0:
+            raise ConfigError(f"scrape_configs {name!r}: scrape_interval must be positive")
         for static in job.get("static_configs") or []:
             if not isinstance(static, dict) or not isinstance(static.get("targets"), list):
                 raise ConfigError(f"scrape_configs {name!r}: static_configs need targets")
@@ -243,6 +283,7 @@ def scrape_targets(configs: Any) -> list[dict[str, Any]]:
                         "metrics_path": path,
                         "health_path": str(job.get("health_path", "/health")),
                         "labels": labels,
+                        "scrape_interval": interval,
                     }
                 )
     return out
@@ -270,6 +311,9 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"{path}: 'hub' must be a mapping of settings")
     if hub is not data and "scrape_configs" in data:  # Prometheus' place for it
         hub = {**hub, "scrape_configs": data["scrape_configs"]}
+    for key in ("rule_files", "alerting"):  # Prometheus' places for them
+        if hub is not data and key in data:
+            hub = {**hub, key: data[key]}
     out: dict[str, Any] = {}
     for key, value in hub.items():
         name = str(key).replace("-", "_")

@@ -10,9 +10,18 @@ import pytest
 from tests.hub.conftest import RunningHub, start_hub
 from tests.support.servers import free_port, require_binary, run_server, wait_for
 
+from berrys_monitoring.hub._time import rfc3339_ns
+
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _alerts(client: httpx.Client, params: dict[str, str]) -> list[dict[str, object]]:
+    body = client.get("/api/v1/alerts", params=params).json()
+    assert body["status"] == "success"
+    alerts: list[dict[str, object]] = body["data"]["alerts"]
+    return alerts
 
 
 def test_a_pushed_alert_fires_then_resolves_keeping_its_start(client: httpx.Client) -> None:
@@ -27,19 +36,17 @@ def test_a_pushed_alert_fires_then_resolves_keeping_its_start(client: httpx.Clie
     }
     assert client.post("/api/v2/alerts", json=[alert]).status_code == 200
     params = {"label": "service=checkout-hand"}
-    [firing] = client.get("/api/v1/alerts", params={**params, "state": "firing"}).json()["alerts"]
+    [firing] = _alerts(client, {**params, "state": "firing"})
     assert firing["labels"] == labels and firing["annotations"]["summary"] == "5% of requests fail"
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    assert firing["starts_ns"] == (started - epoch) // dt.timedelta(microseconds=1) * 1000
+    assert rfc3339_ns(str(firing["startsAt"])) == rfc3339_ns(_iso(started))
+    assert firing["source"] == "alertmanager" and firing["state"] == "firing"
 
     resend = {**alert, "endsAt": _iso(now - dt.timedelta(seconds=1))}
     assert client.post("/api/v2/alerts", json=[resend]).status_code == 200
-    [resolved] = client.get("/api/v1/alerts", params={**params, "state": "resolved"}).json()[
-        "alerts"
-    ]
+    [resolved] = _alerts(client, {**params, "state": "resolved"})
     assert resolved["fingerprint"] == firing["fingerprint"]
-    assert resolved["starts_ns"] == firing["starts_ns"] and resolved["received"] == 2
-    assert client.get("/api/v1/alerts", params={**params, "state": "firing"}).json()["alerts"] == []
+    assert resolved["startsAt"] == firing["startsAt"]
+    assert _alerts(client, {**params, "state": "firing"}) == []
 
 
 @pytest.mark.parametrize(
@@ -111,21 +118,19 @@ alerting:
     ):
 
         def pushed() -> list[dict[str, object]]:
-            return c.get(
-                "/api/v1/alerts", params={"label": "source=prometheus-e2e", "state": "firing"}
-            ).json()["alerts"]
+            return _alerts(c, {"label": "source=prometheus-e2e", "state": "firing"})
 
         [alert] = wait_for(pushed, timeout=30, what="Prometheus to push its alert")
     assert alert["labels"]["alertname"] == "AlwaysFiring"
     assert alert["annotations"] == {"summary": "pushed by Prometheus"}
-    assert str(alert["generator_url"]).startswith("http")
+    assert str(alert["generatorURL"]).startswith("http")
 
 
 def test_alerts_survive_a_restart(tmp_path: Path) -> None:
     with start_hub(tmp_path) as hub, hub.client() as c:
         assert c.post("/api/v2/alerts", json=[{"labels": {"alertname": "Disk"}}]).status_code == 200
     with start_hub(tmp_path) as hub, hub.client() as c:
-        [alert] = c.get("/api/v1/alerts", params={"state": "firing"}).json()["alerts"]
+        [alert] = _alerts(c, {"state": "firing"})
         assert alert["labels"] == {"alertname": "Disk"}
 
 
@@ -136,6 +141,6 @@ def test_go_style_nanosecond_times_are_kept_exactly(client: httpx.Client) -> Non
         "endsAt": "2024-01-01T01:00:01+01:00",
     }
     assert client.post("/api/v2/alerts", json=[alert]).status_code == 200
-    [got] = client.get("/api/v1/alerts", params={"label": "case=go-time"}).json()["alerts"]
-    assert got["starts_ns"] == 1_704_067_200_123_456_789
-    assert got["ends_ns"] == 1_704_067_201_000_000_000 and got["state"] == "resolved"
+    [got] = _alerts(client, {"label": "case=go-time"})
+    assert got["startsAt"] == "2024-01-01T00:00:00.123456789Z"
+    assert got["endsAt"] == "2024-01-01T00:00:01Z" and got["state"] == "resolved"

@@ -169,6 +169,13 @@ class MetricMapper:
         self._lock = threading.Lock()
         self._totals: dict[Any, Any] = {}
         self._max = max_delta_series
+        #: metric name -> ``{"type", "help", "unit"}``, for ``/api/v1/metadata``
+        self.metadata: dict[str, dict[str, str]] = {}
+
+    def _describe(self, name: str, kind: str, metric: Metric) -> None:
+        if name not in self.metadata and len(self.metadata) < self._max:
+            unit = _unit_suffix(metric.unit)
+            self.metadata[name] = {"type": kind, "help": metric.description, "unit": unit}
 
     def _accumulate(self, out: Mapped, key: Any, value: Any, add: Any) -> Any:
         total = out.staged.get(key)
@@ -225,6 +232,7 @@ class MetricMapper:
             counter = kind == "sum" and metric.sum.is_monotonic
             delta = kind == "sum" and metric.sum.aggregation_temporality == _DELTA
             name = metric_name(metric.name, metric.unit, counter=counter, gauge=not counter)
+            self._describe(name, "counter" if counter else "gauge", metric)
             for p in data.data_points:
                 which = p.WhichOneof("value")
                 if which is None:
@@ -243,6 +251,7 @@ class MetricMapper:
                 out.rows.append(Sample(series, t, value))
         elif kind == "histogram":
             name = metric_name(metric.name, metric.unit)
+            self._describe(name, "histogram", metric)
             delta = metric.histogram.aggregation_temporality == _DELTA
             for hp in metric.histogram.data_points:
                 if hp.flags & _NO_RECORDED_VALUE:
@@ -289,6 +298,7 @@ class MetricMapper:
         elif kind == "exponential_histogram":
             # Native histograms come later; the count and sum keep rate() and averages working.
             name = metric_name(metric.name, metric.unit)
+            self._describe(name, "histogram", metric)
             delta = metric.exponential_histogram.aggregation_temporality == _DELTA
             for ep in metric.exponential_histogram.data_points:
                 if ep.flags & _NO_RECORDED_VALUE:
@@ -309,6 +319,7 @@ class MetricMapper:
                 out.rows.append(Sample(_series(name + "_count", labels), t, float(count)))
         elif kind == "summary":
             name = metric_name(metric.name, metric.unit)
+            self._describe(name, "summary", metric)
             for sp in metric.summary.data_points:
                 if sp.flags & _NO_RECORDED_VALUE:
                     continue

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from berrys_monitoring.hub.store._alerting import (
+    AlertChanges,
+    AlertEventRow,
+    OutboxItem,
+    RuleAlertState,
+)
 from berrys_monitoring.hub.store._model import (
     AlertQuery,
     Batch,
@@ -96,6 +102,51 @@ class Store(Protocol):
     def close(self, timeout: float = 30.0) -> None:
         """Stop taking batches, commit the queued ones, close the files."""
 
+    # -- rules: rule alert state, alert history, silences, notifications ---------------
+
+    def rule_states(self) -> list[RuleAlertState]: ...
+
+    def apply_alert_changes(
+        self, changes: AlertChanges, *, timeout: float = 30.0
+    ) -> Future[None]: ...
+
+    def list_alerts(self, query: AlertQuery) -> list[dict[str, object]]: ...
+
+    def get_alert(self, fingerprint: str) -> dict[str, object] | None: ...
+
+    def annotate_alert(
+        self, fingerprint: str, event: AlertEventRow, *, resolve: bool = False,
+        timeout: float = 30.0,
+    ) -> Future[bool]: ...  # fmt: skip
+
+    def silences(self) -> list[dict[str, object]]: ...
+
+    def put_silence(self, silence: dict[str, Any], *, timeout: float = 30.0) -> Future[None]: ...
+
+    def notify_log(self) -> dict[tuple[str, str], tuple[set[str], set[str], int]]: ...
+
+    def record_notification(
+        self,
+        group_key: str,
+        receiver: str,
+        firing: Sequence[str],
+        resolved: Sequence[str],
+        sent_ns: int,
+        payloads: Sequence[tuple[int, str]],
+        *,
+        timeout: float = 30.0,
+    ) -> Future[None]: ...
+
+    def forget_notify_groups(
+        self, keys: Sequence[tuple[str, str]], *, timeout: float = 30.0
+    ) -> Future[None]: ...
+
+    def due_notifications(self, now_ns: int, limit: int = 100) -> list[OutboxItem]: ...
+
+    def finish_notification(
+        self, item_id: int, *, retry_at_ns: int | None, error: str = "", timeout: float = 30.0
+    ) -> Future[None]: ...
+
     # -- PromQL (promql branch) ---------------------------------------------------------
 
     def metric_series(
@@ -107,3 +158,18 @@ class Store(Protocol):
         self, series_ids: Sequence[int], start_ms: int, end_ms: int
     ) -> dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
         """Samples of many series in the range (ends included), as numpy arrays."""
+
+    # -- dashboards (hub/dashboards) ----------------------------------------------------
+
+    def put_dashboard(
+        self, dashboard_id: str, title: str, definition: str, *, timeout: float = 30.0
+    ) -> Future[bool]:
+        """Create or replace a dashboard's JSON definition; the future says whether it is
+        new."""
+
+    def delete_dashboard(self, dashboard_id: str, *, timeout: float = 30.0) -> Future[bool]: ...
+
+    def dashboards(self) -> list[tuple[str, int, int]]:
+        """Every saved dashboard as ``(json, created_ns, updated_ns)``, by title."""
+
+    def get_dashboard(self, dashboard_id: str) -> tuple[str, int, int] | None: ...

@@ -24,6 +24,12 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from berrys_monitoring.hub.store._alerting import (
+    AlertChanges,
+    AlertEventRow,
+    OutboxItem,
+    RuleAlertState,
+)
 from berrys_monitoring.hub.store._chunks import decode_chunk, encode_chunk, encode_open_chunk
 from berrys_monitoring.hub.store._model import (
     AlertQuery,
@@ -105,6 +111,41 @@ CREATE TABLE IF NOT EXISTS targets (
     url TEXT PRIMARY KEY, job TEXT NOT NULL, metrics_path TEXT NOT NULL,
     health_path TEXT NOT NULL, labels TEXT NOT NULL, source TEXT NOT NULL,
     added_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL
+);
+-- rules: alert rule state, alert metadata and history, silences, notification log, outbox
+CREATE TABLE IF NOT EXISTS rule_alerts (
+    rule TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL, labels TEXT NOT NULL,
+    annotations TEXT NOT NULL, active_ns INTEGER NOT NULL, value REAL NOT NULL,
+    fired_ns INTEGER, resolved_ns INTEGER, keep_firing_since_ns INTEGER,
+    PRIMARY KEY (rule, fingerprint)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_meta (
+    fingerprint TEXT PRIMARY KEY, source TEXT, state TEXT, value REAL,
+    active_ns INTEGER, acknowledged_by TEXT, acknowledged_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS alert_events (
+    id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, time_ns INTEGER NOT NULL,
+    event TEXT NOT NULL, by TEXT NOT NULL, note TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_events_fp ON alert_events (fingerprint, time_ns);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_ns INTEGER NOT NULL,
+    ends_ns INTEGER NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL,
+    updated_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notify_log (
+    group_key TEXT NOT NULL, receiver TEXT NOT NULL, firing TEXT NOT NULL,
+    resolved TEXT NOT NULL, sent_ns INTEGER NOT NULL, PRIMARY KEY (group_key, receiver)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS notify_outbox (
+    id INTEGER PRIMARY KEY, receiver TEXT NOT NULL, integration INTEGER NOT NULL,
+    group_key TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL,
+    next_ns INTEGER NOT NULL, created_ns INTEGER NOT NULL, last_error TEXT NOT NULL
+);
+-- dashboards (hub/dashboards): one JSON definition per row
+CREATE TABLE IF NOT EXISTS dashboards (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, json TEXT NOT NULL,
+    created_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL
 );
 """
 
@@ -1080,6 +1121,292 @@ class SQLiteStore:
                 conn.close()
             self._readers.clear()
 
+    # -- rules: rule alert state, alert history, silences, notifications ---------------
+
+    def rule_states(self) -> list[RuleAlertState]:
+        """Every rule alert the evaluator held when it last wrote (pending, firing, or
+        resolved and kept a while), to carry on after a restart."""
+        return [
+            RuleAlertState(
+                rule=r[0],
+                fingerprint=r[1],
+                state=r[2],
+                labels=orjson.loads(r[3]),
+                annotations=orjson.loads(r[4]),
+                active_ns=r[5],
+                value=r[6],
+                fired_ns=r[7],
+                resolved_ns=r[8],
+                keep_firing_since_ns=r[9],
+            )
+            for r in self._reader().execute(
+                "SELECT rule, fingerprint, state, labels, annotations, active_ns, value, "
+                "fired_ns, resolved_ns, keep_firing_since_ns FROM rule_alerts"
+            )
+        ]
+
+    def apply_alert_changes(self, changes: AlertChanges, *, timeout: float = 30.0) -> Future[None]:
+        """Rule state, the alerts it makes and their history, in one transaction."""
+
+        def run() -> None:
+            c = self._conn
+            c.executemany(
+                "INSERT OR REPLACE INTO rule_alerts VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        s.rule, s.fingerprint, s.state, orjson.dumps(s.labels).decode(),
+                        orjson.dumps(s.annotations).decode(), s.active_ns, s.value,
+                        s.fired_ns, s.resolved_ns, s.keep_firing_since_ns,
+                    )
+                    for s in changes.states
+                ],
+            )  # fmt: skip
+            c.executemany(
+                "DELETE FROM rule_alerts WHERE rule = ? AND fingerprint = ?",
+                changes.deleted_states,
+            )
+            now = time.time_ns()
+            c.executemany(
+                "INSERT INTO alerts (fingerprint, labels, annotations, starts_ns, ends_ns, "
+                "generator_url, first_received_ns, updated_ns, received) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (fingerprint) DO UPDATE SET "
+                "labels = excluded.labels, annotations = excluded.annotations, "
+                "starts_ns = excluded.starts_ns, ends_ns = excluded.ends_ns, "
+                "generator_url = excluded.generator_url, updated_ns = excluded.updated_ns, "
+                "received = alerts.received + 1",
+                [(*a[:6], now, now) for a in changes.alerts],
+            )
+            c.executemany(
+                "INSERT INTO alert_meta (fingerprint, source, state, value, active_ns) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
+                "source = excluded.source, state = excluded.state, value = excluded.value, "
+                "active_ns = excluded.active_ns",
+                [(a[0], *a[6:]) for a in changes.alerts],
+            )
+            c.executemany(
+                "INSERT INTO alert_events (fingerprint, time_ns, event, by, note) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(e.fingerprint, e.time_ns, e.event, e.by, e.note) for e in changes.events],
+            )
+
+        return self._task(run, timeout)
+
+    _ALERT_STATE = (
+        "CASE WHEN a.ends_ns <= ? THEN 'resolved' "
+        "WHEN m.state = 'pending' THEN 'pending' ELSE 'firing' END"
+    )
+
+    def list_alerts(self, query: AlertQuery) -> list[dict[str, object]]:
+        """Alerts of every source, newest first: ``state`` is ``pending``, ``firing`` or
+        ``resolved``; times in nanoseconds (the API formats them)."""
+        now = time.time_ns()
+        conds: list[str] = []
+        params: list[Any] = [now]
+        if query.state is not None:
+            conds.append(f"{self._ALERT_STATE} = ?")
+            params += [now, query.state]
+        for key, value in query.labels:
+            conds.append("json_extract(a.labels, ?) = ?")
+            params += [_json_path(key), value]
+        where = " AND ".join(conds) or "1"
+        rows = self._reader().execute(
+            f"SELECT a.fingerprint, a.labels, a.annotations, a.starts_ns, a.ends_ns, "
+            f"a.generator_url, {self._ALERT_STATE}, m.source, m.value, m.active_ns, "
+            "m.acknowledged_by, m.acknowledged_ns, a.updated_ns "
+            f"FROM alerts a LEFT JOIN alert_meta m USING (fingerprint) WHERE {where} "
+            "ORDER BY a.starts_ns DESC LIMIT ?",
+            [*params, query.limit],
+        )
+        out: list[dict[str, object]] = []
+        for r in rows:
+            annotations = orjson.loads(r[2])
+            source = r[7] or ("library" if "alert_id" in annotations else "alertmanager")
+            out.append(
+                {
+                    "fingerprint": r[0],
+                    "labels": orjson.loads(r[1]),
+                    "annotations": annotations,
+                    "starts_ns": r[3],
+                    "ends_ns": r[4],
+                    "generator_url": r[5],
+                    "state": r[6],
+                    "source": source,
+                    "value": r[8],
+                    "active_ns": r[9] if r[9] is not None else r[3],
+                    "acknowledged_by": r[10],
+                    "acknowledged_ns": r[11],
+                    "updated_ns": r[12],
+                }
+            )
+        return out
+
+    def get_alert(self, fingerprint: str) -> dict[str, object] | None:
+        """One alert with its ``history`` (oldest first), or None."""
+        row = (
+            self._reader()
+            .execute("SELECT labels FROM alerts WHERE fingerprint = ?", (fingerprint,))
+            .fetchone()
+        )
+        if row is None:
+            return None
+        labels = tuple(sorted(orjson.loads(row[0]).items()))
+        [alert] = [
+            a for a in self.list_alerts(AlertQuery(labels=labels, limit=1000))
+            if a["fingerprint"] == fingerprint
+        ]  # fmt: skip
+        alert["history"] = [
+            {"time_ns": t, "event": e, "by": b, "note": n}
+            for t, e, b, n in self._reader().execute(
+                "SELECT time_ns, event, by, note FROM alert_events WHERE fingerprint = ? "
+                "ORDER BY time_ns, id",
+                (fingerprint,),
+            )
+        ]
+        return alert
+
+    def annotate_alert(
+        self, fingerprint: str, event: AlertEventRow, *, resolve: bool = False,
+        timeout: float = 30.0,
+    ) -> Future[bool]:  # fmt: skip
+        """Add ``event`` (acknowledged, resolved, note) to an alert's history; ``resolve``
+        also ends it now. The future gives False when there is no such alert."""
+
+        def run() -> bool:
+            c = self._conn
+            if (
+                c.execute("SELECT 1 FROM alerts WHERE fingerprint = ?", (fingerprint,)).fetchone()
+                is None
+            ):
+                return False
+            c.execute(
+                "INSERT INTO alert_events (fingerprint, time_ns, event, by, note) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (fingerprint, event.time_ns, event.event, event.by, event.note),
+            )
+            if event.event == "acknowledged":
+                c.execute(
+                    "INSERT INTO alert_meta (fingerprint, acknowledged_by, acknowledged_ns) "
+                    "VALUES (?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET "
+                    "acknowledged_by = excluded.acknowledged_by, "
+                    "acknowledged_ns = excluded.acknowledged_ns",
+                    (fingerprint, event.by, event.time_ns),
+                )
+            if resolve:
+                c.execute(
+                    "UPDATE alerts SET ends_ns = min(ends_ns, ?), updated_ns = ? "
+                    "WHERE fingerprint = ?",
+                    (event.time_ns, event.time_ns, fingerprint),
+                )
+            return True
+
+        return self._task(run, timeout)
+
+    def silences(self) -> list[dict[str, object]]:
+        return [
+            {
+                "id": r[0],
+                "matchers": orjson.loads(r[1]),
+                "starts_ns": r[2],
+                "ends_ns": r[3],
+                "created_by": r[4],
+                "comment": r[5],
+                "updated_ns": r[6],
+            }
+            for r in self._reader().execute(
+                "SELECT id, matchers, starts_ns, ends_ns, created_by, comment, updated_ns "
+                "FROM silences ORDER BY starts_ns DESC"
+            )
+        ]
+
+    def put_silence(self, silence: dict[str, Any], *, timeout: float = 30.0) -> Future[None]:
+        """Insert or replace a silence (a dict shaped as :meth:`silences` returns)."""
+        row = (
+            silence["id"], orjson.dumps(silence["matchers"]).decode(), silence["starts_ns"],
+            silence["ends_ns"], silence["created_by"], silence["comment"], silence["updated_ns"],
+        )  # fmt: skip
+        return self._task(
+            lambda: self._conn.execute(
+                "INSERT OR REPLACE INTO silences VALUES (?,?,?,?,?,?,?)", row
+            ),
+            timeout,
+        )
+
+    def notify_log(self) -> dict[tuple[str, str], tuple[set[str], set[str], int]]:
+        """What each (group, receiver) was last told: firing and resolved fingerprints,
+        and when."""
+        return {
+            (g, r): (set(orjson.loads(f)), set(orjson.loads(res)), sent)
+            for g, r, f, res, sent in self._reader().execute(
+                "SELECT group_key, receiver, firing, resolved, sent_ns FROM notify_log"
+            )
+        }
+
+    def record_notification(
+        self,
+        group_key: str,
+        receiver: str,
+        firing: Sequence[str],
+        resolved: Sequence[str],
+        sent_ns: int,
+        payloads: Sequence[tuple[int, str]],
+        *,
+        timeout: float = 30.0,
+    ) -> Future[None]:
+        """Log a group's notification and queue its deliveries (one per integration) in
+        one transaction, so a crash neither loses nor forgets one."""
+
+        def run() -> None:
+            c = self._conn
+            c.execute(
+                "INSERT OR REPLACE INTO notify_log VALUES (?, ?, ?, ?, ?)",
+                (group_key, receiver, orjson.dumps(sorted(firing)).decode(),
+                 orjson.dumps(sorted(resolved)).decode(), sent_ns),
+            )  # fmt: skip
+            c.executemany(
+                "INSERT INTO notify_outbox (receiver, integration, group_key, payload, "
+                "attempts, next_ns, created_ns, last_error) VALUES (?, ?, ?, ?, 0, ?, ?, '')",
+                [(receiver, i, group_key, p, sent_ns, sent_ns) for i, p in payloads],
+            )
+
+        return self._task(run, timeout)
+
+    def forget_notify_groups(
+        self, keys: Sequence[tuple[str, str]], *, timeout: float = 30.0
+    ) -> Future[None]:
+        return self._task(
+            lambda: self._conn.executemany(
+                "DELETE FROM notify_log WHERE group_key = ? AND receiver = ?", keys
+            ),
+            timeout,
+        )
+
+    def due_notifications(self, now_ns: int, limit: int = 100) -> list[OutboxItem]:
+        return [
+            OutboxItem(*r)
+            for r in self._reader().execute(
+                "SELECT id, receiver, integration, group_key, payload, attempts, next_ns "
+                "FROM notify_outbox WHERE next_ns <= ? ORDER BY id LIMIT ?",
+                (now_ns, limit),
+            )
+        ]
+
+    def finish_notification(
+        self, item_id: int, *, retry_at_ns: int | None, error: str = "", timeout: float = 30.0
+    ) -> Future[None]:
+        """Delivered or given up (``retry_at_ns`` None): gone; else tried again then."""
+
+        def run() -> None:
+            if retry_at_ns is None:
+                self._conn.execute("DELETE FROM notify_outbox WHERE id = ?", (item_id,))
+            else:
+                self._conn.execute(
+                    "UPDATE notify_outbox SET attempts = attempts + 1, next_ns = ?, "
+                    "last_error = ? WHERE id = ?",
+                    (retry_at_ns, error[:500], item_id),
+                )
+
+        return self._task(run, timeout)
+
     # -- PromQL (promql branch): bulk reads for the query engine --------------------------
 
     def metric_series(
@@ -1226,8 +1553,60 @@ class SQLiteStore:
                 parts.setdefault(int(row[1]), []).append(got)
         return parts
 
+    # -- PromQL (promql branch): decoded closed chunks, shared by queries ---------------------
 
-# -- PromQL (promql branch): decoded closed chunks, shared by queries ---------------------
+    # -- dashboards (hub/dashboards) ----------------------------------------------------
+
+    def put_dashboard(
+        self, dashboard_id: str, title: str, definition: str, *, timeout: float = 30.0
+    ) -> Future[bool]:
+        """Create or replace a dashboard's JSON definition; the future says whether it is
+        new."""
+
+        def put() -> bool:
+            now = time.time_ns()
+            new = (
+                self._conn.execute(
+                    "SELECT 1 FROM dashboards WHERE id = ?", (dashboard_id,)
+                ).fetchone()
+                is None
+            )
+            self._conn.execute(
+                "INSERT INTO dashboards (id, title, json, created_ns, updated_ns) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
+                "json = excluded.json, updated_ns = excluded.updated_ns",
+                (dashboard_id, title, definition, now, now),
+            )
+            return new
+
+        return self._task(put, timeout)
+
+    def delete_dashboard(self, dashboard_id: str, *, timeout: float = 30.0) -> Future[bool]:
+        return self._task(
+            lambda: (
+                self._conn.execute("DELETE FROM dashboards WHERE id = ?", (dashboard_id,)).rowcount
+                > 0
+            ),
+            timeout,
+        )
+
+    def dashboards(self) -> list[tuple[str, int, int]]:
+        """Every saved dashboard's JSON definition, with its creation and update times,
+        by title."""
+        rows = self._reader().execute(
+            "SELECT json, created_ns, updated_ns FROM dashboards ORDER BY title COLLATE NOCASE, id"
+        )
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def get_dashboard(self, dashboard_id: str) -> tuple[str, int, int] | None:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT json, created_ns, updated_ns FROM dashboards WHERE id = ?", (dashboard_id,)
+            )
+            .fetchone()
+        )
+        return None if row is None else (str(row[0]), int(row[1]), int(row[2]))
 
 
 class _DecodedChunks:
