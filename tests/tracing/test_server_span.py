@@ -31,9 +31,13 @@ from berrys_monitoring.tracing import (
     force_flush,
 )
 from berrys_monitoring.tracing._current_span import attach_span, detach_span
-from berrys_monitoring.tracing._otlp_prepared import encode_prepared, encode_server_span, group_tag
-from berrys_monitoring.tracing._server_span import ServerSpan, UnsampledSpan
-from berrys_monitoring.tracing._server_spans import ServerSpans, server_spans
+from berrys_monitoring.tracing._otlp_encode import encode_prepared, encode_server_span, group_tag
+from berrys_monitoring.tracing._server_span import (
+    ServerSpan,
+    ServerSpans,
+    UnsampledSpan,
+    server_spans,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -170,7 +174,7 @@ def test_the_lean_path_is_off_when_a_foreign_provider_owns_tracing() -> None:
         from opentelemetry.sdk.trace import TracerProvider
         trace.set_tracer_provider(TracerProvider())
         from berrys_monitoring.tracing import configure_tracing
-        from berrys_monitoring.tracing._server_spans import server_spans
+        from berrys_monitoring.tracing._server_span import server_spans
         configure_tracing("mine", exporter="none")
         print("lean:", server_spans() is not None)
     """
