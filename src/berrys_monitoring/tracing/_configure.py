@@ -107,6 +107,7 @@ def configure_tracing(
         configure_tracing("checkout", exporter="console", sample_rate=0.25,
                           environment="staging", version="1.4.2")
     """
+    arguments = dict(locals())
     if not isinstance(service_name, str) or not service_name.strip():
         raise ValueError("service_name must be a non-empty string")
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)):
@@ -180,6 +181,8 @@ def configure_tracing(
         set_provider(provider, processors, lean)
         STATE.temporary = False
     _shutdown_processors(old, _RECONFIGURE_FLUSH_S)
+    _last_arguments.clear()
+    _last_arguments.update(arguments)
     if set_global:
         _install_global()
     if factory is not None:
@@ -386,10 +389,20 @@ def _shutdown_processors(processors: list[SpanProcessor], timeout: float) -> Non
             report_internal_error(COMPONENT, exc, "span processor shutdown failed")
 
 
+# The arguments of the configuration in force, to make it again in a forked child.
+_last_arguments: dict[str, Any] = {}
+
+
 def _refresh_pid_after_fork() -> None:
     try:
+        if STATE.provider is None or STATE.temporary:
+            return
         if update_resource(STATE.provider, {"process.pid": os.getpid()}):
             STATE.generation += 1  # the lean server spans pick up the new resource
+        elif _last_arguments:
+            # An SDK without an at-fork resource update: the same configuration again,
+            # whose resource carries this process's id.
+            configure_tracing(**_last_arguments)
     except Exception as exc:
         report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
 

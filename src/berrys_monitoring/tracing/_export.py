@@ -275,6 +275,9 @@ class BatchProcessor(SpanProcessor):
     def _after_fork(self) -> None:
         # The parent's queued spans are the parent's to send; its worker does not exist
         # here, and its exporter's connections belong to the parent.
+        if self._stopped:
+            self.queue = collections.deque()
+            return
         if isinstance(self.exporter, SafeExporter):
             self.exporter.recreate()
         self._start()

@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,14 +197,14 @@ def _tls(settings: SenderSettings) -> ssl.SSLContext | bool:
     return ctx
 
 
-def _suppress_instrumentation() -> AbstractContextManager[Any]:
+def _instrumentation_switch() -> Callable[[], AbstractContextManager[Any]]:
     """The instrumentations' public switch, where they are installed (only then can
-    httpx be instrumented)."""
+    httpx be instrumented); imported once, when a sender is made, not on the worker."""
     try:
         from opentelemetry.instrumentation.utils import suppress_instrumentation
     except ImportError:
-        return nullcontext()
-    return suppress_instrumentation()
+        return nullcontext
+    return suppress_instrumentation
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -275,6 +275,13 @@ class OTLPHTTPSender(SpanExporter):
         )
         self._stopped = threading.Event()
         self._retry_logged = False
+        self._suppress = _instrumentation_switch()
+        # Imported now, not in the first export's answer.
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceResponse,
+        )
+
+        self._response_type = ExportTraceServiceResponse
 
     def export(self, spans: Sequence[Any]) -> SpanExportResult:
         if self._stopped.is_set():
@@ -283,7 +290,7 @@ class OTLPHTTPSender(SpanExporter):
             return SpanExportResult.SUCCESS
         # Our own requests must not be traced by an httpx instrumentation: each export
         # would make spans to export.
-        with _suppress_instrumentation():
+        with self._suppress():
             return self._export(spans)
 
     def _export(self, spans: Sequence[Any]) -> SpanExportResult:
@@ -384,11 +391,7 @@ class OTLPHTTPSender(SpanExporter):
         if not content:
             return
         try:
-            from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-                ExportTraceServiceResponse,
-            )
-
-            answer = ExportTraceServiceResponse.FromString(content)
+            answer = self._response_type.FromString(content)
         except Exception:  # not a protobuf answer (a proxy's text): nothing to learn
             return
         rejected = answer.partial_success.rejected_spans
