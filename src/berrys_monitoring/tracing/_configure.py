@@ -145,7 +145,9 @@ def configure_tracing(
         attrs["deployment.environment"] = environment
         attrs["deployment.environment.name"] = environment
     attrs.update(resource_attributes or {})
-    resource = Resource.create(attrs)
+    # In a forked child (see _refresh_pid_after_fork) the parent's resource with this
+    # process's id: Resource.create would start a thread pool inside the at-fork hook.
+    resource = _child_resource[0] if _child_resource else Resource.create(attrs)
 
     limits = SpanLimits()  # the OTEL_SPAN_* variables, read once and known here
     provider = _OwnTracerProvider(
@@ -391,6 +393,7 @@ def _shutdown_processors(processors: list[SpanProcessor], timeout: float) -> Non
 
 # The arguments of the configuration in force, to make it again in a forked child.
 _last_arguments: dict[str, Any] = {}
+_child_resource: list[Resource] = []
 
 
 def _refresh_pid_after_fork() -> None:
@@ -401,8 +404,13 @@ def _refresh_pid_after_fork() -> None:
             STATE.generation += 1  # the lean server spans pick up the new resource
         elif _last_arguments:
             # An SDK without an at-fork resource update: the same configuration again,
-            # whose resource carries this process's id.
-            configure_tracing(**_last_arguments)
+            # with this process's id in its resource.
+            pid = Resource({"process.pid": os.getpid()})
+            _child_resource.append(STATE.provider.resource.merge(pid))
+            try:
+                configure_tracing(**_last_arguments)
+            finally:
+                _child_resource.clear()
     except Exception as exc:
         report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
 
