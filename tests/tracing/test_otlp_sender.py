@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import os
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +31,7 @@ from berrys_monitoring.tracing._otlp_http import retry_after, sender_settings
 class Collector:
     """Answers each POST with the next scripted (status, headers, body); 200 after that."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.script: list[tuple[int, dict[str, str], bytes]] = []
         self.requests: list[tuple[float, dict[str, str], list[str]]] = []
         collector = self
@@ -61,7 +66,11 @@ class Collector:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.endpoint = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def delivered(self) -> list[str]:
@@ -177,3 +186,47 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after("7") == 7.0
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert retry_after("later") is None
+
+
+def _certificates(tmp: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate for 127.0.0.1 signed by it, made with the openssl tool."""
+    if shutil.which("openssl") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("openssl is needed for the TLS test")
+        pytest.skip("openssl is not installed")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (tmp / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.pem")  # fmt: skip
+    return tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
+
+
+def test_otel_exporter_otlp_certificate_names_the_ca_a_tls_collector_is_trusted_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca, cert, key = _certificates(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    collector = Collector(tls)
+    try:
+        # Without the variable the private CA is not trusted: the batch is dropped.
+        configure_tracing("svc", endpoint=collector.endpoint, timeout=2)
+        _one_span("untrusted")
+        assert force_flush(timeout=10)
+        assert collector.delivered() == []
+        assert event_counts()[("tracing", "spans_dropped_export_failed")] == 1
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", str(ca))
+        configure_tracing("svc", endpoint=collector.endpoint, timeout=2)
+        _one_span("over-tls")
+        assert force_flush(timeout=10)
+        assert collector.delivered() == ["over-tls"]
+    finally:
+        collector.server.shutdown()
+        collector.server.server_close()

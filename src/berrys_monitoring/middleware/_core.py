@@ -163,6 +163,7 @@ class Observer:
 
                     parent = extract_context_from_headers(carrier)
                 lean = server_spans(_SCOPE)
+                span: otel_trace.Span
                 if lean is not None:
                     # Unsampled requests get a non-recording span without building the
                     # attributes nobody would read.
@@ -183,6 +184,12 @@ class Observer:
                             method, known, path, scheme, client_ip, host, user_agent, protocol
                         ),
                     )
+                    if parent is not None and not span.get_span_context().is_valid:
+                        # No SDK: OpenTelemetry API < 1.40's no-op tracer drops the
+                        # caller's trace, later ones keep it; keep it under either.
+                        caller = otel_trace.get_current_span(parent)
+                        if caller.get_span_context().is_valid:
+                            span = caller
                 st.span = span
                 st.ctx_token = attach_span(span, parent)
                 ids = span_ids_hex(span)
