@@ -301,3 +301,22 @@ def test_attributes_over_the_limit_are_counted_as_dropped_like_the_sdk() -> None
     [ours] = _ours(span).resource_spans[0].scope_spans[0].spans
     assert ours.dropped_attributes_count == 72
     _assert_encodes_as_official(span)
+
+
+def test_a_processor_added_after_configure_tracing_sees_every_server_span() -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from berrys_monitoring.tracing._switch import STATE
+
+    configure_tracing("svc", exporter="none")
+    assert server_spans() is not None
+    extra = InMemorySpanExporter()
+    # Someone adds a processor of their own: it must see spans start and end, which only
+    # the SDK's spans tell it, so the lean path gives way.
+    STATE.provider.add_span_processor(SimpleSpanProcessor(extra))  # type: ignore[union-attr]
+    assert server_spans() is None
+    client = TestClient(_app())
+    assert client.get("/users/3").status_code == 200
+    [span] = [s for s in extra.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert span.name == "GET /users/{user_id}"
+    assert span.attributes["http.route"] == "/users/{user_id}"
