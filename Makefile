@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv node assets test lint typecheck pytest bench demo clean
+.PHONY: venv node assets test lint typecheck pytest bench demo clean test-matrix
 
 venv: $(STAMP)
 
@@ -51,6 +51,12 @@ pytest: venv node assets
 
 test: lint typecheck pytest
 
+# The core's tests against the oldest supported library versions (.ci/oldest.txt), in
+# .venv-oldest; `make test-matrix MATRIX=newest` against the latest releases.
+MATRIX ?= oldest
+test-matrix:
+	PYTHON=$(PYTHON) .ci/test-matrix $(MATRIX) $(PYTEST_ARGS)
+
 bench: venv
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
@@ -62,4 +68,5 @@ format: venv
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) node_modules frontend/node_modules $(WEB_STATIC) build dist .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-oldest .venv-newest node_modules frontend/node_modules $(WEB_STATIC) \
+		build dist .mypy_cache .pytest_cache .ruff_cache

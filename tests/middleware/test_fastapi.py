@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
+import inspect
 import logging
 import threading
 import warnings
 import weakref
 
 import pytest
+import starlette
 from fastapi import BackgroundTasks, FastAPI, WebSocket
 from fastapi.responses import StreamingResponse
 from prometheus_client import CollectorRegistry
@@ -30,6 +32,14 @@ from berrys_monitoring.middleware.fastapi import MonitoringMiddleware, setup_mon
 from berrys_monitoring.tracing import capture_spans
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+# Starlette records the route it matched in scope["route"] from 1.7 on (FastAPI's own
+# routes always did): before, a plain Starlette route under a mount has no template.
+STARLETTE_RECORDS_ROUTES = pytest.mark.skipif(
+    tuple(int(x) for x in starlette.__version__.split(".")[:2]) < (1, 7),
+    reason="Starlette < 1.7 does not record the matched route of a plain Starlette route",
+)
 
 
 def make_app(registry: CollectorRegistry, **options: object) -> FastAPI:
@@ -342,6 +352,7 @@ def test_builtin_endpoints_answer_head_and_refuse_other_methods(registry) -> Non
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
 
 
+@STARLETTE_RECORDS_ROUTES
 def test_mounted_apps_report_the_full_route_template(registry) -> None:
     async def item(request):  # type: ignore[no-untyped-def]
         from starlette.responses import PlainTextResponse
@@ -364,6 +375,7 @@ def test_mounted_apps_report_the_full_route_template(registry) -> None:
     )
 
 
+@STARLETTE_RECORDS_ROUTES
 def test_one_route_object_under_two_mounts_reports_each_full_template(registry) -> None:
     # Templates are remembered per route object outside mounts; under a mount the prefix
     # still comes from the request.
@@ -497,6 +509,7 @@ def test_a_custom_request_id_header_is_read_and_echoed(registry) -> None:
     assert r.json()["context"]["request_id"] == "corr-9"
 
 
+@STARLETTE_RECORDS_ROUTES
 def test_mounted_static_files_count_under_the_mount_template(registry, tmp_path) -> None:
     from starlette.staticfiles import StaticFiles
 
@@ -522,8 +535,11 @@ def test_an_error_while_streaming_keeps_the_status_sent_and_marks_the_span(regis
 
         return StreamingResponse(body())
 
-    with capture_spans() as spans, pytest.raises(RuntimeError, match="stream broke"):
+    with capture_spans() as spans, pytest.raises(Exception) as raised:
         client(app).get("/broken-stream")
+    # Starlette < 0.39 raises it inside an ExceptionGroup (its anyio task group).
+    errors = getattr(raised.value, "exceptions", [raised.value])
+    assert [str(e) for e in errors] == ["stream broke"]
     # The 200 was already on the wire: it is what the client saw, so it is what counts.
     labels = {"method": "GET", "route": "/broken-stream", "status": "200"}
     assert sample(registry, "http_requests_total", **labels) == 1
@@ -575,6 +591,10 @@ def test_the_fast_access_line_equals_the_generic_one_and_redacts_client_input(
     assert fast["path"] == "/nothing/token=[REDACTED]"
 
 
+@pytest.mark.skipif(
+    "telemetry" not in inspect.signature(FastAPI).parameters,
+    reason="FastAPI has native telemetry from 0.16x on; older ones have none to yield to",
+)
 def test_fastapi_native_exception_log_stays_beside_the_error_access_line(registry) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor

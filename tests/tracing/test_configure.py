@@ -163,7 +163,7 @@ def test_missing_otlp_extra_names_the_pip_install() -> None:
     proc = run_python(
         """
         import sys
-        sys.modules["opentelemetry.exporter.otlp.proto.http.trace_exporter"] = None
+        sys.modules["opentelemetry.proto.collector.trace.v1.trace_service_pb2"] = None
         from berrys_monitoring.tracing import configure_tracing
         try:
             configure_tracing("svc")

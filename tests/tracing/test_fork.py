@@ -14,7 +14,7 @@ from tests.support.servers import wait_for
 from tests.tracing._receiver import OTLPReceiver
 
 from berrys_monitoring.tracing import configure_tracing, force_flush, tracer
-from berrys_monitoring.tracing._export import CountingBatchSpanProcessor
+from berrys_monitoring.tracing._export import BatchProcessor
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -68,7 +68,7 @@ def test_a_fork_that_runs_no_python_hooks_still_exports_the_childs_spans() -> No
     # uWSGI's prefork calls fork() from C: no os.register_at_fork handler runs in the
     # child, so only a change of process id can tell the processor to restart its worker.
     exporter = _Collected()
-    processor = CountingBatchSpanProcessor(exporter, schedule_delay_millis=50)
+    processor = BatchProcessor(exporter, schedule_delay_millis=50)
     c_fork = ctypes.PyDLL(None).fork  # PyDLL: called with the GIL held, from C
     c_fork.restype = ctypes.c_int
     read_end, write_end = os.pipe()
@@ -76,7 +76,7 @@ def test_a_fork_that_runs_no_python_hooks_still_exports_the_childs_spans() -> No
     if pid == 0:  # the child: never return into pytest
         try:
             for i in range(10):
-                processor.enqueue_bytes(b"span-%d" % i)
+                processor.enqueue(b"span-%d" % i)
             deadline = time.monotonic() + 10
             while len(exporter.items) < 10 and time.monotonic() < deadline:
                 time.sleep(0.02)

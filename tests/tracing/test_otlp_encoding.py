@@ -21,8 +21,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from berrys_monitoring.tracing._otlp_encode import encode_request
-from berrys_monitoring.tracing._otlp_prepared import encode_prepared, prepare_span
+from berrys_monitoring.tracing._otlp_encode import encode_prepared, encode_request, prepare_span
 
 
 class _Keep(SpanProcessor):

@@ -178,9 +178,9 @@ def test_a_batch_over_the_request_size_limit_is_sent_in_parts_not_dropped(
     configure_tracing("svc", endpoint=receiver.endpoint, schedule_delay_millis=60_000)
     from berrys_monitoring.tracing._switch import STATE
 
-    # White box: a small limit on the real exporter, so a batch of 12 spans exceeds it.
-    exporter = STATE.processors[0]._batch_processor._exporter.inner  # type: ignore[attr-defined]
-    exporter._max_request_size = 3000  # a few spans of ~1 kB per request
+    # A small limit on the real sender, so a batch of 12 spans exceeds it.
+    exporter = STATE.processors[0].exporter.inner  # type: ignore[attr-defined]
+    exporter.max_request_bytes = 3000  # a few spans of ~1 kB per request
     for i in range(12):
         with tracer.start_as_current_span(f"big-{i}", attributes={"pad": "x" * 900}):
             pass

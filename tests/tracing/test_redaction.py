@@ -38,7 +38,7 @@ from berrys_monitoring.tracing import (
     tracer,
 )
 from berrys_monitoring.tracing._redact import redact_span
-from berrys_monitoring.tracing._server_spans import server_spans
+from berrys_monitoring.tracing._server_span import server_spans
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 CARD = "4111111111111111"

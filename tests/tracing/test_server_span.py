@@ -31,9 +31,13 @@ from berrys_monitoring.tracing import (
     force_flush,
 )
 from berrys_monitoring.tracing._current_span import attach_span, detach_span
-from berrys_monitoring.tracing._otlp_prepared import encode_prepared, encode_server_span, group_tag
-from berrys_monitoring.tracing._server_span import ServerSpan, UnsampledSpan
-from berrys_monitoring.tracing._server_spans import ServerSpans, server_spans
+from berrys_monitoring.tracing._otlp_encode import encode_prepared, encode_server_span, group_tag
+from berrys_monitoring.tracing._server_span import (
+    ServerSpan,
+    ServerSpans,
+    UnsampledSpan,
+    server_spans,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -170,7 +174,7 @@ def test_the_lean_path_is_off_when_a_foreign_provider_owns_tracing() -> None:
         from opentelemetry.sdk.trace import TracerProvider
         trace.set_tracer_provider(TracerProvider())
         from berrys_monitoring.tracing import configure_tracing
-        from berrys_monitoring.tracing._server_spans import server_spans
+        from berrys_monitoring.tracing._server_span import server_spans
         configure_tracing("mine", exporter="none")
         print("lean:", server_spans() is not None)
     """
@@ -297,3 +301,22 @@ def test_attributes_over_the_limit_are_counted_as_dropped_like_the_sdk() -> None
     [ours] = _ours(span).resource_spans[0].scope_spans[0].spans
     assert ours.dropped_attributes_count == 72
     _assert_encodes_as_official(span)
+
+
+def test_a_processor_added_after_configure_tracing_sees_every_server_span() -> None:
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from berrys_monitoring.tracing._switch import STATE
+
+    configure_tracing("svc", exporter="none")
+    assert server_spans() is not None
+    extra = InMemorySpanExporter()
+    # Someone adds a processor of their own: it must see spans start and end, which only
+    # the SDK's spans tell it, so the lean path gives way.
+    STATE.provider.add_span_processor(SimpleSpanProcessor(extra))  # type: ignore[union-attr]
+    assert server_spans() is None
+    client = TestClient(_app())
+    assert client.get("/users/3").status_code == 200
+    [span] = [s for s in extra.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert span.name == "GET /users/{user_id}"
+    assert span.attributes["http.route"] == "/users/{user_id}"

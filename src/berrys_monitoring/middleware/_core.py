@@ -28,8 +28,12 @@ from berrys_monitoring.middleware._request_id import (
 )
 from berrys_monitoring.middleware._span_attributes import span_attributes
 from berrys_monitoring.tracing._current_span import attach_span, detach_span
-from berrys_monitoring.tracing._server_span import ServerSpan, UnsampledSpan
-from berrys_monitoring.tracing._server_spans import server_spans, span_ids_hex
+from berrys_monitoring.tracing._server_span import (
+    ServerSpan,
+    UnsampledSpan,
+    server_spans,
+    span_ids_hex,
+)
 
 __all__ = ["ACCESS_LOGGER", "UNMATCHED_ROUTE", "Observer", "RequestState"]
 
@@ -159,16 +163,17 @@ class Observer:
 
                     parent = extract_context_from_headers(carrier)
                 lean = server_spans(_SCOPE)
+                span: otel_trace.Span
                 if lean is not None:
                     # Unsampled requests get a non-recording span without building the
                     # attributes nobody would read.
                     span = lean.begin(parent)
-                    if type(span) is tuple:
+                    if type(span) is ServerSpan:
                         known = label != "OTHER"
-                        attrs = span_attributes(
+                        span.name = method if known else "HTTP"
+                        span.attributes = span_attributes(
                             method, known, path, scheme, client_ip, host, user_agent, protocol
                         )
-                        span = lean.start(method if known else "HTTP", parent, attrs, span)
                 else:
                     known = label != "OTHER"
                     span = self._get_tracer().start_span(
@@ -179,6 +184,12 @@ class Observer:
                             method, known, path, scheme, client_ip, host, user_agent, protocol
                         ),
                     )
+                    if parent is not None and not span.get_span_context().is_valid:
+                        # No SDK: OpenTelemetry API < 1.40's no-op tracer drops the
+                        # caller's trace, later ones keep it; keep it under either.
+                        caller = otel_trace.get_current_span(parent)
+                        if caller.get_span_context().is_valid:
+                            span = caller
                 st.span = span
                 st.ctx_token = attach_span(span, parent)
                 ids = span_ids_hex(span)

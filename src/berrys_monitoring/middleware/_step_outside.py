@@ -10,8 +10,9 @@ that wraps ``send``, or another server that logs there, sees the request's conte
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import Token
-from types import CodeType, FunctionType, MethodType
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
@@ -77,33 +78,42 @@ def step_back(outside: tuple[Any, Any]) -> None:
             _log_var.reset(log_out)
 
 
-def _error_middleware_send() -> tuple[CodeType | None, int]:
-    """The code of the ``send`` wrapper Starlette's ServerErrorMiddleware makes (it only
-    notes that the response started) and the closure cell of the ``send`` it wraps."""
-    try:
-        from starlette.middleware.errors import ServerErrorMiddleware
-
-        for const in ServerErrorMiddleware.__call__.__code__.co_consts:
-            if (
-                isinstance(const, CodeType)
-                and const.co_name == "_send"
-                and "send" in const.co_freevars
-            ):
-                return const, const.co_freevars.index("send")
-    except Exception:  # pragma: no cover - another Starlette layout: never stepped out
-        pass
-    return None, 0
-
-
-_ERRORS_SEND, _ERRORS_CELL = _error_middleware_send()
+# Starlette's ServerErrorMiddleware wraps ``send`` in a local function that only notes
+# that the response started; it is told by its public name, not taken apart.
+_ERRORS_MODULE = "starlette.middleware.errors"
+_ERRORS_SEND = "ServerErrorMiddleware.__call__.<locals>._send"
 # Types owning a bound ``send`` -> whether they are uvicorn's request cycles.
 _UVICORN_CYCLES: dict[type, bool] = {}
+# Code of a request task's outermost coroutine -> whether it is uvicorn's ``run_asgi``.
+_UVICORN_TASKS: dict[Any, bool] = {}
+
+
+def _uvicorn_task() -> bool:
+    """Whether the running task is a uvicorn request cycle's (``run_asgi``): then the
+    server called the app directly and Starlette's outermost wrapper wraps its send."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop
+        return False
+    if task is None:
+        return False
+    coro = task.get_coro()
+    code = getattr(coro, "cr_code", None)
+    known = _UVICORN_TASKS.get(code)
+    if known is None:
+        module = getattr(getattr(coro, "cr_frame", None), "f_globals", {}).get("__name__", "")
+        known = _UVICORN_TASKS[code] = module.startswith("uvicorn.protocols.http.") and (
+            getattr(coro, "__qualname__", "") == "RequestResponseCycle.run_asgi"
+        )
+    return known
 
 
 def uvicorn_send(send: Any) -> bool:
-    """Whether ``send`` is uvicorn's own, directly or behind Starlette's error middleware:
-    then nothing but uvicorn runs inside it, and what uvicorn does there (write the bytes,
-    schedule the keep-alive timer) needs nothing of the request's context.
+    """Whether ``send`` is uvicorn's own, directly or behind Starlette's error middleware
+    in a request task uvicorn started: then nothing but uvicorn runs inside it, and what
+    uvicorn does there (write the bytes, schedule the keep-alive timer) needs nothing of
+    the request's context. (An ASGI wrapper put around the whole Starlette app, between
+    uvicorn and Starlette, is not seen: its ``send`` wrapper runs outside the context.)
 
     Example::
 
@@ -111,15 +121,17 @@ def uvicorn_send(send: Any) -> bool:
         >>> uvicorn_send(send)
         False
     """
-    if type(send) is FunctionType and send.__code__ is _ERRORS_SEND:
-        closure = send.__closure__
-        if closure is None:  # pragma: no cover - the code object says otherwise
-            return False
-        send = closure[_ERRORS_CELL].cell_contents
-    if type(send) is not MethodType:
+    kind = type(send)
+    if kind is FunctionType:
+        return (
+            send.__qualname__ == _ERRORS_SEND
+            and send.__module__ == _ERRORS_MODULE
+            and _uvicorn_task()
+        )
+    if kind is not MethodType:
         return False
-    kind = type(send.__self__)
-    known = _UVICORN_CYCLES.get(kind)
+    owner = type(send.__self__)
+    known = _UVICORN_CYCLES.get(owner)
     if known is None:
-        known = _UVICORN_CYCLES[kind] = kind.__module__.startswith("uvicorn.protocols.http.")
+        known = _UVICORN_CYCLES[owner] = owner.__module__.startswith("uvicorn.protocols.http.")
     return known

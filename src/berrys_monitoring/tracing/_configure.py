@@ -11,7 +11,7 @@ from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
@@ -27,13 +27,15 @@ from berrys_monitoring._shutdown import flush_on_sigterm, on_flush
 from berrys_monitoring.tracing._export import (
     COMPONENT,
     EXPORTER_NAMES,
-    CountingBatchSpanProcessor,
+    BatchProcessor,
     SafeExporter,
     console_exporter_factory,
     grpc_exporter_factory,
     otlp_exporter_factory,
     resolve_traces_endpoint,
 )
+from berrys_monitoring.tracing._otlp_http import COMPRESSIONS
+from berrys_monitoring.tracing._server_span import MAX_ATTRIBUTES
 from berrys_monitoring.tracing._switch import (
     STATE,
     SWITCH,
@@ -57,7 +59,7 @@ def configure_tracing(
     version: str | None = None,
     *,
     headers: Mapping[str, str] | None = None,
-    timeout: float = 10.0,
+    timeout: float | None = None,
     compression: str | None = None,
     protocol: str | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
@@ -80,8 +82,11 @@ def configure_tracing(
       ``OTEL_EXPORTER_OTLP_ENDPOINT`` when set, else the hub's
       ``BERRYS_MONITORING_HUB_URL`` (with ``BERRYS_MONITORING_TOKEN`` as a bearer token),
       else ``http://127.0.0.1:4318``.
-    * ``headers`` (e.g. an auth token), ``timeout`` per export in seconds, and
-      ``compression`` (``"gzip"``, ``"deflate"``) apply to the OTLP exporter.
+    * ``headers`` (e.g. an auth token), ``timeout`` per export in seconds, retries
+      included, and ``compression`` (``"gzip"``, ``"deflate"``) apply to the OTLP
+      exporter. Default: the standard ``OTEL_EXPORTER_OTLP_[TRACES_]HEADERS``,
+      ``…TIMEOUT`` (seconds) and ``…COMPRESSION``, else none, 10 s and none;
+      ``…CERTIFICATE``, ``…CLIENT_CERTIFICATE`` and ``…CLIENT_KEY`` set up TLS.
     * ``sample_rate``: fraction of *new* traces kept (``ParentBased(TraceIdRatioBased)``:
       a request that arrives with a sampling decision keeps it, so traces stay whole).
     * ``environment``/``version``: the ``deployment.environment`` and ``service.version``
@@ -102,18 +107,19 @@ def configure_tracing(
         configure_tracing("checkout", exporter="console", sample_rate=0.25,
                           environment="staging", version="1.4.2")
     """
+    arguments = dict(locals())
     if not isinstance(service_name, str) or not service_name.strip():
         raise ValueError("service_name must be a non-empty string")
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)):
         raise TypeError(f"sample_rate must be a number in [0, 1], got {sample_rate!r}")
     if not 0.0 <= float(sample_rate) <= 1.0:
         raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate!r}")
-    if timeout <= 0:
+    if timeout is not None and timeout <= 0:
         raise ValueError(f"timeout must be positive, got {timeout!r}")
     if max_queue_size < 1 or max_export_batch_size < 1 or max_export_batch_size > max_queue_size:
         raise ValueError("need 1 <= max_export_batch_size <= max_queue_size")
 
-    if compression not in (None, "none", "gzip", "deflate"):
+    if compression is not None and compression not in COMPRESSIONS:
         raise ValueError(f"compression must be 'gzip', 'deflate' or 'none', got {compression!r}")
     if exporter is None:
         exporter = _exporter_from_env()
@@ -139,33 +145,46 @@ def configure_tracing(
         attrs["deployment.environment"] = environment
         attrs["deployment.environment.name"] = environment
     attrs.update(resource_attributes or {})
-    resource = Resource.create(attrs)
+    # In a forked child (see _refresh_pid_after_fork) the parent's resource with this
+    # process's id: Resource.create would start a thread pool inside the at-fork hook.
+    resource = _child_resource[0] if _child_resource else Resource.create(attrs)
 
-    provider = SDKTracerProvider(
+    limits = SpanLimits()  # the OTEL_SPAN_* variables, read once and known here
+    provider = _OwnTracerProvider(
         resource=resource,
         sampler=make_sampler(float(sample_rate)),
+        span_limits=limits,
         shutdown_on_exit=False,  # our own atexit hook shuts the *current* one down
     )
     # Exactly one processor either way (each one costs three calls per span); both
     # forward ended spans to the capture_spans() listeners.
     processor: SpanProcessor
+    batch: BatchProcessor | None = None
     if factory is None:
         processor = ListenerFanout()
     else:
-        processor = CountingBatchSpanProcessor(
+        processor = batch = BatchProcessor(
             SafeExporter(factory, target),
             max_queue_size=max_queue_size,
             max_export_batch_size=max_export_batch_size,
             schedule_delay_millis=schedule_delay_millis,
         )
     provider.add_span_processor(processor)
+    provider.sealed = True
     processors: list[SpanProcessor] = [processor]
+    # The middleware's lean server spans apply what we just installed: our sampler, our
+    # one processor, limits that truncate nothing (see _server_span).
+    lean = None
+    if limits.max_attribute_length is None and limits.max_span_attributes == MAX_ATTRIBUTES:
+        lean = (int(TraceIdRatioBased(float(sample_rate)).bound), batch)
 
     with _lock:
         old = STATE.processors
-        set_provider(provider, processors)
+        set_provider(provider, processors, lean)
         STATE.temporary = False
     _shutdown_processors(old, _RECONFIGURE_FLUSH_S)
+    _last_arguments.clear()
+    _last_arguments.update(arguments)
     if set_global:
         _install_global()
     if factory is not None:
@@ -196,6 +215,21 @@ def is_configured() -> bool:
 
 def make_sampler(rate: float) -> Sampler:
     return ParentBased(TraceIdRatioBased(rate))
+
+
+class _OwnTracerProvider(SDKTracerProvider):
+    """The SDK's provider, knowing when someone adds a processor after ours: the
+    middleware's lean server spans then give way to the SDK's (that processor must see
+    every span start)."""
+
+    sealed = False
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        if self.sealed:
+            with _lock:
+                if STATE.provider is self and STATE.server_spans is not None:
+                    set_provider(self, STATE.processors, None)
 
 
 _PROTOCOLS = ("http/protobuf", "grpc")
@@ -258,7 +292,7 @@ def _exporter_factory(
     exporter: str | SpanExporter,
     endpoint: str | None,
     headers: Mapping[str, str] | None,
-    timeout: float,
+    timeout: float | None,
     compression: str | None,
     protocol: str = "http/protobuf",
 ) -> tuple[Callable[[], SpanExporter] | None, str]:
@@ -274,10 +308,7 @@ def _exporter_factory(
     if exporter == "otlp" and protocol == "grpc":
         return grpc_exporter_factory(endpoint, headers, timeout, compression)
     if exporter == "otlp":
-        url = resolve_traces_endpoint(endpoint)
-        return otlp_exporter_factory(
-            endpoint, headers, timeout, compression
-        ), url or "the OTLP endpoint"
+        return otlp_exporter_factory(endpoint, headers, timeout, compression)
     if endpoint is not None:
         resolve_traces_endpoint(endpoint)  # still reject a malformed URL early
     if exporter == "console":
@@ -323,24 +354,12 @@ def force_flush(timeout: float = 10.0) -> bool:
     """
     with _lock:
         processors = list(STATE.processors)
-    if not processors:
-        return True
-    # The SDK's BatchSpanProcessor.force_flush ignores its timeout (an export to a dead
-    # collector retries for up to the exporter timeout), so bound it from outside.
-    done = threading.Event()
-    ok: list[bool] = []
-
-    def flush() -> None:
-        try:
-            ok.append(all(p.force_flush(int(timeout * 1000)) for p in processors))
-        except Exception as exc:
-            report_internal_error(COMPONENT, exc, "force_flush failed")
-            ok.append(False)
-        finally:
-            done.set()
-
-    threading.Thread(target=flush, name="berrys-tracing-flush", daemon=True).start()
-    return done.wait(timeout) and all(ok)
+    try:
+        # Our processors wait at most the timeout (the export itself runs on their worker).
+        return all(p.force_flush(int(timeout * 1000)) for p in processors)
+    except Exception as exc:
+        report_internal_error(COMPONENT, exc, "force_flush failed")
+        return False
 
 
 def shutdown_tracing(timeout: float = 10.0) -> None:
@@ -364,17 +383,34 @@ def shutdown_tracing(timeout: float = 10.0) -> None:
 def _shutdown_processors(processors: list[SpanProcessor], timeout: float) -> None:
     for p in processors:
         try:
-            if isinstance(p, CountingBatchSpanProcessor):
-                p.shutdown_within(timeout)
+            if isinstance(p, BatchProcessor):
+                p.shutdown(timeout_millis=timeout * 1000)
             else:
                 p.shutdown()
         except Exception as exc:
             report_internal_error(COMPONENT, exc, "span processor shutdown failed")
 
 
+# The arguments of the configuration in force, to make it again in a forked child.
+_last_arguments: dict[str, Any] = {}
+_child_resource: list[Resource] = []
+
+
 def _refresh_pid_after_fork() -> None:
     try:
-        update_resource(STATE.provider, {"process.pid": os.getpid()})
+        if STATE.provider is None or STATE.temporary:
+            return
+        if update_resource(STATE.provider, {"process.pid": os.getpid()}):
+            STATE.generation += 1  # the lean server spans pick up the new resource
+        elif _last_arguments:
+            # An SDK without an at-fork resource update: the same configuration again,
+            # with this process's id in its resource.
+            pid = Resource({"process.pid": os.getpid()})
+            _child_resource.append(STATE.provider.resource.merge(pid))
+            try:
+                configure_tracing(**_last_arguments)
+            finally:
+                _child_resource.clear()
     except Exception as exc:
         report_internal_error(COMPONENT, exc, "cannot refresh process.pid after fork")
 

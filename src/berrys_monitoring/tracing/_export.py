@@ -1,23 +1,31 @@
-"""The export path: exporters built from a name, wrapped so that a failing collector is
-counted instead of raised, and a batch processor that redacts every ended span (see
-``_redact``) and counts what its full queue drops.
+"""The export path: our batch processor, and the exporters it drives.
 
-Everything here runs on the batch processor's worker thread, never on the caller's, so a
-slow or dead collector costs the application nothing but the spans it drops.
+:class:`BatchProcessor` is an SDK ``SpanProcessor`` of our own, built on the public
+interface only: a bounded deque, one worker thread, ``force_flush`` and ``shutdown`` that
+honour their timeouts, and every span it cannot keep counted. It redacts each ended span
+(see ``_redact``) before the ``capture_spans()`` listeners or an exporter see it, and for
+our OTLP/HTTP sender (``_otlp_http``) it queues sampled spans already encoded, as one
+``bytes`` object each (see ``_otlp_encode``).
+
+Exporters run on the worker thread, never on the caller's, so a slow or dead collector
+costs the application nothing but the spans it drops. :class:`SafeExporter` makes an
+exporter's failure a count and a single log line, never an exception.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace import Span as SDKSpan
 from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
     ConsoleSpanExporter,
     SpanExporter,
     SpanExportResult,
@@ -29,79 +37,78 @@ from berrys_monitoring._internal import (
     quiet_otlp_exporter_logs,
     report_internal_error,
 )
-from berrys_monitoring.tracing._otlp_encode import encode_request
-from berrys_monitoring.tracing._otlp_prepared import encode_prepared, prepare_span
+from berrys_monitoring.tracing._otlp_encode import prepare_span
+from berrys_monitoring.tracing._otlp_http import (
+    DEFAULT_ENDPOINT,
+    OTLPHTTPSender,
+    sender_settings,
+    traces_url,
+)
 from berrys_monitoring.tracing._redact import redact_span
 from berrys_monitoring.tracing._switch import STATE
 
+__all__ = [
+    "COMPONENT",
+    "DEFAULT_ENDPOINT",
+    "EXPORTER_NAMES",
+    "BatchProcessor",
+    "SafeExporter",
+    "console_exporter_factory",
+    "grpc_exporter_factory",
+    "otlp_exporter_factory",
+    "resolve_traces_endpoint",
+]
+
 COMPONENT = "tracing"
-DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
 DEFAULT_GRPC_ENDPOINT = "http://127.0.0.1:4317"
 EXPORTER_NAMES = ("otlp", "console", "none")
 
 
-def resolve_traces_endpoint(endpoint: str | None) -> str | None:
-    """The full ``/v1/traces`` URL, or None to let the OTLP exporter read its env vars.
+def resolve_traces_endpoint(endpoint: str | None) -> str:
+    """The full ``/v1/traces`` URL of ``endpoint``, else of the standard variables, else
+    the default; ``ValueError`` naming the argument or variable when it is malformed.
 
-    A base URL gets the signal path appended (the OTLP spec's rule for
-    ``OTEL_EXPORTER_OTLP_ENDPOINT``); a URL that already ends in ``/v1/traces`` is kept.
+    Example::
+
+        >>> resolve_traces_endpoint("https://collector.example:4318/")
+        'https://collector.example:4318/v1/traces'
     """
-    if endpoint is None:
-        if os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_ENDPOINT"
-        ):
-            return None
-        endpoint = DEFAULT_ENDPOINT
-    if not isinstance(endpoint, str):
-        raise TypeError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"endpoint must be an http(s) URL such as {DEFAULT_ENDPOINT!r}, got {endpoint!r}"
-        )
-    if parts.path.rstrip("/").endswith("/v1/traces"):
-        return endpoint
-    return endpoint.rstrip("/") + "/v1/traces"
+    return sender_settings(endpoint).url
 
 
 def otlp_exporter_factory(
     endpoint: str | None,
     headers: Mapping[str, str] | None,
-    timeout: float,
+    timeout: float | None,
     compression: str | None = None,
-) -> Callable[[], SpanExporter]:
-    """A factory for the OTLP/HTTP exporter; raises a clear ImportError without the extra."""
+) -> tuple[Callable[[], SpanExporter], str]:
+    """A factory for our OTLP/HTTP sender and where it sends; the settings are resolved
+    and checked now. A clear ImportError without the ``otlp`` extra."""
     try:
-        from opentelemetry.exporter.otlp.proto.http import Compression
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    except ImportError as exc:  # pragma: no cover - the extra is installed in the test env
+        import opentelemetry.proto.collector.trace.v1.trace_service_pb2  # noqa: F401
+    except ImportError as exc:
         raise ImportError(
-            "exporter='otlp' needs the OTLP exporter: pip install 'berrys-monitoring[otlp]'"
+            "exporter='otlp' needs the OTLP protobuf messages: "
+            "pip install 'berrys-monitoring[otlp]'"
         ) from exc
-    quiet_otlp_exporter_logs("tracing")
-    url = resolve_traces_endpoint(endpoint)
-    hdrs = dict(headers) if headers else None
-    # None lets OTEL_EXPORTER_OTLP_TRACES_COMPRESSION decide, as the exporter documents.
-    comp = Compression(compression) if compression else None
-
-    fast = _fast_exporter_class(OTLPSpanExporter)
+    settings = sender_settings(endpoint, headers, timeout, compression)
 
     def make() -> SpanExporter:
-        exporter: SpanExporter = fast(endpoint=url, headers=hdrs, timeout=timeout, compression=comp)
-        return exporter
+        return OTLPHTTPSender(settings)
 
-    return make
+    return make, settings.url
 
 
 def grpc_exporter_factory(
     endpoint: str | None,
     headers: Mapping[str, str] | None,
-    timeout: float,
+    timeout: float | None,
     compression: str | None = None,
 ) -> tuple[Callable[[], SpanExporter], str]:
-    """A factory for the OTLP/gRPC exporter and where it sends; a clear ImportError without
-    the ``otlp-grpc`` extra. The endpoint is ``scheme://host:port`` (no path; ``http``
-    means no TLS), by default the variables' or ``http://127.0.0.1:4317``."""
+    """A factory for the official OTLP/gRPC exporter and where it sends; a clear
+    ImportError without the ``otlp-grpc`` extra. The endpoint is ``scheme://host:port``
+    (no path; ``http`` means no TLS), by default the variables' or
+    ``http://127.0.0.1:4317``."""
     try:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     except ImportError as exc:
@@ -116,14 +123,10 @@ def grpc_exporter_factory(
         or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         or DEFAULT_GRPC_ENDPOINT
     )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"a gRPC endpoint must be an http(s) URL such as {DEFAULT_GRPC_ENDPOINT!r}, got {url!r}"
-        )
+    traces_url(url, "a gRPC endpoint", append=False)
     comp = {"gzip": Compression.Gzip, "deflate": Compression.Deflate}.get(compression or "")
     hdrs = dict(headers) if headers else None
-    insecure = parts.scheme == "http"
+    insecure = url.startswith("http:")
 
     def make() -> SpanExporter:
         exporter: SpanExporter = OTLPSpanExporter(
@@ -132,87 +135,6 @@ def grpc_exporter_factory(
         return exporter
 
     return make, url
-
-
-def _fast_exporter_class(base: type[Any]) -> Any:
-    """``OTLPSpanExporter`` with our direct-to-bytes encoder (see ``_otlp_encode``).
-
-    Only ``export`` changes, and only the encoding step: the SDK's HTTP client (retries,
-    compression, headers, its size limit) still sends the bytes. If the SDK's internals are
-    not what this was written against, or a batch holds something our encoder does not
-    expect, the official path runs instead.
-    """
-
-    class FastOTLPSpanExporter(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            #: Whether the processor may queue spans pre-encoded by ``prepare_span``.
-            self.accepts_prepared = all(
-                getattr(self, name, None) is not None
-                for name in ("_client", "_metrics", "_max_request_size")
-            )
-
-        def export(self, spans: Sequence[Any]) -> SpanExportResult:
-            prepared = [s for s in spans if type(s) is bytes]
-            if prepared:
-                if len(prepared) == len(spans):
-                    return self._send_prepared(prepared)
-                # A span the processor could not encode travels as it is.
-                plain = [s for s in spans if type(s) is not bytes]
-                first = self._send_prepared(prepared)
-                second = self.export(plain)
-                ok = SpanExportResult.SUCCESS
-                return ok if first is ok and second is ok else SpanExportResult.FAILURE
-            client = getattr(self, "_client", None)
-            metrics = getattr(self, "_metrics", None)
-            limit = getattr(self, "_max_request_size", None)
-            if self._shutdown or client is None or metrics is None or limit is None:
-                return super().export(spans)  # type: ignore[no-any-return]
-            try:
-                data = encode_request(spans)
-            except Exception as exc:
-                report_internal_error(COMPONENT, exc, "fast OTLP encoding failed", key="encode")
-                if is_strict():
-                    raise
-                return super().export(spans)  # type: ignore[no-any-return]
-            if limit > 0 and len(data) > limit:
-                # The SDK drops and reports it its own way.
-                return super().export(spans)  # type: ignore[no-any-return]
-            return self._send(data, len(spans))
-
-        def _send_prepared(self, items: list[bytes]) -> SpanExportResult:
-            if self._shutdown:
-                return SpanExportResult.FAILURE  # what the SDK answers after shutdown
-            data = encode_prepared(items)
-            limit = self._max_request_size
-            if limit > 0 and len(data) > limit:
-                if len(items) == 1:
-                    report_internal_error(
-                        COMPONENT,
-                        message=f"a span of {len(data)} bytes exceeds the OTLP request "
-                        f"size limit ({limit} bytes); it is dropped",
-                        key="oversize",
-                    )
-                    return SpanExportResult.FAILURE
-                # Too big as one request: send it in two halves rather than drop it.
-                half = len(items) // 2
-                first = self._send_prepared(items[:half])
-                second = self._send_prepared(items[half:])
-                ok = SpanExportResult.SUCCESS
-                return ok if first is ok and second is ok else SpanExportResult.FAILURE
-            return self._send(data, len(items))
-
-        def _send(self, data: bytes, count: int) -> SpanExportResult:
-            with self._metrics.export_operation(count) as result:
-                sent = self._client.export(data)
-                if not sent.success:
-                    result.error = sent.error
-                    if sent.status_code is not None:
-                        result.error_attrs = {"http.response.status_code": sent.status_code}
-                    return SpanExportResult.FAILURE
-            return SpanExportResult.SUCCESS
-
-    return FastOTLPSpanExporter
 
 
 def console_exporter_factory() -> Callable[[], SpanExporter]:
@@ -226,35 +148,26 @@ def console_exporter_factory() -> Callable[[], SpanExporter]:
 class SafeExporter(SpanExporter):
     """Wraps an exporter: failures are counted and logged once, never raised.
 
-    The wrapped exporter is re-created in a forked child, because its HTTP connection pool
-    (sockets shared with the parent) must not be used by two processes.
+    :meth:`recreate` makes a new one from the factory; the processor calls it in a forked
+    child, whose copy of the parent's HTTP connections must not be used by two processes.
     """
 
     def __init__(self, factory: Callable[[], SpanExporter], target: str) -> None:
         self._factory = factory
         self._target = target
         self._inner = factory()
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork)
-
-            def _child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=_child)
 
     @property
     def inner(self) -> SpanExporter:
         return self._inner
 
-    def _after_fork(self) -> None:
+    def recreate(self) -> None:
         try:
             self._inner = self._factory()
         except Exception as exc:  # keep the parent's exporter rather than none at all
             report_internal_error(COMPONENT, exc, "cannot re-create the exporter after fork")
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+    def export(self, spans: Sequence[Any]) -> SpanExportResult:
         try:
             result = self._inner.export(spans)
         except Exception as exc:
@@ -288,35 +201,91 @@ class SafeExporter(SpanExporter):
 _getpid = os.getpid
 
 
-class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """The SDK's BatchSpanProcessor, plus a count of the spans a full queue drops, a
-    shutdown that honours a timeout, and the capture_spans() listeners.
+class BatchProcessor(SpanProcessor):
+    """Ended spans into a bounded queue; a worker thread exports them in batches.
 
-    One processor instead of a separate listener fan-out: every processor on a provider
-    costs three calls per span.
+    * A span arriving at a full queue is dropped and counted
+      (``spans_dropped_queue_full``); the caller never waits.
+    * The worker wakes every ``schedule_delay_millis`` or as soon as a batch is queued,
+      and exports until the queue is empty.
+    * :meth:`force_flush` and :meth:`shutdown` wait at most their timeout.
+    * After a fork (also one that ran no Python hooks, as uWSGI's: the process id tells)
+      the child drops the parent's queue, makes its own exporter and starts its own
+      worker.
+
+    Exactly one processor per provider: it also hands every ended span to the
+    ``capture_spans()`` listeners (each processor costs three calls per span).
+
+    Example::
+
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        ...     InMemorySpanExporter)
+        >>> exporter = InMemorySpanExporter()
+        >>> provider = TracerProvider()
+        >>> provider.add_span_processor(BatchProcessor(exporter))
+        >>> provider.get_tracer("doc").start_span("op").end()
+        >>> provider.force_flush()
+        True
+        >>> [s.name for s in exporter.get_finished_spans()]
+        ['op']
     """
 
-    def __init__(self, exporter: SpanExporter, **kwargs: Any) -> None:
-        super().__init__(exporter, **kwargs)
-        # The SDK drops silently (a log line) when its queue is full; peek at the bounded
-        # deque so the drop shows up in berrys_monitoring_events_total instead.
-        inner = getattr(self, "_batch_processor", None)
-        queue = getattr(inner, "_queue", None)
-        self._bm_queue = queue
-        self._bm_max = getattr(queue, "maxlen", None) or 0
-        # Our OTLP exporter takes spans encoded here, on the thread that ends them: a
-        # queue of byte strings instead of ReadableSpans waiting for the next export
-        # (see ``prepare_span``). The encoding costs the same on either thread.
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        max_queue_size: int = 2048,
+        max_export_batch_size: int = 512,
+        schedule_delay_millis: float = 5000,
+    ) -> None:
+        if max_queue_size < 1 or not 1 <= max_export_batch_size <= max_queue_size:
+            raise ValueError("need 1 <= max_export_batch_size <= max_queue_size")
+        self.exporter = exporter
         target = exporter.inner if isinstance(exporter, SafeExporter) else exporter
-        emit = getattr(inner, "emit", None)
-        self._bm_emit = emit if getattr(target, "accepts_prepared", False) else None
-        self._bm_inner = inner
-        self._bm_batch: int = getattr(inner, "_max_export_batch_size", 0) or 0
-        # Another SDK layout: emit() every time.
-        self._bm_direct = queue is not None and all(
-            hasattr(inner, name)
-            for name in ("_pid", "_shutdown", "_worker_awaken", "_max_export_batch_size")
-        )
+        #: Whether sampled spans are queued encoded (``bytes``) for our OTLP sender.
+        self.prepared = bool(getattr(target, "accepts_prepared", False))
+        self.max_queue_size = max_queue_size
+        self.max_export_batch_size = max_export_batch_size
+        self.schedule_delay_s = schedule_delay_millis / 1000
+        self._start()
+        self._stopped = False
+        if hasattr(os, "register_at_fork"):
+            ref = weakref.WeakMethod(self._after_fork)
+
+            def child() -> None:
+                method = ref()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=child)
+
+    def _start(self) -> None:
+        """A fresh queue, wake-up event and worker for this process."""
+        self.queue: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
+        self._flushes: list[threading.Event] = []
+        self._flushes_lock = threading.Lock()
+        self._fork_lock = threading.Lock()
+        self._done = threading.Event()
+        self._pid = _getpid()
+        self._worker = threading.Thread(target=self._run, name="berrys-span-export", daemon=True)
+        self._worker.start()
+
+    def _after_fork(self) -> None:
+        # The parent's queued spans are the parent's to send; its worker does not exist
+        # here, and its exporter's connections belong to the parent.
+        if self._stopped:
+            self.queue = collections.deque()
+            return
+        if isinstance(self.exporter, SafeExporter):
+            self.exporter.recreate()
+        self._start()
+
+    # -- the SpanProcessor interface ------------------------------------------------------
+
+    def on_start(self, span: SDKSpan, parent_context: Context | None = None) -> None:
+        pass
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
@@ -332,66 +301,104 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         ctx = span.context
         if ctx is None or not ctx.trace_flags.sampled:
             return
-        if self._bm_emit is None or not self.enqueue_prepared(span):
-            self._count_full()
-            super().on_end(span)
+        item: Any = span
+        if self.prepared:
+            try:
+                item = prepare_span(span) or span
+            except Exception as exc:  # the sender encodes it again, or falls back
+                report_internal_error(COMPONENT, exc, "cannot encode a span", key="prepare")
+        self.enqueue(item)
 
-    def on_end_readable(self, span: ReadableSpan) -> None:
-        """Queue an ended span as it is, without telling the listeners again."""
-        self._count_full()
-        super().on_end(span)
+    def enqueue(self, item: Any) -> None:
+        """Queue an ended, sampled, redacted span: ``bytes`` from ``prepare_span`` when
+        :attr:`prepared`, else a ``ReadableSpan``. Never blocks."""
+        queue = self.queue
+        if len(queue) >= self.max_queue_size or self._pid != _getpid() or self._stopped:
+            self._enqueue_slowly(item)
+            return
+        queue.append(item)
+        if len(queue) >= self.max_export_batch_size and not self._wake.is_set():
+            self._wake.set()
 
-    def _count_full(self) -> None:
-        queue = self._bm_queue
-        if queue is not None and len(queue) >= self._bm_max:
+    def _enqueue_slowly(self, item: Any) -> None:
+        if self._stopped:
+            count_event(COMPONENT, "spans_dropped_after_shutdown")
+            return
+        if self._pid != _getpid():
+            with self._fork_lock:  # request threads of the child race here
+                if self._pid != _getpid():
+                    self._after_fork()
+        if len(self.queue) >= self.max_queue_size:
             count_event(COMPONENT, "spans_dropped_queue_full")
+            return
+        self.queue.append(item)
+        if len(self.queue) >= self.max_export_batch_size:
+            self._wake.set()
 
-    def enqueue_prepared(self, span: Any) -> bool:
-        """Queue a sampled, ended span encoded by ``prepare_span``; False when it cannot be
-        (the caller then queues it as it is). Only when the exporter takes prepared spans.
-        """
-        emit = self._bm_emit
-        if emit is None:
-            return False
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export everything queued so far; False when that did not finish in time."""
+        if self._stopped:
+            return True
+        if self._pid != _getpid():
+            with self._fork_lock:
+                if self._pid != _getpid():
+                    self._after_fork()
+        done = threading.Event()
+        with self._flushes_lock:
+            self._flushes.append(done)
+        self._wake.set()
+        return done.wait(max(0.0, timeout_millis / 1000))
+
+    def shutdown(self, timeout_millis: float = 30000) -> None:
+        """Export what is queued (waiting at most ``timeout_millis``), then stop the worker
+        and the exporter. Spans ending later are dropped and counted."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._wake.set()
+        if self._pid == _getpid():
+            self._done.wait(max(0.0, timeout_millis / 1000))
         try:
-            item = prepare_span(span)
+            self.exporter.shutdown()
         except Exception as exc:
-            report_internal_error(COMPONENT, exc, "cannot encode a span", key="prepare")
-            return False
-        if item is None:
-            return False
-        self.enqueue_bytes(item)
-        return True
+            report_internal_error(COMPONENT, exc, "span exporter shutdown failed")
 
-    def enqueue_bytes(self, item: bytes) -> None:
-        """Queue a span already encoded for our exporter (``group_tag`` + span bytes).
+    # -- the worker -----------------------------------------------------------------------
 
-        What the SDK's ``emit`` does, with fewer steps on the common path: the span goes
-        straight onto the queue; after a fork (the process id changed: also a fork that
-        ran no Python hooks, as uWSGI's), on a full queue or after shutdown ``emit`` takes
-        it, with its re-initialisation, drop count and log line.
-        """
-        inner: Any = self._bm_inner
-        queue: Any = self._bm_queue
-        if (
-            not self._bm_direct
-            or _getpid() != inner._pid
-            or len(queue) >= self._bm_max
-            or inner._shutdown
-        ):
-            self._count_full()
-            self._bm_emit(item)  # type: ignore[misc]
-            return
-        queue.appendleft(item)
-        if len(queue) >= self._bm_batch:
-            awaken = inner._worker_awaken
-            if not awaken.is_set():
-                awaken.set()
+    def _run(self) -> None:
+        wake, done = self._wake, self._done
+        try:
+            while True:
+                wake.wait(self.schedule_delay_s)
+                wake.clear()
+                stopping = self._stopped
+                with self._flushes_lock:
+                    flushes, self._flushes = self._flushes, []
+                self._drain()
+                for flushed in flushes:
+                    flushed.set()
+                if stopping:
+                    return
+        finally:
+            done.set()
 
-    def shutdown_within(self, timeout: float) -> None:
-        inner = getattr(self, "_batch_processor", None)
-        shutdown: Callable[..., None] | None = getattr(inner, "shutdown", None)
-        if shutdown is None:  # an SDK without the timed BatchProcessor
-            self.shutdown()  # type: ignore[no-untyped-call]
-            return
-        shutdown(timeout_millis=int(timeout * 1000))
+    def _drain(self) -> None:
+        queue = self.queue
+        size = self.max_export_batch_size
+        popleft = queue.popleft
+        while queue:
+            batch = []
+            try:
+                for _ in range(size):
+                    batch.append(popleft())
+            except IndexError:
+                pass
+            if batch:
+                self._export(batch)
+
+    def _export(self, batch: list[Any]) -> None:
+        try:
+            self.exporter.export(batch)
+        except Exception as exc:  # an exporter that is not wrapped in SafeExporter
+            count_event(COMPONENT, "spans_dropped_export_failed", len(batch))
+            report_internal_error(COMPONENT, exc, "span exporter raised", key="export_raised")

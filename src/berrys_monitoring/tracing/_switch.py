@@ -52,14 +52,22 @@ class _State:
     listeners: tuple[SpanProcessor, ...] = ()
     # True while capture_spans() lent a provider to an unconfigured process.
     temporary = False
+    # What configure_tracing knows of ``provider`` when the middleware's lean server spans
+    # fit it: (its root sampler's bound, our batch processor or None); None otherwise.
+    server_spans: tuple[int, Any] | None = None
 
 
 STATE = _State()
 
 
-def set_provider(provider: SDKTracerProvider | None, processors: list[SpanProcessor]) -> None:
+def set_provider(
+    provider: SDKTracerProvider | None,
+    processors: list[SpanProcessor],
+    server_spans: tuple[int, Any] | None = None,
+) -> None:
     STATE.provider = provider
     STATE.processors = processors
+    STATE.server_spans = server_spans
     STATE.generation += 1
 
 
