@@ -194,7 +194,13 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     async def own_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(build_router(the_store, target_state=scraper.state))
+    app.include_router(
+        build_router(
+            the_store,
+            target_state=scraper.state,
+            query_backend=lambda: getattr(app.state, "query_backend", None),
+        )
+    )
     app.include_router(build_dashboards_router(the_store))
     start_rules = install_rules(app, config, the_store)  # rules, routing, the alerts API
     # -- the Prometheus query API (promapi) --

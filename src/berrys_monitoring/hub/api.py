@@ -19,7 +19,9 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from berrys_monitoring.hub._red import service_figures
 from berrys_monitoring.hub._time import rfc3339_ns
+from berrys_monitoring.hub.promql import QueryBackend
 from berrys_monitoring.hub.store import (
     LogQuery,
     Store,
@@ -124,6 +126,27 @@ class _AttributeFilter(_Window):
     def _attributes(cls, value: list[str]) -> list[str]:
         _attribute_pairs(value)
         return value
+
+
+class ServiceParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window: str = Field(
+        "5m", description="the window of the RED figures: a PromQL duration (30s, 5m, 1h)"
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
+            raise ValueError(f"{value!r} is not a PromQL duration (examples: 30s, 5m, 1h)")
+        return value
+
+
+def _figures(f: dict[str, Any]) -> dict[str, Any]:
+    """One service's RED figures (``None`` when its metrics say nothing) and health."""
+    keys = ("request_rate", "error_rate", "p50_seconds", "p95_seconds", "p99_seconds")
+    return {**{k: f.get(k) for k in keys}, "health": f.get("health")}
 
 
 class TraceSearch(_AttributeFilter):
@@ -276,27 +299,45 @@ _TAIL_POLL_S = 0.25  # how often a live tail looks for new records
 
 
 def build_router(
-    store: Store, *, target_state: Callable[[str], dict[str, Any] | None] | None = None
+    store: Store,
+    *,
+    target_state: Callable[[str], dict[str, Any] | None] | None = None,
+    query_backend: Callable[[], QueryBackend | None] | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["query"])
 
-    @router.get("/services", summary="every service seen in any signal")
-    async def services() -> Response:
+    @router.get(
+        "/services",
+        summary="every service seen in any signal, with its RED figures and health",
+    )
+    async def services(params: Annotated[ServiceParams, Query()]) -> Response:
         infos = await anyio.to_thread.run_sync(store.services)
-        return _json(
+        backend = query_backend() if query_backend is not None else None
+        figures: dict[str, Any] = {}
+        if backend is not None:
+            figures = await anyio.to_thread.run_sync(
+                service_figures, backend, time.time(), params.window
+            )
+        known = {s.name for s in infos}
+        rows = [
             {
-                "services": [
-                    {
-                        "name": s.name,
-                        "last_seen_ns": s.last_seen_ns,
-                        "span_count": s.signals.get("spans", 0),
-                        "log_count": s.signals.get("logs", 0),
-                        "sample_count": s.signals.get("metrics", 0),
-                    }
-                    for s in infos
-                ]
+                "name": s.name,
+                "last_seen_ns": s.last_seen_ns,
+                "span_count": s.signals.get("spans", 0),
+                "log_count": s.signals.get("logs", 0),
+                "sample_count": s.signals.get("metrics", 0),
+                **_figures(figures.get(s.name, {})),
             }
-        )
+            for s in infos
+        ]
+        # a scraped job that sent nothing else is a service too
+        rows += [
+            {"name": job, "last_seen_ns": None, "span_count": 0, "log_count": 0,
+             "sample_count": None, **_figures(f)}
+            for job, f in sorted(figures.items())
+            if job not in known
+        ]  # fmt: skip
+        return _json({"window": params.window, "services": rows})
 
     @router.get("/traces", summary="search traces; newest first")
     async def search_traces(params: Annotated[TraceSearch, Query()]) -> Response:
