@@ -109,9 +109,7 @@ def _topk(vec: Vector, groups: dict[Labels, list[int]], k: F64, *, bottom: bool)
         if steps == 1:
             order_rows.extend(np.asarray(idx)[order[:, 0]][sel[order[:, 0], 0]].tolist())
     rows = np.flatnonzero(keep.any(axis=1)) if steps != 1 else np.asarray(order_rows, dtype=int)
-    out = Vector(
-        [vec.labels[i] for i in rows], vec.values[rows], keep[rows], ordered=steps == 1
-    )
+    out = Vector([vec.labels[i] for i in rows], vec.values[rows], keep[rows], ordered=steps == 1)
     return out
 
 

@@ -58,9 +58,7 @@ def _to_ms(seconds: float) -> int:
 
 
 class _Ctx:
-    def __init__(
-        self, engine: Engine, start_ms: int, end_ms: int, deadline: float
-    ) -> None:
+    def __init__(self, engine: Engine, start_ms: int, end_ms: int, deadline: float) -> None:
         self.engine = engine
         self.store = engine.store
         self.start_ms = start_ms
@@ -238,7 +236,9 @@ class Engine:
         for text in matchers:
             node = _parse(text)
             if not isinstance(node, pp.VectorSelector):
-                raise PromQLError("bad_data", f"invalid parameter 'match[]': {text} is not a selector")
+                raise PromQLError(
+                    "bad_data", f"invalid parameter 'match[]': {text} is not a selector"
+                )
             found.update(lab for _, lab in ev.matching_series(node, lo, hi))
         return sorted(found)
 
@@ -307,7 +307,9 @@ class _Evaluator:
             try:
                 rx = re.compile(fn._go_regex(pattern), re.DOTALL if False else 0)
             except re.error as e:
-                raise PromQLError("bad_data", f"invalid regular expression {pattern!r}: {e}") from None
+                raise PromQLError(
+                    "bad_data", f"invalid regular expression {pattern!r}: {e}"
+                ) from None
             self.ctx.regexes[pattern] = rx
         return rx
 
@@ -418,9 +420,7 @@ class _Evaluator:
             return Matrix([], refs, rng)
         inner = self.eval(node.expr, inner_steps)
         if isinstance(inner, Scalar):
-            inner = Vector(
-                [()], inner.values[None, :], np.ones((1, inner_steps.size), dtype=bool)
-            )
+            inner = Vector([()], inner.values[None, :], np.ones((1, inner_steps.size), dtype=bool))
         if not isinstance(inner, Vector):
             raise PromQLError("bad_data", "subquery is only allowed on instant vector or scalar")
         series = [
@@ -555,7 +555,9 @@ class _Evaluator:
         if name == "histogram_quantile":
             return fn.histogram_quantile(_as(args[0], Scalar), _as(args[1], Vector))
         if name == "round":
-            return fn.round_vector(_as(args[0], Vector), _as(args[1], Scalar) if len(args) > 1 else None)
+            return fn.round_vector(
+                _as(args[0], Vector), _as(args[1], Scalar) if len(args) > 1 else None
+            )
         if name == "clamp":
             return fn.clamp(_as(args[0], Vector), _as(args[1], Scalar), _as(args[2], Scalar))
         if name == "clamp_min":
@@ -575,7 +577,9 @@ class _Evaluator:
 
 def _as(value: Value, kind: type[Any]) -> Any:
     if not isinstance(value, kind):
-        raise PromQLError("bad_data", f"expected {kind.__name__.lower()}, got {type(value).__name__.lower()}")
+        raise PromQLError(
+            "bad_data", f"expected {kind.__name__.lower()}, got {type(value).__name__.lower()}"
+        )
     return value
 
 
@@ -585,7 +589,11 @@ def _absent_labels(node: Any) -> Labels:
     for m in node.matchers.matchers:
         if m.name == "__name__":
             continue
-        if str(m.op).endswith("Equal") and not str(m.op).endswith("NotEqual") and m.name not in labels:
+        if (
+            str(m.op).endswith("Equal")
+            and not str(m.op).endswith("NotEqual")
+            and m.name not in labels
+        ):
             labels[m.name] = m.value
         else:
             empty.add(m.name)
@@ -608,7 +616,10 @@ def _instant_data(value: Value, t_ms: int) -> dict[str, Any]:
         return {
             "resultType": "vector",
             "result": [
-                {"metric": dict(value.labels[i]), "value": [t, format_value(float(value.values[i, 0]))]}
+                {
+                    "metric": dict(value.labels[i]),
+                    "value": [t, format_value(float(value.values[i, 0]))],
+                }
                 for i in rows
                 if value.present[i, 0]
             ],

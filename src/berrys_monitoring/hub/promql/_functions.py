@@ -528,9 +528,7 @@ def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str)
 def label_join(vec: Vector, dst: str, sep: str, srcs: list[str]) -> Vector:
     if not _LABEL_NAME.match(dst):
         raise PromQLError("bad_data", f"invalid destination label name in label_join(): {dst}")
-    labels = [
-        _set_label(lab, dst, sep.join(get_label(lab, s) for s in srcs)) for lab in vec.labels
-    ]
+    labels = [_set_label(lab, dst, sep.join(get_label(lab, s) for s in srcs)) for lab in vec.labels]
     return merge_same_labels(Vector(labels, vec.values, vec.present))
 
 

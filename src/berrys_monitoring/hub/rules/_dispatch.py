@@ -107,7 +107,7 @@ class Dispatcher:
         config: Callable[[], AlertingConfig | None],
         *,
         external_url: str = "",
-        tick_s: float = 0.25,
+        tick_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -142,7 +142,12 @@ class Dispatcher:
                 self.tick()
             except Exception:  # the next tick tries again; never a dead dispatcher
                 log.exception("dispatching notifications failed")
-            self._wake.wait(self.tick_s)
+            # look again at the next group timer, after tick_s at the latest (alerts pushed
+            # to the store meanwhile), or at once when woken (a rule fired, a silence...)
+            now_ns = int(self._clock() * 1e9)
+            due = min((t.next_flush_ns for t in self._timers.values()), default=None)
+            wait = self.tick_s if due is None else min(self.tick_s, max(due - now_ns, 0) / 1e9)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def muted(

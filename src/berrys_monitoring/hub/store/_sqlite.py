@@ -1425,14 +1425,15 @@ class SQLiteStore:
             "AND c.t_max >= ? AND c.t_min <= ?)"
         )
         if name is None:
-            rows = self._reader().execute(f"SELECT id, labels FROM series s WHERE {where}", (lo, hi))
+            rows = self._reader().execute(
+                f"SELECT id, labels FROM series s WHERE {where}", (lo, hi)
+            )
         else:
             rows = self._reader().execute(
                 f"SELECT id, labels FROM series s WHERE name = ? AND {where}", (name, lo, hi)
             )
         return [
-            (int(sid), tuple((str(k), str(v)) for k, v in orjson.loads(text)))
-            for sid, text in rows
+            (int(sid), tuple((str(k), str(v)) for k, v in orjson.loads(text))) for sid, text in rows
         ]
 
     def metric_samples(
