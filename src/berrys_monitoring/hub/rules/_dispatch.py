@@ -193,6 +193,7 @@ class Dispatcher:
         queued = 0
         for key in [k for k in self._timers if k not in groups]:
             del self._timers[key]
+        done = [k for k, entry in nflog.items() if k not in groups and not entry[0]]
         for key, (route, group_labels, members) in groups.items():
             group_key, receiver_name = key
             entry = nflog.get(key)
@@ -209,6 +210,8 @@ class Dispatcher:
             ]
             if not firing and not resolved:
                 self._timers.pop(key, None)
+                if entry is not None and not entry[0]:
+                    done.append(key)  # told everything: its log entry can go
                 continue
             timer = self._timers.get(key)
             if timer is None:
@@ -225,6 +228,7 @@ class Dispatcher:
             payloads = []
             for index, (_kind, settings) in enumerate(receiver.integrations):
                 items = firing + (resolved if settings.get("send_resolved") else [])
+                items.sort(key=lambda a: sorted(a["labels"].items()))  # a stable order
                 if not items:
                     continue
                 message = group_message(
@@ -241,4 +245,6 @@ class Dispatcher:
                 payloads,
             ).result(timeout=60)  # fmt: skip
             queued += len(payloads)
+        if done:
+            self.store.forget_notify_groups(done).result(timeout=60)
         return queued
