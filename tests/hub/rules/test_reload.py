@@ -45,7 +45,7 @@ def test_post_reload_takes_new_rules_and_refuses_broken_ones(
 
         (tmp_path / "more.yml").unlink()
         rules_file(rules, cases="reload")
-        assert c.post("/-/reload").status_code == 200
+        assert c.put("/-/reload").status_code == 200  # Prometheus takes PUT too
         assert "Extra" not in _rule_names(c)
         # the removed rule's alert is resolved, not left firing
         [gone] = c.get("/api/v1/alerts", params={"label": "alertname=Extra"}).json()["data"][
