@@ -376,14 +376,27 @@ class RuleEvaluator:
             seen[fp] = (final, annotations, value)
         if limit and len(seen) > limit:  # Prometheus: the whole result is discarded
             raise RuleError(f"exceeded limit of {limit} with {len(seen)} alerts")
+        with self._lock:  # the API reads these states from other threads
+            return self._transition(key, rule, active, seen, ts_ns, changes)
+
+    def _transition(
+        self,
+        key: str,
+        rule: AlertingRule,
+        active: dict[str, RuleAlertState],
+        seen: dict[str, tuple[dict[str, str], dict[str, str], float]],
+        ts_ns: int,
+        changes: AlertChanges,
+    ) -> bool:
+        """Prometheus' state machine over one evaluation's result."""
         changed = False
-        for fp, (final, annotations, value) in seen.items():
+        for fp, (final, notes, value) in seen.items():
             st = active.get(fp)
             if st is not None and st.state != "inactive":
-                st.value, st.annotations, st.labels = value, annotations, final
+                st.value, st.annotations, st.labels = value, notes, final
                 st.keep_firing_since_ns = None
             else:
-                st = RuleAlertState(key, fp, "pending", final, annotations, ts_ns, value)
+                st = RuleAlertState(key, fp, "pending", final, notes, ts_ns, value)
                 active[fp] = st
                 changes.events.append(AlertEventRow(fp, ts_ns, "pending"))
         for fp, st in list(active.items()):
