@@ -1202,14 +1202,16 @@ class SQLiteStore:
         for key, value in query.labels:
             conds.append("json_extract(a.labels, ?) = ?")
             params += [_json_path(key), value]
-        where = " AND ".join(conds) or "1"
+        return self._alert_rows(" AND ".join(conds) or "1", params, query.limit)
+
+    def _alert_rows(self, where: str, params: list[Any], limit: int) -> list[dict[str, object]]:
         rows = self._reader().execute(
             f"SELECT a.fingerprint, a.labels, a.annotations, a.starts_ns, a.ends_ns, "
             f"a.generator_url, {self._ALERT_STATE}, m.source, m.value, m.active_ns, "
             "m.acknowledged_by, m.acknowledged_ns, a.updated_ns "
             f"FROM alerts a LEFT JOIN alert_meta m USING (fingerprint) WHERE {where} "
             "ORDER BY a.starts_ns DESC LIMIT ?",
-            [*params, query.limit],
+            [*params, limit],
         )
         out: list[dict[str, object]] = []
         for r in rows:
@@ -1236,18 +1238,10 @@ class SQLiteStore:
 
     def get_alert(self, fingerprint: str) -> dict[str, object] | None:
         """One alert with its ``history`` (oldest first), or None."""
-        row = (
-            self._reader()
-            .execute("SELECT labels FROM alerts WHERE fingerprint = ?", (fingerprint,))
-            .fetchone()
-        )
-        if row is None:
+        found = self._alert_rows("a.fingerprint = ?", [time.time_ns(), fingerprint], 1)
+        if not found:
             return None
-        labels = tuple(sorted(orjson.loads(row[0]).items()))
-        [alert] = [
-            a for a in self.list_alerts(AlertQuery(labels=labels, limit=1000))
-            if a["fingerprint"] == fingerprint
-        ]  # fmt: skip
+        [alert] = found
         alert["history"] = [
             {"time_ns": t, "event": e, "by": b, "note": n}
             for t, e, b, n in self._reader().execute(
