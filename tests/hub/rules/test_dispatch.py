@@ -12,7 +12,7 @@ import pytest
 
 from berrys_monitoring.hub.ingest._alertmanager import fingerprint
 from berrys_monitoring.hub.rules import Dispatcher, parse_alerting_config
-from berrys_monitoring.hub.store import AlertRow, Batch, SQLiteStore
+from berrys_monitoring.hub.store import AlertQuery, AlertRow, Batch, SQLiteStore
 
 # the clock starts in the past: the store tells firing from resolved by the real time
 T0 = time.time() - 20_000.0
@@ -87,3 +87,14 @@ def test_group_wait_interval_repeat_and_resolve(store: SQLiteStore) -> None:
     clock.now += 60
     d.tick()
     assert _sent(store) == [] and store.notify_log() == {}  # a finished group is forgotten
+
+
+def test_alerts_resolved_longer_ago_than_the_retention_are_forgotten(store: SQLiteStore) -> None:
+    clock = Clock()
+    d = Dispatcher(store, lambda: None, retention_s=3600.0, clock=clock)
+    _push(store, "Old", ends_s=T0 - 7200)
+    _push(store, "Recent", ends_s=T0 - 60)
+    _push(store, "Firing", ends_s=FAR)
+    d.prune()
+    names = {a["labels"]["alertname"] for a in store.list_alerts(AlertQuery())}  # type: ignore[index]
+    assert names == {"Recent", "Firing"}

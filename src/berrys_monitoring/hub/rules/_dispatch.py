@@ -108,9 +108,12 @@ class Dispatcher:
         *,
         external_url: str = "",
         tick_s: float = 1.0,
+        retention_s: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.retention_s = retention_s
+        self._pruned_s = 0.0
         self._config = config
         self.external_url = external_url
         self.tick_s = tick_s
@@ -136,9 +139,21 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    def prune(self) -> None:
+        """Hourly, forget alerts resolved (and silences expired) longer ago than the hub's
+        retention."""
+        now = self._clock()
+        if self.retention_s is None or now - self._pruned_s < 3600:
+            return
+        self._pruned_s = now
+        gone = self.store.prune_alerts(int((now - self.retention_s) * 1e9)).result(timeout=60)
+        if gone:
+            log.info("forgot %d alert(s) resolved more than the retention ago", gone)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self.prune()
                 self.tick()
             except Exception:  # the next tick tries again; never a dead dispatcher
                 log.exception("dispatching notifications failed")

@@ -82,7 +82,9 @@ class RulesService:
         self.groups, self.alerting = self._load()
         self.evaluator = RuleEvaluator(store, backend, on_change=self._changed)
         self.evaluator.set_groups(self.groups)
-        self.dispatcher = Dispatcher(store, lambda: self.alerting, tick_s=tick_s)
+        self.dispatcher = Dispatcher(
+            store, lambda: self.alerting, tick_s=tick_s, retention_s=config.retention_seconds
+        )
         self.outbox = OutboxWorker(store, lambda: self.alerting)
 
     def _load(self) -> tuple[list[RuleGroup], AlertingConfig]:

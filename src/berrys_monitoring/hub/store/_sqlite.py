@@ -1467,3 +1467,17 @@ class SQLiteStore:
             if hi > lo:
                 out[sid] = (ts[lo:hi], vs[lo:hi])
         return out
+
+    def prune_alerts(self, before_ns: int, *, timeout: float = 30.0) -> Future[int]:
+        """Forget alerts resolved before ``before_ns`` (with their history) and silences
+        expired by then; the future gives how many alerts went."""
+
+        def run() -> int:
+            c = self._conn
+            old = "SELECT fingerprint FROM alerts WHERE ends_ns < ?"
+            c.execute(f"DELETE FROM alert_events WHERE fingerprint IN ({old})", (before_ns,))
+            c.execute(f"DELETE FROM alert_meta WHERE fingerprint IN ({old})", (before_ns,))
+            c.execute("DELETE FROM silences WHERE ends_ns < ?", (before_ns,))
+            return int(c.execute("DELETE FROM alerts WHERE ends_ns < ?", (before_ns,)).rowcount)
+
+        return self._task(run, timeout)
