@@ -272,9 +272,9 @@ def build_alerts_router(store: Store, rules: RulesService) -> APIRouter:
             rules.dispatcher.wake()
         return Response(status_code=200)
 
-    @router.api_route(
-        "/-/reload", methods=["POST", "PUT"], tags=["hub"],
-        summary="reload the rule files and the Alertmanager configuration",
+    @router.post(
+        "/-/reload", tags=["hub"],
+        summary="reload the rule files and the Alertmanager configuration (PUT too)",
     )  # fmt: skip
     async def reload() -> Response:
         try:
@@ -283,6 +283,8 @@ def build_alerts_router(store: Store, rules: RulesService) -> APIRouter:
             raise HTTPException(400, f"reload failed, the running rules stay: {exc}") from None
         return _json({"status": "success", "groups": groups})
 
+    # Prometheus takes PUT as well; one documented operation is enough
+    router.add_api_route("/-/reload", reload, methods=["PUT"], include_in_schema=False)
     return router
 
 

@@ -116,9 +116,20 @@ def webhook(fail: int = 0) -> Iterator[Inbox]:
         yield inbox
 
 
-def rules_file(path: Path, *, for_s: str = "3s", keep: str = "0s") -> Path:
+def _expr(cases: str, window: str | None) -> str:
+    selector = f'demo_value{{case=~"{cases}"}}'
+    return f"max_over_time({selector}[{window}])" if window else selector
+
+
+def rules_file(
+    path: Path, *, cases: str, for_s: str = "3s", keep: str = "0s", window: str | None = "5s"
+) -> Path:
     """Three rules over ``demo_value``: a warning and a critical on the same case (for
-    inhibition), ``for`` and ``keep_firing_for`` as given."""
+    inhibition), ``for`` and ``keep_firing_for`` as given. The alerts look at the last 5 s,
+    (``window``), so one scrape missed on a busy machine does not end them (which is right, and would
+    send a resolved message the test does not expect); ``cases`` (a regex of the ``case``
+    label) keeps each test to its own series; ``window=None`` takes the latest sample
+    (Prometheus' 5-minute lookback), which bridges a hub restart's gap."""
     path.write_text(
         yaml.safe_dump(
             {
@@ -129,7 +140,7 @@ def rules_file(path: Path, *, for_s: str = "3s", keep: str = "0s") -> Path:
                         "rules": [
                             {
                                 "alert": "DemoHigh",
-                                "expr": "demo_value > 0",
+                                "expr": _expr(cases, window) + " > 0",
                                 "for": for_s,
                                 "keep_firing_for": keep,
                                 "labels": {"severity": "warning"},
@@ -139,7 +150,7 @@ def rules_file(path: Path, *, for_s: str = "3s", keep: str = "0s") -> Path:
                             },
                             {
                                 "alert": "DemoCritical",
-                                "expr": "demo_value > 100",
+                                "expr": _expr(cases, window) + " > 100",
                                 "for": "0s",
                                 "labels": {"severity": "critical"},
                             },

@@ -129,6 +129,13 @@ def test_alerts_list_filters_and_contract_fields(client: httpx.Client) -> None:
             400,
             "RFC 3339",
         ),
+        (
+            "post",
+            "/api/v2/silences",
+            {"json": {"matchers": [{"name": "a", "value": "b", "isRegex": "yes"}]}},
+            400,
+            "isRegex must be true or false",
+        ),
         ("post", "/api/v2/silences", {"json": {"id": "nope"}}, 404, "no silence"),
         ("get", "/api/v2/silence/nope", {}, 404, "no silence nope"),
         ("delete", "/api/v2/silence/nope", {}, 404, "no silence nope"),
@@ -167,6 +174,16 @@ def test_a_silence_is_updated_in_place_and_expired(client: httpx.Client) -> None
         "alerts"
     ]
     assert a["silenced"] is False
+
+
+def test_a_silence_until_the_end_of_time_is_kept(client: httpx.Client) -> None:
+    body = {"matchers": [{"name": "alertname", "value": "Never", "isRegex": False}],
+            "startsAt": "0001-01-01T00:00:00Z", "endsAt": "9999-12-31T23:59:59Z",
+            "createdBy": "ana", "comment": "for good"}  # fmt: skip
+    r = client.post("/api/v2/silences", json=body)
+    assert r.status_code == 200, r.text
+    silence = client.get(f"/api/v2/silence/{r.json()['silenceID']}").json()
+    assert silence["status"]["state"] == "active" and silence["endsAt"].startswith("2262-")
 
 
 def test_the_alerts_api_needs_the_token(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def test_pending_then_firing_after_for(service: Service, prometheus: str, tmp_path: Path) -> None:
-    rules = rules_file(tmp_path / "rules.yml", for_s="3s")
+    rules = rules_file(tmp_path / "rules.yml", cases="pending", for_s="3s")
     with (
         webhook() as inbox,
         hub_in_thread(tmp_path / "hub", prometheus, rule_files=[str(rules)],
@@ -61,7 +61,7 @@ def test_pending_then_firing_after_for(service: Service, prometheus: str, tmp_pa
 def test_one_notification_per_group_then_resolved(
     service: Service, prometheus: str, tmp_path: Path
 ) -> None:
-    rules = rules_file(tmp_path / "rules.yml", for_s="0s")
+    rules = rules_file(tmp_path / "rules.yml", cases="group-.*", for_s="0s")
     config = alerting("", group_by=["alertname"], group_interval="2s")
     with webhook() as inbox:
         config["receivers"][0]["webhook_configs"][0]["url"] = inbox.url
@@ -93,7 +93,7 @@ def test_one_notification_per_group_then_resolved(
 def test_silenced_and_inhibited_alerts_send_nothing(
     service: Service, prometheus: str, tmp_path: Path
 ) -> None:
-    rules = rules_file(tmp_path / "rules.yml", for_s="0s")
+    rules = rules_file(tmp_path / "rules.yml", cases="silenced|inhibited", for_s="0s")
     with (
         webhook() as inbox,
         hub_in_thread(tmp_path / "hub", prometheus, rule_files=[str(rules)],
@@ -149,7 +149,7 @@ def test_silenced_and_inhibited_alerts_send_nothing(
 def test_a_webhook_failing_twice_still_gets_the_notification(
     service: Service, prometheus: str, tmp_path: Path
 ) -> None:
-    rules = rules_file(tmp_path / "rules.yml", for_s="0s")
+    rules = rules_file(tmp_path / "rules.yml", cases="flaky", for_s="0s")
     with (
         webhook(fail=2) as inbox,
         hub_in_thread(tmp_path / "hub", prometheus, rule_files=[str(rules)],
@@ -195,7 +195,7 @@ def test_acknowledge_and_resolve_by_hand_keep_a_history(
 def test_keep_firing_for_then_resolved_and_recording_rules_store_samples(
     service: Service, prometheus: str, tmp_path: Path
 ) -> None:
-    rules = rules_file(tmp_path / "rules.yml", for_s="0s", keep="4s")
+    rules = rules_file(tmp_path / "rules.yml", cases="keep", for_s="0s", keep="4s")
     with (
         webhook() as inbox,
         hub_in_thread(tmp_path / "hub", prometheus, rule_files=[str(rules)],

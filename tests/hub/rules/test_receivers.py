@@ -43,6 +43,9 @@ def _message(status: str = "firing", alertname: str = "DiskFull") -> str:
     ).decode()  # fmt: skip
 
 
+headers: list[str] = []
+
+
 @contextlib.contextmanager
 def endpoint(status: int = 200) -> Iterator[tuple[str, list[Any]]]:
     got: list[Any] = []
@@ -51,6 +54,7 @@ def endpoint(status: int = 200) -> Iterator[tuple[str, list[Any]]]:
     @app.post("/{path:path}")
     async def take(request: Request) -> Response:
         got.append(await request.json())
+        headers.append(request.headers.get("authorization", ""))
         return Response(status_code=status)
 
     with uvicorn_in_thread(app, log_config=None) as port:
@@ -66,6 +70,13 @@ def test_webhook_gets_alertmanagers_message_and_errors_are_classified() -> None:
     assert not isinstance(retry.value, PermanentDeliveryError)
     with endpoint(404) as (url, _), pytest.raises(PermanentDeliveryError):
         deliver("webhook_configs", {"url": url}, _message())
+
+
+def test_webhook_sends_the_http_config_credentials() -> None:
+    with endpoint() as (url, _):
+        settings = {"url": url, "http_config": {"authorization": {"credentials": "s3cret"}}}
+        deliver("webhook_configs", settings, _message())
+    assert headers[-1] == "Bearer s3cret"
 
 
 def test_slack_text_is_escaped() -> None:

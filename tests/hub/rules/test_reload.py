@@ -21,7 +21,7 @@ def _rule_names(c: httpx.Client | str) -> list[str]:
 def test_post_reload_takes_new_rules_and_refuses_broken_ones(
     service: Service, prometheus: str, tmp_path: Path
 ) -> None:
-    rules = rules_file(tmp_path / "rules.yml")
+    rules = rules_file(tmp_path / "rules.yml", cases="reload")
     with (
         webhook() as inbox,
         hub_in_thread(tmp_path / "hub", prometheus, rule_files=[str(tmp_path / "*.yml")],
@@ -44,8 +44,8 @@ def test_post_reload_takes_new_rules_and_refuses_broken_ones(
         assert "DemoHigh" in _rule_names(c)  # the running rules stay
 
         (tmp_path / "more.yml").unlink()
-        rules_file(rules)
-        assert c.post("/-/reload").status_code == 200
+        rules_file(rules, cases="reload")
+        assert c.put("/-/reload").status_code == 200  # Prometheus takes PUT too
         assert "Extra" not in _rule_names(c)
         # the removed rule's alert is resolved, not left firing
         [gone] = c.get("/api/v1/alerts", params={"label": "alertname=Extra"}).json()["data"][
@@ -55,7 +55,7 @@ def test_post_reload_takes_new_rules_and_refuses_broken_ones(
 
 
 def test_sighup_reloads_a_running_hub(prometheus: str, tmp_path: Path) -> None:
-    rules = rules_file(tmp_path / "rules.yml")
+    rules = rules_file(tmp_path / "rules.yml", cases="reload")
     config = tmp_path / "hub.yaml"
     config.write_text(yaml.safe_dump({"rule_files": [str(rules)], "scrape_interval": 0}))
     args = ("--config", str(config), "--prometheus-url", prometheus)

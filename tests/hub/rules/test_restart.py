@@ -31,7 +31,7 @@ def _query(url: str, promql: str) -> list[dict[str, Any]]:
 def test_a_restart_mid_firing_loses_nothing_and_sends_no_duplicate(
     service: Service, tmp_path: Path
 ) -> None:
-    rules = rules_file(tmp_path / "rules.yml", for_s="1s")
+    rules = rules_file(tmp_path / "rules.yml", cases="restart", for_s="1s", window=None)
     with webhook(fail=10**6) as inbox:  # down at first: the notification waits in the outbox
         config = tmp_path / "hub.yaml"
         config.write_text(

@@ -107,10 +107,13 @@ class Dispatcher:
         config: Callable[[], AlertingConfig | None],
         *,
         external_url: str = "",
-        tick_s: float = 0.25,
+        tick_s: float = 1.0,
+        retention_s: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
+        self.retention_s = retention_s
+        self._pruned_s = 0.0
         self._config = config
         self.external_url = external_url
         self.tick_s = tick_s
@@ -136,13 +139,30 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    def prune(self) -> None:
+        """Hourly, forget alerts resolved (and silences expired) longer ago than the hub's
+        retention."""
+        now = self._clock()
+        if self.retention_s is None or now - self._pruned_s < 3600:
+            return
+        self._pruned_s = now
+        gone = self.store.prune_alerts(int((now - self.retention_s) * 1e9)).result(timeout=60)
+        if gone:
+            log.info("forgot %d alert(s) resolved more than the retention ago", gone)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self.prune()
                 self.tick()
             except Exception:  # the next tick tries again; never a dead dispatcher
                 log.exception("dispatching notifications failed")
-            self._wake.wait(self.tick_s)
+            # look again at the next group timer, after tick_s at the latest (alerts pushed
+            # to the store meanwhile), or at once when woken (a rule fired, a silence...)
+            now_ns = int(self._clock() * 1e9)
+            due = min((t.next_flush_ns for t in self._timers.values()), default=None)
+            wait = self.tick_s if due is None else min(self.tick_s, max(due - now_ns, 0) / 1e9)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def muted(
@@ -188,6 +208,7 @@ class Dispatcher:
         queued = 0
         for key in [k for k in self._timers if k not in groups]:
             del self._timers[key]
+        done = [k for k, entry in nflog.items() if k not in groups and not entry[0]]
         for key, (route, group_labels, members) in groups.items():
             group_key, receiver_name = key
             entry = nflog.get(key)
@@ -204,6 +225,8 @@ class Dispatcher:
             ]
             if not firing and not resolved:
                 self._timers.pop(key, None)
+                if entry is not None and not entry[0]:
+                    done.append(key)  # told everything: its log entry can go
                 continue
             timer = self._timers.get(key)
             if timer is None:
@@ -220,6 +243,7 @@ class Dispatcher:
             payloads = []
             for index, (_kind, settings) in enumerate(receiver.integrations):
                 items = firing + (resolved if settings.get("send_resolved") else [])
+                items.sort(key=lambda a: sorted(a["labels"].items()))  # a stable order
                 if not items:
                     continue
                 message = group_message(
@@ -236,4 +260,6 @@ class Dispatcher:
                 payloads,
             ).result(timeout=60)  # fmt: skip
             queued += len(payloads)
+        if done:
+            self.store.forget_notify_groups(done).result(timeout=60)
         return queued

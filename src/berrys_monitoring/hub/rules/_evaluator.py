@@ -130,6 +130,8 @@ class RuleEvaluator:
         self._group_status: dict[str, RuleStatus] = {}
         self._next_due: dict[str, float] = {}
         self._last_series: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+        self._template_cache: dict[str, tuple[dict[str, Template], dict[str, Template]]] = {}
+        self._written: dict[tuple[str, str], tuple[Any, ...]] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -277,6 +279,32 @@ class RuleEvaluator:
             out.append(Sample(series, int(ts * 1000), value))
         return out
 
+    def _templates(
+        self, key: str, rule: AlertingRule
+    ) -> tuple[dict[str, Template], dict[str, Template]]:
+        """The rule's label and annotation templates, parsed once per rule."""
+        cached = self._template_cache.get(key)
+        if cached is None:
+            cached = self._template_cache[key] = (
+                {k: Template(v) for k, v in rule.labels.items()},
+                {k: Template(v) for k, v in rule.annotations.items()},
+            )
+        return cached
+
+    def _render(
+        self, templates: dict[str, Template], labels: dict[str, str], value: float
+    ) -> dict[str, str]:
+        out = {}
+        for name, template in templates.items():
+            try:
+                out[name] = template.render(
+                    labels, value, external_labels=self.external_labels,
+                    external_url=self.external_url,
+                )  # fmt: skip
+            except TemplateError as exc:  # as Prometheus: the error becomes the text
+                out[name] = f"<error expanding template: {exc}>"
+        return out
+
     def _alerts_series(self, key: str, ts: float) -> list[Sample]:
         """Prometheus' ``ALERTS`` (1 per pending or firing alert, with ``alertstate``) and
         ``ALERTS_FOR_STATE`` (its ``activeAt``), so dashboards can query alert state."""
@@ -334,28 +362,12 @@ class RuleEvaluator:
         with self._lock:
             active = self._states.setdefault(key, {})
         seen: dict[str, tuple[dict[str, str], dict[str, str], float]] = {}
+        label_templates, annotation_templates = self._templates(key, rule)
         for labels, value in result:
-            rendered = {}
-            for name, text in rule.labels.items():
-                try:
-                    rendered[name] = Template(text).render(
-                        labels, value, external_labels=self.external_labels,
-                        external_url=self.external_url,
-                    )  # fmt: skip
-                except TemplateError as exc:
-                    rendered[name] = f"<error expanding template: {exc}>"
             final = {k: v for k, v in labels.items() if k != "__name__"}
-            final.update(rendered)
+            final.update(self._render(label_templates, labels, value))
             final["alertname"] = rule.name
-            annotations = {}
-            for name, text in rule.annotations.items():
-                try:
-                    annotations[name] = Template(text).render(
-                        labels, value, external_labels=self.external_labels,
-                        external_url=self.external_url,
-                    )  # fmt: skip
-                except TemplateError as exc:
-                    annotations[name] = f"<error expanding template: {exc}>"
+            annotations = self._render(annotation_templates, labels, value)
             fp = fingerprint(final)
             if fp in seen:
                 raise RuleError(
@@ -364,14 +376,27 @@ class RuleEvaluator:
             seen[fp] = (final, annotations, value)
         if limit and len(seen) > limit:  # Prometheus: the whole result is discarded
             raise RuleError(f"exceeded limit of {limit} with {len(seen)} alerts")
+        with self._lock:  # the API reads these states from other threads
+            return self._transition(key, rule, active, seen, ts_ns, changes)
+
+    def _transition(
+        self,
+        key: str,
+        rule: AlertingRule,
+        active: dict[str, RuleAlertState],
+        seen: dict[str, tuple[dict[str, str], dict[str, str], float]],
+        ts_ns: int,
+        changes: AlertChanges,
+    ) -> bool:
+        """Prometheus' state machine over one evaluation's result."""
         changed = False
-        for fp, (final, annotations, value) in seen.items():
+        for fp, (final, notes, value) in seen.items():
             st = active.get(fp)
             if st is not None and st.state != "inactive":
-                st.value, st.annotations, st.labels = value, annotations, final
+                st.value, st.annotations, st.labels = value, notes, final
                 st.keep_firing_since_ns = None
             else:
-                st = RuleAlertState(key, fp, "pending", final, annotations, ts_ns, value)
+                st = RuleAlertState(key, fp, "pending", final, notes, ts_ns, value)
                 active[fp] = st
                 changes.events.append(AlertEventRow(fp, ts_ns, "pending"))
         for fp, st in list(active.items()):
@@ -403,9 +428,19 @@ class RuleEvaluator:
                 st.state, st.fired_ns = "firing", ts_ns
                 changes.events.append(AlertEventRow(fp, ts_ns, "firing"))
                 changed = True
+            # only what changed is written: a steady alert costs no write per evaluation
+            signature = (
+                st.state, repr(st.value), st.labels, st.annotations, st.fired_ns,
+                st.resolved_ns, st.keep_firing_since_ns,
+            )  # fmt: skip
+            if self._written.get((key, fp)) == signature:
+                continue
+            self._written[(key, fp)] = signature
             if st.state != "inactive":
                 changes.alerts.append(self._row(st))
             changes.states.append(dataclasses.replace(st))
+        for key_fp in changes.deleted_states:
+            self._written.pop(key_fp, None)
         return changed
 
 

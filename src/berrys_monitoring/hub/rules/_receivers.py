@@ -20,7 +20,7 @@ from berrys_monitoring.alerts._http_notifiers import PagerDutyNotifier, SlackNot
 from berrys_monitoring.alerts._model import Alert, AlertSeverity, AlertState, Notification
 from berrys_monitoring.alerts._payloads import ZERO_TIME, post_json
 
-__all__ = ["deliver", "group_message"]
+__all__ = ["deliver", "group_message", "http_headers"]
 
 log = logging.getLogger("berrys_monitoring.hub.notifications")
 
@@ -119,6 +119,32 @@ def _email(settings: Mapping[str, Any]) -> EmailNotifier:
     )
 
 
+def http_headers(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The request headers of Alertmanager's ``http_config``: ``authorization``
+    (``type``, default Bearer, and ``credentials``), ``bearer_token`` or ``basic_auth``.
+
+    Example::
+
+        >>> http_headers({"http_config": {"authorization": {"credentials": "s3cret"}}})
+        {'Authorization': 'Bearer s3cret'}
+        >>> http_headers({"http_config": {"basic_auth": {"username": "a", "password": "b"}}})
+        {'Authorization': 'Basic YTpi'}
+    """
+    import base64
+
+    http = settings.get("http_config") or {}
+    auth = http.get("authorization")
+    if auth:
+        return {"Authorization": f"{auth.get('type', 'Bearer')} {auth.get('credentials', '')}"}
+    if http.get("bearer_token"):
+        return {"Authorization": f"Bearer {http['bearer_token']}"}
+    basic = http.get("basic_auth")
+    if basic:
+        pair = f"{basic.get('username', '')}:{basic.get('password', '')}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    return {}
+
+
 def deliver(kind: str, settings: Mapping[str, Any], payload: str) -> None:
     """Send a decided notification; raises the library's ``DeliveryError`` (retryable)
     or ``PermanentDeliveryError``."""
@@ -126,7 +152,7 @@ def deliver(kind: str, settings: Mapping[str, Any], payload: str) -> None:
     alerts = message["alerts"]
     timeout = float(settings.get("timeout", 10.0))
     if kind == "webhook_configs":
-        post_json(str(settings["url"]), message, timeout=timeout)
+        post_json(str(settings["url"]), message, timeout=timeout, headers=http_headers(settings))
     elif kind == "alertmanager_configs":
         body = []
         for a in alerts:
@@ -134,7 +160,8 @@ def deliver(kind: str, settings: Mapping[str, Any], payload: str) -> None:
             if a["status"] == "resolved":
                 item["endsAt"] = a["endsAt"]
             body.append(item)
-        post_json(str(settings["url"]).rstrip("/") + "/api/v2/alerts", body, timeout=timeout)
+        url = str(settings["url"]).rstrip("/") + "/api/v2/alerts"
+        post_json(url, body, timeout=timeout, headers=http_headers(settings))
     elif kind == "log_configs":
         log.warning(
             "[%s] %s: %s",

@@ -74,7 +74,7 @@ class RulesService:
         store: Store,
         backend: Callable[[], InstantQueryBackend | None],
         *,
-        tick_s: float = 0.25,
+        tick_s: float = 1.0,
     ) -> None:
         self.config = config
         self.store = store
@@ -82,8 +82,10 @@ class RulesService:
         self.groups, self.alerting = self._load()
         self.evaluator = RuleEvaluator(store, backend, on_change=self._changed)
         self.evaluator.set_groups(self.groups)
-        self.dispatcher = Dispatcher(store, lambda: self.alerting, tick_s=tick_s)
-        self.outbox = OutboxWorker(store, lambda: self.alerting, tick_s=tick_s)
+        self.dispatcher = Dispatcher(
+            store, lambda: self.alerting, tick_s=tick_s, retention_s=config.retention_seconds
+        )
+        self.outbox = OutboxWorker(store, lambda: self.alerting)
 
     def _load(self) -> tuple[list[RuleGroup], AlertingConfig]:
         try:

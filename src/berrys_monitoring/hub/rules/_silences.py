@@ -16,6 +16,9 @@ from berrys_monitoring.hub.rules._matchers import Matcher, MatcherError
 __all__ = ["SilenceError", "silence_from_api", "silence_state", "silence_to_api", "silenced_by"]
 
 
+_MAX_NS = 2**63 - 1
+
+
 class SilenceError(ValueError):
     """A posted silence is invalid; the message says which field."""
 
@@ -25,9 +28,10 @@ def _time(body: Mapping[str, Any], key: str) -> int:
     if not isinstance(value, str):
         raise SilenceError(f"{key} is required (RFC 3339)")
     try:
-        return rfc3339_ns(value)
+        ns = rfc3339_ns(value)
     except ValueError:
         raise SilenceError(f"{key} {value[:40]!r} is not RFC 3339") from None
+    return min(max(ns, 0), _MAX_NS)  # "forever" is kept as the latest time the store holds
 
 
 def silence_from_api(
@@ -56,6 +60,9 @@ def silence_from_api(
             raise SilenceError(f"matchers[{i}]: name is required")
         if not isinstance(m.get("value"), str):
             raise SilenceError(f"matchers[{i}]: value must be a string")
+        for flag in ("isRegex", "isEqual"):
+            if not isinstance(m.get(flag, False), bool):
+                raise SilenceError(f"matchers[{i}]: {flag} must be true or false")
         try:
             matcher = Matcher(
                 m["name"],

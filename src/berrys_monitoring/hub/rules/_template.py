@@ -234,9 +234,9 @@ def _split(pipeline: str) -> list[list[str]]:
     return commands
 
 
-def _run(pipeline: str, data: _Data) -> str:
+def _run(commands: list[list[str]], data: _Data) -> str:
     result: Any = None
-    for i, command in enumerate(_split(pipeline)):
+    for i, command in enumerate(commands):
         head, *args = command
         if head in _FUNCTIONS:
             values = [_operand(a, data) for a in args]
@@ -268,13 +268,13 @@ class Template:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._parts: list[tuple[str, str]] = []
+        self._parts: list[tuple[str, list[list[str]]]] = []
         pos = 0
         for m in _ACTION.finditer(text):
             literal = text[pos : m.start()]
             if m.group(1):
                 literal = literal.rstrip()
-            self._parts.append(("text", literal))
+            self._parts.append((literal, []))
             body = m.group(2)
             if body.startswith("/*"):
                 pass  # a comment
@@ -284,7 +284,7 @@ class Template:
                     "labels and the humanize functions, not control flow"
                 )
             else:
-                self._parts.append(("action", body))
+                self._parts.append(("", _split(body)))  # parsed once, rendered often
             pos = m.end()
             if m.group(3):
                 rest = text[pos:]
@@ -292,7 +292,7 @@ class Template:
         tail = text[pos:]
         if "{{" in tail:
             raise TemplateError(f"unclosed action in template {text!r}")
-        self._parts.append(("text", tail))
+        self._parts.append((tail, []))
         self.render({}, 0.0)  # a template that cannot render fails now, not at 3 a.m.
 
     def render(
@@ -304,4 +304,4 @@ class Template:
         external_url: str = "",
     ) -> str:
         data = _Data(labels, value, external_labels or {}, external_url)
-        return "".join(p if kind == "text" else _run(p, data) for kind, p in self._parts)
+        return "".join(_run(commands, data) if commands else text for text, commands in self._parts)

@@ -159,8 +159,8 @@ class LogPage:
 
 @dataclasses.dataclass(frozen=True)
 class AlertQuery:
-    """``state``: ``"firing"`` (ends in the future) or ``"resolved"``; ``labels`` must all
-    match."""
+    """``state``: ``"pending"`` (a rule's alert waiting for its ``for``), ``"firing"``
+    (ends in the future) or ``"resolved"``; ``labels`` must all match."""
 
     state: str | None = None
     labels: tuple[tuple[str, str], ...] = ()

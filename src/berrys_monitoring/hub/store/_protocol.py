@@ -147,6 +147,8 @@ class Store(Protocol):
         self, item_id: int, *, retry_at_ns: int | None, error: str = "", timeout: float = 30.0
     ) -> Future[None]: ...
 
+    def prune_alerts(self, before_ns: int, *, timeout: float = 30.0) -> Future[int]: ...
+
     # -- PromQL (promql branch) ---------------------------------------------------------
 
     def metric_series(

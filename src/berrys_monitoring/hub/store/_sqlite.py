@@ -1208,14 +1208,16 @@ class SQLiteStore:
         for key, value in query.labels:
             conds.append("json_extract(a.labels, ?) = ?")
             params += [_json_path(key), value]
-        where = " AND ".join(conds) or "1"
+        return self._alert_rows(" AND ".join(conds) or "1", params, query.limit)
+
+    def _alert_rows(self, where: str, params: list[Any], limit: int) -> list[dict[str, object]]:
         rows = self._reader().execute(
             f"SELECT a.fingerprint, a.labels, a.annotations, a.starts_ns, a.ends_ns, "
             f"a.generator_url, {self._ALERT_STATE}, m.source, m.value, m.active_ns, "
             "m.acknowledged_by, m.acknowledged_ns, a.updated_ns "
             f"FROM alerts a LEFT JOIN alert_meta m USING (fingerprint) WHERE {where} "
             "ORDER BY a.starts_ns DESC LIMIT ?",
-            [*params, query.limit],
+            [*params, limit],
         )
         out: list[dict[str, object]] = []
         for r in rows:
@@ -1242,18 +1244,10 @@ class SQLiteStore:
 
     def get_alert(self, fingerprint: str) -> dict[str, object] | None:
         """One alert with its ``history`` (oldest first), or None."""
-        row = (
-            self._reader()
-            .execute("SELECT labels FROM alerts WHERE fingerprint = ?", (fingerprint,))
-            .fetchone()
-        )
-        if row is None:
+        found = self._alert_rows("a.fingerprint = ?", [time.time_ns(), fingerprint], 1)
+        if not found:
             return None
-        labels = tuple(sorted(orjson.loads(row[0]).items()))
-        [alert] = [
-            a for a in self.list_alerts(AlertQuery(labels=labels, limit=1000))
-            if a["fingerprint"] == fingerprint
-        ]  # fmt: skip
+        [alert] = found
         alert["history"] = [
             {"time_ns": t, "event": e, "by": b, "note": n}
             for t, e, b, n in self._reader().execute(
@@ -1404,6 +1398,20 @@ class SQLiteStore:
                     "last_error = ? WHERE id = ?",
                     (retry_at_ns, error[:500], item_id),
                 )
+
+        return self._task(run, timeout)
+
+    def prune_alerts(self, before_ns: int, *, timeout: float = 30.0) -> Future[int]:
+        """Forget alerts resolved before ``before_ns`` (with their history) and silences
+        expired by then; the future gives how many alerts went."""
+
+        def run() -> int:
+            c = self._conn
+            old = "SELECT fingerprint FROM alerts WHERE ends_ns < ?"
+            c.execute(f"DELETE FROM alert_events WHERE fingerprint IN ({old})", (before_ns,))
+            c.execute(f"DELETE FROM alert_meta WHERE fingerprint IN ({old})", (before_ns,))
+            c.execute("DELETE FROM silences WHERE ends_ns < ?", (before_ns,))
+            return int(c.execute("DELETE FROM alerts WHERE ends_ns < ?", (before_ns,)).rowcount)
 
         return self._task(run, timeout)
 
