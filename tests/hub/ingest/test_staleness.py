@@ -145,3 +145,33 @@ def test_each_job_keeps_its_own_scrape_interval(tmp_path: Path) -> None:
     slow_gaps = [b - a for a, b in itertools.pairwise(slow)]
     assert all(1800 <= g <= 2600 for g in slow_gaps), slow_gaps
     assert len(fast) >= 3 * len(slow)
+
+
+def _instant(client: httpx.Client, query: str) -> list[dict[str, object]]:
+    body = client.post("/api/v1/query", data={"query": query}).json()
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
+
+
+def test_a_removed_target_goes_stale_and_promql_stops_returning_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = tmp_path / "hub.yaml"
+    config.write_text("scrape_interval: 0.3s\n")
+    with gauge_service() as (base, port, _):
+        job = {"job": "gauges", "instance": f"127.0.0.1:{port}"}
+        with start_hub(data, "--config", str(config)) as hub, hub.client() as client:
+            r = client.post("/api/v1/targets", json={"url": base, "job": "gauges"})
+            assert r.status_code < 300, r.text
+            wait_for(lambda: len(_instant(client, 'queue_depth{job="gauges"}')) == 2,
+                     what="both queues in PromQL")  # fmt: skip
+            assert httpx.post(f"{base}/drop").status_code == 204
+            # without the marker, the slow queue would stay for the 5-minute lookback
+            wait_for(lambda: len(_instant(client, 'queue_depth{job="gauges"}')) == 1,
+                     what="the dropped queue to leave the query")  # fmt: skip
+            assert client.delete("/api/v1/targets", params={"url": base}).status_code == 204
+            wait_for(lambda: not _instant(client, '{job="gauges"}'),
+                     what="every series of the removed target to go")  # fmt: skip
+    for name, labels in (("up", {}), ("scrape_samples_scraped", {}), ("queue_depth",
+                         {"queue": "fast"})):  # fmt: skip
+        values = _stored(data, name, **job, **labels)
+        assert is_stale(values[-1]) and not any(map(is_stale, values[:-1])), name
