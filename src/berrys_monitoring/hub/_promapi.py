@@ -13,6 +13,7 @@ as ``5m`` or seconds, ``match[]`` repeated, and errors as
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -27,6 +28,7 @@ import promql_parser
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring._version import __version__
 from berrys_monitoring.hub._time import rfc3339_ns
 from berrys_monitoring.hub.promql import PromQLError
@@ -51,6 +53,7 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # are what any store holds).
 _MIN_TIME = 0.0
 _MAX_TIME = 4102444800.0  # 2100-01-01
+_TIME_LIMIT = 1e13  # seconds either side of 1970: millisecond arithmetic stays in int64
 
 
 class ApiError(Exception):
@@ -70,16 +73,17 @@ def parse_prom_time(value: str) -> float:
         (1.5, 60.0)
     """
     text = value.strip()
+    seconds = math.nan
     if _NUMBER.match(text):
         seconds = float(text)
-        if math.isfinite(seconds):
-            return seconds
     else:
-        try:
-            return rfc3339_ns(text) / 1e9
-        except (ValueError, OverflowError):
-            pass
-    raise ValueError(f'cannot parse "{value}" to a valid timestamp')
+        with contextlib.suppress(ValueError, OverflowError):
+            seconds = rfc3339_ns(text) / 1e9
+    if math.isnan(seconds):
+        raise ValueError(f'cannot parse "{value}" to a valid timestamp')
+    if not -_TIME_LIMIT <= seconds <= _TIME_LIMIT:
+        raise ValueError(f'"{value}" is out of range (more than 300,000 years from 1970)')
+    return seconds
 
 
 def parse_prom_duration(value: str) -> float:
@@ -94,7 +98,7 @@ def parse_prom_duration(value: str) -> float:
     text = value.strip()
     if _NUMBER.match(text):
         seconds = float(text)
-        if math.isfinite(seconds) and abs(seconds) < 2**53:
+        if math.isfinite(seconds) and abs(seconds) <= _TIME_LIMIT:
             return seconds
     else:
         m = _DURATION.match(text)
@@ -241,6 +245,9 @@ def build_promapi_router(
             return _failure(str(getattr(exc, "error_type", "execution")), str(exc))
         except TimeoutError:
             return _failure("timeout", "query timed out in expression evaluation")
+        except Exception as exc:  # a bug, never the client's fault: logged, and not a 5xx
+            report_internal_error("hub.promql", exc, "a PromQL request failed")
+            return _failure("execution", f"internal error: {type(exc).__name__}: {exc}")
 
     @router.api_route(
         "/query", methods=methods, summary="PromQL instant query (query, time, timeout)"
