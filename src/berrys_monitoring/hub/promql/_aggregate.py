@@ -52,7 +52,7 @@ def aggregate(
     for key, idx in groups.items():
         v = vec.values[idx]
         p = vec.present[idx]
-        has = p.any(axis=0)
+        has = np.asarray(p.any(axis=0), dtype=bool)
         if not has.any():
             continue
         n = p.sum(axis=0)
@@ -90,6 +90,11 @@ def aggregate(
 
 def _topk(vec: Vector, groups: dict[Labels, list[int]], k: F64, *, bottom: bool) -> Vector:
     steps = vec.values.shape[1]
+    bad = ~np.isfinite(k) | (np.abs(k) >= 2.0**63)
+    if bad.any():
+        raise PromQLError(
+            "execution", f"Scalar value {format_value(float(k[bad][0]))} overflows int64"
+        )
     kk = np.where(np.isfinite(k), np.trunc(np.where(np.isfinite(k), k, 0)), 0)
     kk = np.where(np.isposinf(k), np.inf, kk)
     keep = np.zeros_like(vec.present)
@@ -109,9 +114,7 @@ def _topk(vec: Vector, groups: dict[Labels, list[int]], k: F64, *, bottom: bool)
         if steps == 1:
             order_rows.extend(np.asarray(idx)[order[:, 0]][sel[order[:, 0], 0]].tolist())
     rows = np.flatnonzero(keep.any(axis=1)) if steps != 1 else np.asarray(order_rows, dtype=int)
-    out = Vector(
-        [vec.labels[i] for i in rows], vec.values[rows], keep[rows], ordered=steps == 1
-    )
+    out = Vector([vec.labels[i] for i in rows], vec.values[rows], keep[rows], ordered=steps == 1)
     return out
 
 

@@ -41,6 +41,7 @@ _COMPARE: dict[str, Callable[[F64, F64], Bool]] = {
     "<=": np.less_equal,
 }
 SET_OPS = ("and", "or", "unless")
+_DROPS_NAME = frozenset("+-*/%^")  # not atan2, as in Prometheus 2
 
 
 @dataclasses.dataclass
@@ -89,6 +90,8 @@ def _vector_scalar(op: str, vec: Vector, s: F64, *, swap: bool, return_bool: boo
                 )
             return Vector(list(vec.labels), vec.values, vec.present & hit)
         values = np.asarray(_ARITH[op](a, b), dtype=np.float64)
+    if op not in _DROPS_NAME:
+        return merge_same_labels(Vector(list(vec.labels), values, vec.present))
     return merge_same_labels(Vector([drop_name(lab) for lab in vec.labels], values, vec.present))
 
 
@@ -158,7 +161,7 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, m: Matching) -> Vector:
                 "matching labels must be unique on one side",
             )
     compare = op in _COMPARE
-    drop = not compare or m.return_bool
+    drop = op in _DROPS_NAME or m.return_bool
     out_labels: list[Labels] = []
     out_values: list[F64] = []
     out_present: list[Bool] = []

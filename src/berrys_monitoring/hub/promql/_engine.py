@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import promql_parser as pp
@@ -23,7 +23,7 @@ from berrys_monitoring.hub.promql import _functions as fn
 from berrys_monitoring.hub.promql._aggregate import aggregate
 from berrys_monitoring.hub.promql._binary import SET_OPS, Matching, binary
 from berrys_monitoring.hub.promql._errors import PromQLError
-from berrys_monitoring.hub.promql._result import QueryResult, format_value
+from berrys_monitoring.hub.promql._result import QueryResult, format_value, format_values
 from berrys_monitoring.hub.promql._values import (
     I64,
     Labels,
@@ -54,13 +54,11 @@ def _ms(d: timedelta | None) -> int:
 def _to_ms(seconds: float) -> int:
     if not math.isfinite(seconds):
         raise PromQLError("bad_data", f"invalid time {seconds}")
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 class _Ctx:
-    def __init__(
-        self, engine: Engine, start_ms: int, end_ms: int, deadline: float
-    ) -> None:
+    def __init__(self, engine: Engine, start_ms: int, end_ms: int, deadline: float) -> None:
         self.engine = engine
         self.store = engine.store
         self.start_ms = start_ms
@@ -131,7 +129,7 @@ class Engine:
         t = _to_ms(time_s)
         ctx = _Ctx(self, t, t, time.monotonic() + self.timeout_s)
         steps = np.array([t], dtype=np.int64)
-        value = _Evaluator(ctx).eval(expr, steps)
+        value = _evaluate(ctx, expr, steps)
         return QueryResult(_instant_data(value, t))
 
     def range_query(self, query: str, start_s: float, end_s: float, step_s: float) -> QueryResult:
@@ -155,7 +153,7 @@ class Engine:
                 "zero or negative query resolution step widths are not accepted. "
                 "Try a positive integer",
             )
-        step = int(round(step_s * 1000))
+        step = round(step_s * 1000)
         if end < start:
             raise PromQLError("bad_data", "end timestamp must not be before start time")
         if step <= 0 or (end - start) // step + 1 > _MAX_POINTS:
@@ -166,7 +164,7 @@ class Engine:
             )
         ctx = _Ctx(self, start, end, time.monotonic() + self.timeout_s)
         steps = np.arange(start, end + 1, step, dtype=np.int64)
-        value = _Evaluator(ctx).eval(expr, steps)
+        value = _evaluate(ctx, expr, steps)
         if isinstance(value, (Matrix, String)):
             kind = "range vector" if isinstance(value, Matrix) else "string"
             raise PromQLError(
@@ -238,15 +236,34 @@ class Engine:
         for text in matchers:
             node = _parse(text)
             if not isinstance(node, pp.VectorSelector):
-                raise PromQLError("bad_data", f"invalid parameter 'match[]': {text} is not a selector")
+                raise PromQLError(
+                    "bad_data", f"invalid parameter 'match[]': {text} is not a selector"
+                )
             found.update(lab for _, lab in ev.matching_series(node, lo, hi))
         return sorted(found)
+
+
+# Prometheus's functions and aggregations this engine does not evaluate (native
+# histograms, experimental ones): asking for one is an "execution" error naming it.
+_UNSUPPORTED = frozenset(
+    {
+        "holt_winters", "double_exponential_smoothing", "histogram_count", "histogram_sum",
+        "histogram_fraction", "histogram_stddev", "histogram_stdvar", "histogram_avg",
+        "mad_over_time", "first_over_time", "ts_of_min_over_time", "ts_of_max_over_time",
+        "ts_of_last_over_time", "ts_of_first_over_time", "sort_by_label",
+        "sort_by_label_desc", "info", "limitk", "limit_ratio",
+    }
+)  # fmt: skip
+_UNKNOWN = re.compile(r"unknown function with name '([^']*)'")
 
 
 def _parse(query: str) -> Any:
     try:
         return pp.parse(query)
     except ValueError as e:
+        unknown = _UNKNOWN.search(str(e))
+        if unknown and unknown.group(1) in _UNSUPPORTED:
+            raise PromQLError("execution", f"function not supported: {unknown.group(1)}") from None
         raise PromQLError("bad_data", f"invalid parameter 'query': {e}") from None
     except BaseException as e:  # the parser is native code: never let it take the hub down
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
@@ -255,6 +272,16 @@ def _parse(query: str) -> Any:
 
 
 # -- evaluation -----------------------------------------------------------------------
+
+
+def _evaluate(ctx: _Ctx, expr: Any, steps: I64) -> Value:
+    try:
+        return _Evaluator(ctx).eval(expr, steps)
+    except PromQLError:
+        raise
+    except (ValueError, OverflowError, MemoryError, IndexError, TypeError) as e:
+        # a corner the engine does not handle must be an error answer, never a 500
+        raise PromQLError("execution", f"query could not be evaluated: {e}") from e
 
 
 class _Evaluator:
@@ -297,7 +324,12 @@ class _Evaluator:
             elif kind.endswith("End"):
                 t = self.ctx.end_ms
             else:
-                t = _ms(at.at - _EPOCH)
+                try:
+                    t = _ms(at.at - _EPOCH)
+                except (ValueError, OverflowError):
+                    raise PromQLError(
+                        "bad_data", "timestamp out of bounds for @ modifier"
+                    ) from None
             base = np.full(steps.size, t, dtype=np.int64)
         return np.asarray(base - _ms(offset), dtype=np.int64)
 
@@ -307,7 +339,9 @@ class _Evaluator:
             try:
                 rx = re.compile(fn._go_regex(pattern), re.DOTALL if False else 0)
             except re.error as e:
-                raise PromQLError("bad_data", f"invalid regular expression {pattern!r}: {e}") from None
+                raise PromQLError(
+                    "bad_data", f"invalid regular expression {pattern!r}: {e}"
+                ) from None
             self.ctx.regexes[pattern] = rx
         return rx
 
@@ -418,9 +452,7 @@ class _Evaluator:
             return Matrix([], refs, rng)
         inner = self.eval(node.expr, inner_steps)
         if isinstance(inner, Scalar):
-            inner = Vector(
-                [()], inner.values[None, :], np.ones((1, inner_steps.size), dtype=bool)
-            )
+            inner = Vector([()], inner.values[None, :], np.ones((1, inner_steps.size), dtype=bool))
         if not isinstance(inner, Vector):
             raise PromQLError("bad_data", "subquery is only allowed on instant vector or scalar")
         series = [
@@ -502,25 +534,23 @@ class _Evaluator:
             return fn.apply_instant(name, _as(args[0], Vector))
         if name == "quantile_over_time":
             return fn.quantile_over_time(_as(args[0], Scalar), _as(args[1], Matrix))
-        if name == "predict_linear":
-            m = _as(args[0], Matrix)
-            sel = raw[0].vector_selector if isinstance(raw[0], pp.MatrixSelector) else raw[0]
-            origin = steps if sel.at is None else np.full(steps.size, self.ctx.start_ms)
-            return fn.predict_linear(m, _as(args[1], Scalar), origin)
+        if name == "predict_linear":  # extrapolates to each step's time, even with @
+            return fn.predict_linear(_as(args[0], Matrix), _as(args[1], Scalar), steps)
         if name == "absent_over_time":
             m = _as(args[0], Matrix)
             hit = np.zeros(steps.size, dtype=bool)
-            for s in m.series:
-                lo, hi = m.windows(s)
+            for series in m.series:
+                lo, hi = m.windows(series)
                 hit |= hi > lo
             return Vector([m.absent_labels], np.ones((1, steps.size)), ~hit[None, :])
         if name == "absent":
             vec = _as(args[0], Vector)
             labels = _absent_labels(raw[0]) if isinstance(raw[0], pp.VectorSelector) else ()
-            return Vector([labels], np.ones((1, steps.size)), ~vec.present.any(axis=0)[None, :])
+            gone = ~np.asarray(vec.present.any(axis=0), dtype=bool)
+            return Vector([labels], np.ones((1, steps.size)), gone[None, :])
         if name == "vector":
-            s = _as(args[0], Scalar)
-            return Vector([()], s.values[None, :], np.ones((1, steps.size), dtype=bool))
+            number = _as(args[0], Scalar)
+            return Vector([()], number.values[None, :], np.ones((1, steps.size), dtype=bool))
         if name == "scalar":
             vec = _as(args[0], Vector)
             one = vec.present.sum(axis=0) == 1
@@ -555,7 +585,9 @@ class _Evaluator:
         if name == "histogram_quantile":
             return fn.histogram_quantile(_as(args[0], Scalar), _as(args[1], Vector))
         if name == "round":
-            return fn.round_vector(_as(args[0], Vector), _as(args[1], Scalar) if len(args) > 1 else None)
+            return fn.round_vector(
+                _as(args[0], Vector), _as(args[1], Scalar) if len(args) > 1 else None
+            )
         if name == "clamp":
             return fn.clamp(_as(args[0], Vector), _as(args[1], Scalar), _as(args[2], Scalar))
         if name == "clamp_min":
@@ -570,12 +602,17 @@ class _Evaluator:
             return fn.label_join(_as(args[0], Vector), strs[0], strs[1], strs[2:])
         if name == "pi":
             return Scalar(np.full(steps.size, math.pi))
-        raise PromQLError("execution", f"function not supported: {name}")
+        raise PromQLError("execution", f"function not supported: {name}")  # parsed, not evaluated
 
 
-def _as(value: Value, kind: type[Any]) -> Any:
+_T = TypeVar("_T", Scalar, String, Vector, Matrix)
+
+
+def _as(value: Value, kind: type[_T]) -> _T:
     if not isinstance(value, kind):
-        raise PromQLError("bad_data", f"expected {kind.__name__.lower()}, got {type(value).__name__.lower()}")
+        raise PromQLError(
+            "bad_data", f"expected {kind.__name__.lower()}, got {type(value).__name__.lower()}"
+        )
     return value
 
 
@@ -585,7 +622,11 @@ def _absent_labels(node: Any) -> Labels:
     for m in node.matchers.matchers:
         if m.name == "__name__":
             continue
-        if str(m.op).endswith("Equal") and not str(m.op).endswith("NotEqual") and m.name not in labels:
+        if (
+            str(m.op).endswith("Equal")
+            and not str(m.op).endswith("NotEqual")
+            and m.name not in labels
+        ):
             labels[m.name] = m.value
         else:
             empty.add(m.name)
@@ -608,13 +649,15 @@ def _instant_data(value: Value, t_ms: int) -> dict[str, Any]:
         return {
             "resultType": "vector",
             "result": [
-                {"metric": dict(value.labels[i]), "value": [t, format_value(float(value.values[i, 0]))]}
+                {
+                    "metric": dict(value.labels[i]),
+                    "value": [t, format_value(float(value.values[i, 0]))],
+                }
                 for i in rows
                 if value.present[i, 0]
             ],
         }
-    result = []
-    end = int(value.ends[0])
+    result: list[dict[str, Any]] = []
     for s in value.series:
         lo, hi = value.windows(s)
         if hi[0] <= lo[0]:
@@ -624,10 +667,11 @@ def _instant_data(value: Value, t_ms: int) -> dict[str, Any]:
         result.append(
             {
                 "metric": dict(s.labels),
-                "values": [[int(a) / 1000, format_value(float(b))] for a, b in zip(ts, vs)],
+                "values": [
+                    [int(a) / 1000, format_value(float(b))] for a, b in zip(ts, vs, strict=True)
+                ],
             }
         )
-    del end
     result.sort(key=lambda r: sorted(r["metric"].items()))
     return {"resultType": "matrix", "result": result}
 
@@ -640,7 +684,10 @@ def _range_data(value: Value, steps: I64) -> dict[str, Any]:
             "result": [
                 {
                     "metric": {},
-                    "values": [[t, format_value(v)] for t, v in zip(secs, value.values.tolist())],
+                    "values": [
+                        list(p)
+                        for p in zip(secs, format_values(value.values.tolist()), strict=True)
+                    ],
                 }
             ],
         }
@@ -655,7 +702,9 @@ def _range_data(value: Value, steps: I64) -> dict[str, Any]:
         result.append(
             {
                 "metric": dict(value.labels[i]),
-                "values": [[secs[j], format_value(v)] for j, v in zip(idx.tolist(), vals)],
+                "values": [
+                    [secs[j], v] for j, v in zip(idx.tolist(), format_values(vals), strict=True)
+                ],
             }
         )
     return {"resultType": "matrix", "result": result}

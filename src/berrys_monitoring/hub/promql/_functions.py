@@ -60,48 +60,53 @@ def _window_sum(x: F64, first: npt.NDArray[np.intp], stop: npt.NDArray[np.intp])
     if np.isfinite(x).all():
         c = _prefix(x)
         return np.asarray(c[stop] - c[np.minimum(first, stop)], dtype=np.float64)
-    return np.array([x[a:b].sum() if b > a else 0.0 for a, b in zip(first, stop)])
+    return np.array([x[a:b].sum() if b > a else 0.0 for a, b in zip(first, stop, strict=True)])
 
 
 def _extrapolated_rate(m: Matrix, *, counter: bool, rate: bool) -> Vector:
+    # One series at a time: its arrays stay in cache, which beats one big 2-D pass.
     labels: list[Labels] = []
     rows: list[F64] = []
     pres: list[Bool] = []
     range_start = (m.ends - m.range_ms).astype(np.float64)
     range_end = m.ends.astype(np.float64)
-    for s in m.series:
-        lo, hi, n = _ends(m, s)
-        ok = n >= 2
-        if not ok.any():
-            continue
-        first = np.where(ok, lo, 0)
-        last = np.where(ok, hi - 1, 0)
-        fv, lv = s.vs[first], s.vs[last]
-        ft, lt = s.ts[first].astype(np.float64), s.ts[last].astype(np.float64)
-        result = lv - fv
-        if counter:
-            prev, cur = s.vs[:-1], s.vs[1:]
-            drops = np.where(cur < prev, prev, 0.0)
-            result = result + _window_sum(drops, first, last)
-        with np.errstate(divide="ignore", invalid="ignore"):
+    per_second = m.range_ms / 1000
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for s in m.series:
+            lo, hi = m.windows(s)
+            n = hi - lo
+            ok = n >= 2
+            if ok.all():
+                first, last = lo, hi - 1
+            elif ok.any():
+                first, last = np.where(ok, lo, 0), np.where(ok, hi - 1, 0)
+            else:
+                continue
+            fv, lv = s.vs[first], s.vs[last]
+            ft, lt = s.ts[first].astype(np.float64), s.ts[last].astype(np.float64)
+            result = lv - fv
+            if counter:
+                prev = s.vs[:-1]
+                reset = s.vs[1:] < prev
+                if reset.any():
+                    result = result + _window_sum(np.where(reset, prev, 0.0), first, last)
             to_start = (ft - range_start) / 1000
             to_end = (range_end - lt) / 1000
             sampled = (lt - ft) / 1000
             average = sampled / np.maximum(n - 1, 1)
             threshold = average * 1.1
-            to_start = np.where(to_start >= threshold, average / 2, to_start)
-            if counter:
+            if counter:  # Prometheus 2 caps at the zero point before the threshold test
                 to_zero = sampled * (fv / result)
                 use = (result > 0) & (fv >= 0) & (to_zero < to_start)
                 to_start = np.where(use, to_zero, to_start)
+            to_start = np.where(to_start >= threshold, average / 2, to_start)
             to_end = np.where(to_end >= threshold, average / 2, to_end)
             factor = (sampled + to_start + to_end) / sampled
             if rate:
-                factor = factor / (m.range_ms / 1000)
-            result = result * factor
-        labels.append(drop_name(s.labels))
-        rows.append(result)
-        pres.append(ok)
+                factor /= per_second
+            labels.append(drop_name(s.labels))
+            rows.append(result * factor)
+            pres.append(ok)
     return _vector(labels, rows, pres, m.ends.size)
 
 
@@ -110,7 +115,7 @@ def _instant_rate(m: Matrix, *, rate: bool) -> Vector:
     rows: list[F64] = []
     pres: list[Bool] = []
     for s in m.series:
-        lo, hi, n = _ends(m, s)
+        _, hi, n = _ends(m, s)
         ok = n >= 2
         if not ok.any():
             continue
@@ -167,7 +172,7 @@ def _over_time(
         rows: list[F64] = []
         pres: list[Bool] = []
         for s in m.series:
-            lo, hi, n = _ends(m, s)
+            lo, _, n = _ends(m, s)
             ok = n >= minimum
             if not ok.any():
                 continue
@@ -184,7 +189,7 @@ def _over_time(
 
 
 def _sum(g: F64, t: I64, mask: Bool, n: I64) -> F64:
-    return np.where(mask, g, 0.0).sum(axis=1)
+    return np.asarray(np.where(mask, g, 0.0).sum(axis=1), dtype=np.float64)
 
 
 def _avg(g: F64, t: I64, mask: Bool, n: I64) -> F64:
@@ -274,7 +279,7 @@ def quantile_over_time(q: Scalar, m: Matrix) -> Vector:
     rows: list[F64] = []
     pres: list[Bool] = []
     for s in m.series:
-        lo, hi, n = _ends(m, s)
+        lo, _, n = _ends(m, s)
         ok = n >= 1
         if not ok.any():
             continue
@@ -293,7 +298,7 @@ def predict_linear(m: Matrix, duration: Scalar, origin: I64) -> Vector:
     rows: list[F64] = []
     pres: list[Bool] = []
     for s in m.series:
-        lo, hi, n = _ends(m, s)
+        lo, _, n = _ends(m, s)
         ok = n >= 2
         if not ok.any():
             continue
@@ -514,10 +519,10 @@ def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str)
         pattern = re.compile(_go_regex(regex))
     except re.error as e:
         raise PromQLError(
-            "bad_data", f"invalid regular expression in label_replace(): {regex}"
+            "execution", f"invalid regular expression in label_replace(): {regex}"
         ) from e
     if not _LABEL_NAME.match(dst):
-        raise PromQLError("bad_data", f"invalid destination label name in label_replace(): {dst}")
+        raise PromQLError("execution", f"invalid destination label name in label_replace(): {dst}")
     labels = []
     for lab in vec.labels:
         m = pattern.fullmatch(get_label(lab, src))
@@ -527,10 +532,8 @@ def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str)
 
 def label_join(vec: Vector, dst: str, sep: str, srcs: list[str]) -> Vector:
     if not _LABEL_NAME.match(dst):
-        raise PromQLError("bad_data", f"invalid destination label name in label_join(): {dst}")
-    labels = [
-        _set_label(lab, dst, sep.join(get_label(lab, s) for s in srcs)) for lab in vec.labels
-    ]
+        raise PromQLError("execution", f"invalid destination label name in label_join(): {dst}")
+    labels = [_set_label(lab, dst, sep.join(get_label(lab, s) for s in srcs)) for lab in vec.labels]
     return merge_same_labels(Vector(labels, vec.values, vec.present))
 
 
@@ -568,15 +571,17 @@ def histogram_quantile(q: Scalar, vec: Vector) -> Vector:
         idx = [i for _, i in members]
         present = vec.present[idx]
         counts = vec.values[idx]
-        any_present = present.any(axis=0)
+        any_present = np.asarray(present.any(axis=0), dtype=bool)
         out = np.full(steps, np.nan)
-        patterns: dict[bytes, list[int]] = {}
-        for s in np.flatnonzero(any_present):
-            patterns.setdefault(present[:, s].tobytes(), []).append(int(s))
-        for pattern, cols in patterns.items():
-            sel = np.frombuffer(pattern, dtype=bool)
-            c = np.array(cols)
-            out[c] = _bucket_quantile(qs[c], bounds[sel], counts[sel][:, c])
+        if (present.all(axis=0) == any_present).all():  # the usual case: all or none
+            c = np.flatnonzero(any_present)
+            out[c] = _bucket_quantile(qs[c], bounds, counts[:, c])
+        else:  # buckets come and go: each distinct set of buckets apart
+            cols = np.flatnonzero(any_present)
+            kinds, which = np.unique(present[:, cols].T, axis=0, return_inverse=True)
+            for k, sel in enumerate(kinds):
+                c = cols[np.asarray(which).ravel() == k]
+                out[c] = _bucket_quantile(qs[c], bounds[sel], counts[sel][:, c])
         labels.append(key)
         rows.append(out)
         pres.append(any_present)

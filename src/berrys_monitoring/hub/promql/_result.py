@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QueryResult", "format_value"]
+__all__ = ["QueryResult", "format_value", "format_values"]
 
 
 @dataclasses.dataclass
@@ -42,3 +42,21 @@ def format_value(v: float) -> str:
     if "e" in text:
         return np.format_float_positional(v, unique=True, trim="-")
     return text[:-2] if text.endswith(".0") else text
+
+
+def format_values(values: list[float]) -> list[str]:
+    """:func:`format_value` for many: ``repr`` is already Go's shortest form for the
+    usual numbers, only its ``.0``, exponents and specials need fixing.
+
+    Example::
+
+        >>> format_values([2.0, 0.5, float("inf")])
+        ['2', '0.5', '+Inf']
+    """
+    out = [repr(v) for v in values]
+    for i, text in enumerate(out):
+        if text.endswith(".0"):
+            out[i] = text[:-2]
+        elif "e" in text or "n" in text:
+            out[i] = format_value(values[i])
+    return out

@@ -8,7 +8,6 @@ so range functions compute every step's window with array operations.
 from __future__ import annotations
 
 import dataclasses
-from typing import Union
 
 import numpy as np
 import numpy.typing as npt
@@ -103,7 +102,7 @@ class Matrix:
         return lo, hi
 
 
-Value = Union[Scalar, String, Vector, Matrix]
+Value = Scalar | String | Vector | Matrix
 
 
 def drop_name(labels: Labels) -> Labels:

@@ -14,6 +14,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -1103,14 +1104,15 @@ class SQLiteStore:
             "AND c.t_max >= ? AND c.t_min <= ?)"
         )
         if name is None:
-            rows = self._reader().execute(f"SELECT id, labels FROM series s WHERE {where}", (lo, hi))
+            rows = self._reader().execute(
+                f"SELECT id, labels FROM series s WHERE {where}", (lo, hi)
+            )
         else:
             rows = self._reader().execute(
                 f"SELECT id, labels FROM series s WHERE name = ? AND {where}", (name, lo, hi)
             )
         return [
-            (int(sid), tuple((str(k), str(v)) for k, v in orjson.loads(text)))
-            for sid, text in rows
+            (int(sid), tuple((str(k), str(v)) for k, v in orjson.loads(text))) for sid, text in rows
         ]
 
     def metric_samples(
@@ -1129,24 +1131,122 @@ class SQLiteStore:
             ([1000], [1.0])
             >>> store.close()
         """
-        parts: dict[int, list[tuple[Any, Any]]] = {}
         conn = self._reader()
+        chunk_cache = self.__dict__.setdefault("_promql_chunks", _DecodedChunks(2_000_000))
+        series_cache = self.__dict__.setdefault("_promql_series", _DecodedChunks(4_000_000))
         ids = list(series_ids)
-        for i in range(0, len(ids), 500):
-            group = ids[i : i + 500]
-            marks = ",".join("?" * len(group))
-            for sid, blob in conn.execute(
-                f"SELECT series_id, data FROM chunks WHERE series_id IN ({marks}) "
-                "AND t_max >= ? AND t_min <= ? ORDER BY series_id, t_min",
-                (*group, start_ms, end_ms),
-            ):
-                parts.setdefault(int(sid), []).append(decode_chunk(blob))
+        closed: dict[int, tuple[Any, Any]] = {}
+        heads: dict[int, list[tuple[Any, Any]]] = {}
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")  # one snapshot: a head closing between reads is not lost
+        try:
+            for i in range(0, len(ids), 500):
+                group = ids[i : i + 500]
+                marks = ",".join("?" * len(group))
+                where = f"series_id IN ({marks}) AND t_max >= ? AND t_min <= ?"
+                args = (*group, start_ms, end_ms)
+                stale = []
+                for key in conn.execute(
+                    "SELECT series_id, count(*), min(t_min), max(t_max), sum(n) FROM chunks "
+                    f"WHERE {where} AND closed = 1 GROUP BY series_id",
+                    args,
+                ):
+                    hit = series_cache.peek(key)
+                    if hit is None:
+                        stale.append(key)
+                    else:
+                        closed[key[0]] = hit
+                if stale:
+                    loaded = self._closed_chunks(conn, [k[0] for k in stale], start_ms, end_ms)
+                    for key in stale:
+                        chunks = loaded.get(key[0])
+                        if chunks:
+                            whole = (
+                                np.concatenate([c[0] for c in chunks]),
+                                np.concatenate([c[1] for c in chunks]),
+                            )
+                            closed[key[0]] = whole
+                            series_cache.put(key, whole)
+                for sid, blob in conn.execute(
+                    f"SELECT series_id, data FROM chunks WHERE {where} AND closed = 0 "
+                    "ORDER BY series_id, t_min",
+                    args,
+                ):
+                    heads.setdefault(int(sid), []).append(decode_chunk(blob))
+        finally:
+            if own:
+                conn.execute("COMMIT")
+        del chunk_cache
         out = {}
-        for sid, chunks in parts.items():
-            ts = np.concatenate([c[0] for c in chunks]) if len(chunks) > 1 else chunks[0][0]
-            vs = np.concatenate([c[1] for c in chunks]) if len(chunks) > 1 else chunks[0][1]
+        for sid in ids:
+            pieces = ([closed[sid]] if sid in closed else []) + heads.get(sid, [])
+            if not pieces:
+                continue
+            if len(pieces) == 1:
+                ts, vs = pieces[0]
+            else:
+                ts = np.concatenate([p[0] for p in pieces])
+                vs = np.concatenate([p[1] for p in pieces])
             lo = int(np.searchsorted(ts, start_ms, side="left"))
             hi = int(np.searchsorted(ts, end_ms, side="right"))
             if hi > lo:
                 out[sid] = (ts[lo:hi], vs[lo:hi])
         return out
+
+    def _closed_chunks(
+        self, conn: sqlite3.Connection, ids: list[int], start_ms: int, end_ms: int
+    ) -> dict[int, list[tuple[Any, Any]]]:
+        cache: _DecodedChunks = self.__dict__.setdefault("_promql_chunks", _DecodedChunks())
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            "SELECT id, series_id, t_min, t_max, n FROM chunks "
+            f"WHERE series_id IN ({marks}) AND closed = 1 AND t_max >= ? AND t_min <= ? "
+            "ORDER BY series_id, t_min",
+            (*ids, start_ms, end_ms),
+        ).fetchall()
+        found: dict[tuple[int, ...], Any] = {}
+        missing = [row for row in rows if cache.peek(row) is None]
+        for j in range(0, len(missing), 500):
+            want = {int(r[0]): r for r in missing[j : j + 500]}
+            marks = ",".join("?" * len(want))
+            for cid, blob in conn.execute(
+                f"SELECT id, data FROM chunks WHERE id IN ({marks})", tuple(want)
+            ):
+                decoded = decode_chunk(blob)
+                found[want[int(cid)]] = decoded
+                cache.put(want[int(cid)], decoded)
+        parts: dict[int, list[tuple[Any, Any]]] = {}
+        for row in rows:
+            got = found.get(row) or cache.peek(row)
+            if got is not None:
+                parts.setdefault(int(row[1]), []).append(got)
+        return parts
+
+
+# -- PromQL (promql branch): decoded closed chunks, shared by queries ---------------------
+
+
+class _DecodedChunks:
+    """A FIFO cache of decoded closed chunks (they never change), bounded by sample count, so
+    dashboards that refresh the same range do not inflate the same blobs again."""
+
+    def __init__(self, max_samples: int = 4_000_000) -> None:
+        self._max = max_samples
+        self._size = 0
+        self._items: OrderedDict[tuple[int, ...], tuple[Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def peek(self, key: tuple[int, ...]) -> tuple[Any, Any] | None:
+        # a plain dict read is atomic; eviction is first in, first out
+        return self._items.get(key)
+
+    def put(self, key: tuple[int, ...], value: tuple[Any, Any]) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._size += len(value[0])
+            while self._size > self._max and self._items:
+                _, old = self._items.popitem(last=False)
+                self._size -= len(old[0])
