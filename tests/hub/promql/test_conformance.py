@@ -10,21 +10,24 @@ lines must get Prometheus' error shape from the hub (and an answer from Promethe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tests.hub.conftest import start_hub
 from tests.hub.promql import _history
-from tests.hub.promql._compare import Case, corpus, differences
+from tests.hub.promql._compare import CORPUS, Case, corpus, differences
 from tests.hub.promql._prometheus import load_openmetrics, prometheus
 
 from berrys_monitoring.hub.store import Batch, SQLiteStore
 
 pytestmark = pytest.mark.slow
 
-CASES = corpus()
+# Another corpus in the same format (over the same history) can be run instead.
+CASES = corpus(Path(os.environ.get("BERRYS_PROMQL_CORPUS", CORPUS)))
 INSTANTS = (
     _history.BASE + 3605.5,  # just after vanishing_total's last sample: lookback at work
     _history.BASE + 5432.125,
