@@ -94,6 +94,18 @@ def test_each_job_may_have_its_own_scrape_interval(tmp_path: Path) -> None:
     )
     config = HubConfig.from_sources(config_file=path, environ={})
     assert config.scrape_intervals == {"fast": 5.0}
+    assert config.scrape_timeouts == {}
+    path.write_text(
+        "scrape_configs:\n  - job_name: x\n    scrape_interval: 5s\n    scrape_timeout: 2s\n"
+        "    static_configs: [{targets: ['a:1']}]\n"
+    )
+    assert HubConfig.from_sources(config_file=path, environ={}).scrape_timeouts == {"x": 2.0}
+    path.write_text(
+        "scrape_configs:\n  - job_name: x\n    scrape_interval: 5s\n    scrape_timeout: 6s\n"
+        "    static_configs: [{targets: ['a:1']}]\n"
+    )
+    with pytest.raises(ConfigError, match="no longer than scrape_interval"):
+        HubConfig.from_sources(config_file=path, environ={})
     path.write_text(
         "scrape_configs:\n  - job_name: x\n    scrape_interval: 0s\n"
         "    static_configs: [{targets: ['a:1']}]\n"

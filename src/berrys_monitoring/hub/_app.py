@@ -84,7 +84,10 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     )
 
     scraper = Scraper(
-        the_store, interval_s=float(config.scrape_interval), intervals=config.scrape_intervals
+        the_store,
+        interval_s=float(config.scrape_interval),
+        intervals=config.scrape_intervals,
+        timeouts=config.scrape_timeouts,
     )
     grpc_receiver: Any = None
 

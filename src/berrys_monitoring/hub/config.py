@@ -156,6 +156,15 @@ class HubConfig:
             self.prometheus_url = url
 
     @property
+    def scrape_timeouts(self) -> dict[str, float]:
+        """Each job's own ``scrape_timeout`` (job name to seconds)."""
+        return {
+            t["job"]: t["scrape_timeout"]
+            for t in self.scrape_targets
+            if t.get("scrape_timeout") is not None
+        }
+
+    @property
     def scrape_intervals(self) -> dict[str, float]:
         """Each job's own ``scrape_interval`` from ``scrape_configs`` (job name to seconds)."""
         return {
@@ -251,6 +260,12 @@ def scrape_targets(configs: Any) -> list[dict[str, Any]]:
         interval = parse_duration(job["scrape_interval"]) if "scrape_interval" in job else None
         if interval is not None and interval <= 0:
             raise ConfigError(f"scrape_configs {name!r}: scrape_interval must be positive")
+        timeout = parse_duration(job["scrape_timeout"]) if "scrape_timeout" in job else None
+        if timeout is not None and (timeout <= 0 or (interval and timeout > interval)):
+            raise ConfigError(
+                f"scrape_configs {name!r}: scrape_timeout must be positive and no longer "
+                "than scrape_interval"
+            )
         for static in job.get("static_configs") or []:
             if not isinstance(static, dict) or not isinstance(static.get("targets"), list):
                 raise ConfigError(f"scrape_configs {name!r}: static_configs need targets")
@@ -268,6 +283,7 @@ def scrape_targets(configs: Any) -> list[dict[str, Any]]:
                         "health_path": str(job.get("health_path", "/health")),
                         "labels": labels,
                         "scrape_interval": interval,
+                        "scrape_timeout": timeout,
                     }
                 )
     return out

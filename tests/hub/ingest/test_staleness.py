@@ -175,3 +175,42 @@ def test_a_removed_target_goes_stale_and_promql_stops_returning_it(tmp_path: Pat
                          {"queue": "fast"})):  # fmt: skip
         values = _stored(data, name, **job, **labels)
         assert is_stale(values[-1]) and not any(map(is_stale, values[:-1])), name
+
+
+SLOW = """
+import asyncio
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(0.8)  # a slow exporter
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain; version=0.0.4")]})
+    await send({"type": "http.response.body", "body": b"slow_metric 1\\n"})
+"""
+
+
+def test_a_jobs_scrape_timeout_applies_to_its_targets_only(tmp_path: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="slow-"))
+    (folder / "slow.py").write_text(SLOW)
+    port = free_port()
+    cmd = uvicorn_cmd("slow", folder, port)
+    with run_server(cmd, ready_port=port):
+        config = tmp_path / "hub.yaml"
+        config.write_text(
+            "scrape_interval: 1s\n"
+            "scrape_configs:\n"
+            "  - job_name: strict\n    scrape_timeout: 0.3s\n"
+            f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+            "  - job_name: patient\n"
+            f"    static_configs: [{{targets: ['localhost:{port}']}}]\n"
+        )
+        with start_hub(tmp_path / "data", "--config", str(config)) as hub, hub.client() as c:
+            wait_for(lambda: len(_raw(c, "up", job="strict")) >= 2
+                     and len(_raw(c, "up", job="patient")) >= 2, timeout=30,
+                     what="two scrapes of each job")  # fmt: skip
+            assert {v for _, v in _raw(c, "up", job="strict")} == {0.0}
+            assert {v for _, v in _raw(c, "up", job="patient")} == {1.0}
+            states = {t["job"]: t["scrape"] for t in c.get("/api/v1/targets").json()["targets"]}
+            assert "Timeout" in states["strict"]["last_error"]

@@ -15,7 +15,7 @@ Like Prometheus, a series that was in a target's previous scrape and is missing 
 one (or every series of a target whose scrape failed, or that was removed) gets a *stale
 marker* at the scrape's time: the NaN with the bit pattern ``0x7ff0000000000002``, which
 PromQL reads as "this series ended here" rather than carrying its last value for the
-5-minute lookback. Each job can have its own ``scrape_interval``. The type, help and unit
+5-minute lookback. Each job can have its own ``scrape_interval`` and ``scrape_timeout``. The type, help and unit
 of every family scraped are kept in :attr:`Scraper.metadata` for ``/api/v1/metadata``.
 """
 
@@ -111,6 +111,7 @@ class Scraper:
         *,
         interval_s: float = 15.0,
         intervals: Mapping[str, float] | None = None,
+        timeouts: Mapping[str, float] | None = None,
         timeout_s: float | None = None,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
@@ -118,6 +119,7 @@ class Scraper:
         self.store = store
         self.interval_s = interval_s
         self.intervals = dict(intervals or {})
+        self.timeouts = dict(timeouts or {})
         self.timeout_s = timeout_s
         self._client = client
         self._clock = clock
@@ -148,6 +150,16 @@ class Scraper:
     def interval_for(self, target: Mapping[str, Any]) -> float:
         """The target's job's ``scrape_interval``, else the global one."""
         return self.intervals.get(str(target["job"]), self.interval_s)
+
+    def timeout_for(self, target: Mapping[str, Any]) -> float:
+        """The job's ``scrape_timeout``; else Prometheus' 10 s, capped by the interval."""
+        found = self.timeouts.get(str(target["job"]))
+        if found is not None:
+            return found
+        if self.timeout_s is not None:
+            return self.timeout_s
+        interval = self.interval_for(target)
+        return min(10.0, interval) if interval > 0 else 10.0
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -205,8 +217,7 @@ class Scraper:
         client = self._client
         if client is None:
             client = self._client = httpx.Client(timeout=10.0)
-        timeout = self.timeout_s if self.timeout_s is not None else self.interval_for(target)
-        timeout = min(10.0, timeout) if timeout > 0 else 10.0
+        timeout = self.timeout_for(target)
         url = str(target["url"])
         parts = urlsplit(url)
         instance = parts.netloc or url
