@@ -218,3 +218,9 @@ def test_odd_queries_answer_or_fail_cleanly(engine: Engine, query: str) -> None:
             assert e.error_type in ("bad_data", "execution")
         else:
             assert result.data["resultType"] in ("vector", "matrix", "scalar", "string")
+
+
+def test_a_huge_subquery_is_refused_before_it_is_allocated(engine: Engine) -> None:
+    with pytest.raises(PromQLError) as err:
+        engine.instant_query("max_over_time(m[100y:1ms])", 60)
+    assert err.value.error_type == "execution"

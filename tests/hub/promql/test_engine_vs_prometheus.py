@@ -262,6 +262,16 @@ EDGES = [
     "quantile_over_time(0.5, rate(http_requests_total[2m])[20m:1m])",
     "min_over_time(temperature_celsius[10m] @ start())",
     "avg_over_time(temperature_celsius[5m:] @ end())",
+    "rate(temperature_celsius[5m])",
+    "increase(temperature_celsius[2m])",
+    "delta(http_requests_total[5m])",
+    "irate(temperature_celsius[1m])",
+    'rate(http_requests_total{instance="b"}[20m])',
+    'count_values("v", http_requests_total > 1000)',
+    "max_over_time(temperature_celsius[3m:7s] offset 11s)",
+    "sum_over_time(temperature_celsius[3m])",
+    "stddev_over_time(temperature_celsius[3m])",
+    "avg(rate(http_requests_total[5m])) by (instance) > bool 0.5",
 ]
 
 # Prometheus 2.42 answers these right as instant queries only: in a range query it
@@ -309,4 +319,5 @@ def test_range_query_matches_prometheus(query: str, prometheus: str, engine: Eng
         prometheus, engine, query, start_s=T0 - 300, end_s=T0 + SPAN_S + 600, step_s=60
     )
     errors += compare(prometheus, engine, query, start_s=T0 + 1007, end_s=T0 + 2500, step_s=37)
+    errors += compare(prometheus, engine, query, start_s=T0 + 3000, end_s=T0 + 3200, step_s=7)
     assert not errors, "\n".join(errors)

@@ -34,7 +34,16 @@ def _group_key(labels: Labels, names: frozenset[str], without: bool) -> Labels:
 def aggregate(
     op: str, vec: Vector, names: list[str] | None, without: bool, param: Value | None
 ) -> Vector:
-    """``op`` over the groups of ``vec`` (by ``names``, or without them)."""
+    """``op`` over the groups of ``vec`` (by ``names``, or without them).
+
+    Example::
+
+        >>> labels = [(("job", "a"), ("i", "1")), (("job", "a"), ("i", "2"))]
+        >>> v = Vector(labels, np.array([[1.0], [2.0]]), np.ones((2, 1), bool))
+        >>> out = aggregate("sum", v, ["job"], False, None)
+        >>> out.labels, out.values.tolist()
+        ([(('job', 'a'),)], [[3.0]])
+    """
     wanted = frozenset(names or ())
     groups: dict[Labels, list[int]] = {}
     for i, lab in enumerate(vec.labels):

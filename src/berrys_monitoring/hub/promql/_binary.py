@@ -46,7 +46,14 @@ _DROPS_NAME = frozenset("+-*/%^")  # not atan2, as in Prometheus 2
 
 @dataclasses.dataclass
 class Matching:
-    """How two vectors' series pair up."""
+    """How two vectors' series pair up: ``on``/``ignoring`` ``labels``, the cardinality
+    and ``group_left``/``group_right``'s ``include``.
+
+    Example::
+
+        >>> Matching(card="many-to-one", on=True, labels=("job",)).card
+        'many-to-one'
+    """
 
     card: str = "one-to-one"  # many-to-one (group_left), one-to-many, many-to-many
     on: bool = False
@@ -56,7 +63,15 @@ class Matching:
 
 
 def binary(op: str, lhs: Value, rhs: Value, m: Matching) -> Value:
-    """``lhs op rhs`` at every step."""
+    """``lhs op rhs`` at every step.
+
+    Example::
+
+        >>> v = Vector([(("__name__", "x"),)], np.array([[1.0, 5.0]]), np.ones((1, 2), bool))
+        >>> out = binary(">", v, Scalar(np.array([2.0, 2.0])), Matching())
+        >>> out.labels, out.present.tolist()
+        ([(('__name__', 'x'),)], [[False, True]])
+    """
     if op not in _ARITH and op not in _COMPARE and op not in SET_OPS:
         raise PromQLError("execution", f"operator not supported: {op}")
     if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):

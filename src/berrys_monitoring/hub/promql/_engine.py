@@ -337,7 +337,7 @@ class _Evaluator:
         rx = self.ctx.regexes.get(pattern)
         if rx is None:
             try:
-                rx = re.compile(fn._go_regex(pattern), re.DOTALL if False else 0)
+                rx = re.compile(fn.go_regex(pattern))
             except re.error as e:
                 raise PromQLError(
                     "bad_data", f"invalid regular expression {pattern!r}: {e}"
@@ -446,8 +446,9 @@ class _Evaluator:
         first = (lo // step) * step
         if first < lo:
             first += step
-        inner_steps = np.arange(first, int(refs.max()) + 1, step, dtype=np.int64)
-        self.ctx.charge(inner_steps.size)
+        last = int(refs.max())
+        self.ctx.charge(max(0, (last - first) // step + 1))  # before allocating them
+        inner_steps = np.arange(first, last + 1, step, dtype=np.int64)
         if inner_steps.size == 0:
             return Matrix([], refs, rng)
         inner = self.eval(node.expr, inner_steps)

@@ -164,28 +164,60 @@ def _blocks(
     return out
 
 
+_Fast = Callable[[Series, npt.NDArray[np.intp], npt.NDArray[np.intp], I64], "F64 | None"]
+
+
 def _over_time(
-    reduce: Callable[[F64, I64, Bool, I64], F64], *, keep_name: bool = False, minimum: int = 1
+    reduce: Callable[[F64, I64, Bool, I64], F64],
+    *,
+    keep_name: bool = False,
+    minimum: int = 1,
+    fast: _Fast | None = None,
 ) -> Callable[[Matrix], Vector]:
+    """A function of each window's samples: ``fast`` answers from the window bounds
+    alone when it can (returns None when it cannot), ``reduce`` from gathered windows."""
+
     def run(m: Matrix) -> Vector:
         labels: list[Labels] = []
         rows: list[F64] = []
         pres: list[Bool] = []
         for s in m.series:
-            lo, _, n = _ends(m, s)
+            lo, hi, n = _ends(m, s)
             ok = n >= minimum
             if not ok.any():
                 continue
-            out = np.full(n.size, np.nan)
-            for sl, g, t, mask in _blocks(m, s, lo, np.where(ok, n, 0)):
+            out = None
+            if fast is not None:
                 with np.errstate(all="ignore"):
-                    out[sl] = reduce(g, t, mask, n[sl])
+                    out = fast(s, lo, hi, n)
+            if out is None:
+                out = np.full(n.size, np.nan)
+                for sl, g, t, mask in _blocks(m, s, lo, np.where(ok, n, 0)):
+                    with np.errstate(all="ignore"):
+                        out[sl] = reduce(g, t, mask, n[sl])
             labels.append(s.labels if keep_name else drop_name(s.labels))
             rows.append(out)
             pres.append(ok)
         return _vector(labels, rows, pres, m.ends.size)
 
     return run
+
+
+def _fast_sum(s: Series, lo: npt.NDArray[np.intp], hi: npt.NDArray[np.intp], n: I64) -> F64 | None:
+    if not np.isfinite(s.vs).all():
+        return None  # infinities do not cancel out of a prefix sum
+    # extended precision keeps the difference of two large prefix sums exact enough
+    c = np.concatenate(([0.0], np.cumsum(s.vs, dtype=np.longdouble)))
+    return np.asarray(c[hi] - c[lo], dtype=np.float64)
+
+
+def _fast_avg(s: Series, lo: npt.NDArray[np.intp], hi: npt.NDArray[np.intp], n: I64) -> F64 | None:
+    total = _fast_sum(s, lo, hi, n)
+    return None if total is None else total / np.maximum(n, 1)
+
+
+def _fast_last(s: Series, lo: npt.NDArray[np.intp], hi: npt.NDArray[np.intp], n: I64) -> F64:
+    return np.asarray(s.vs[np.maximum(hi - 1, 0)], dtype=np.float64)
 
 
 def _sum(g: F64, t: I64, mask: Bool, n: I64) -> F64:
@@ -231,9 +263,17 @@ def _deriv(g: F64, t: I64, mask: Bool, n: I64) -> F64:
     return _regression(g, t, mask, n, t[:, 0])[0]
 
 
-def quantile_sorted(q: F64, g: F64, mask: Bool, n: I64, axis_last: bool = True) -> F64:
+def quantile_sorted(q: F64, g: F64, mask: Bool, n: I64) -> F64:
     """Prometheus's ``quantile``: NaN first, then ascending, linear interpolation between
-    the closest ranks, for each row of ``g`` (``q`` per row)."""
+    the closest ranks, for each row of ``g`` (``q`` per row, ``n`` values where ``mask``).
+
+    Example::
+
+        >>> g = np.array([[3.0, 1.0, 2.0, 0.0]])
+        >>> mask = np.array([[True, True, True, False]])
+        >>> quantile_sorted(np.array([0.5]), g, mask, np.array([3]))
+        array([2.])
+    """
     nan = np.isnan(g) & mask
     k = nan.sum(axis=1)
     keyed = np.where(mask, np.where(nan, -np.inf, g), np.inf)
@@ -270,6 +310,15 @@ def _last(g: F64, t: I64, mask: Bool, n: I64) -> F64:
 
 
 def quantile_over_time(q: Scalar, m: Matrix) -> Vector:
+    """``quantile_over_time(q, m)`` at every step.
+
+    Example::
+
+        >>> s = Series((("__name__", "x"),), np.array([0, 1000, 2000]), np.array([1.0, 5.0, 3.0]))
+        >>> quantile_over_time(Scalar(np.array([0.5])), Matrix([s], np.array([2000]), 5000)).values
+        array([[3.]])
+    """
+
     def reduce(g: F64, t: I64, mask: Bool, n: I64) -> F64:
         return quantile_sorted(qs[sl_holder[0]], g, mask, n)
 
@@ -294,6 +343,16 @@ def quantile_over_time(q: Scalar, m: Matrix) -> Vector:
 
 
 def predict_linear(m: Matrix, duration: Scalar, origin: I64) -> Vector:
+    """The least-squares line through each window, read ``duration`` seconds after
+    ``origin`` (each step's time).
+
+    Example::
+
+        >>> s = Series((), np.array([0, 1000, 2000]), np.array([0.0, 1.0, 2.0]))
+        >>> m = Matrix([s], np.array([2000]), 5000)
+        >>> predict_linear(m, Scalar(np.array([10.0])), np.array([2000])).values
+        array([[12.]])
+    """
     labels: list[Labels] = []
     rows: list[F64] = []
     pres: list[Bool] = []
@@ -339,13 +398,13 @@ RANGE_FUNCTIONS: dict[str, Callable[[Matrix], Vector]] = {
     "resets": lambda m: _count_pairs(m, _reset),
     "changes": lambda m: _count_pairs(m, _changed),
     "deriv": _over_time(_deriv, minimum=2),
-    "avg_over_time": _over_time(_avg),
-    "sum_over_time": _over_time(_sum),
+    "avg_over_time": _over_time(_avg, fast=_fast_avg),
+    "sum_over_time": _over_time(_sum, fast=_fast_sum),
     "min_over_time": _over_time(_min),
     "max_over_time": _over_time(_max),
-    "count_over_time": _over_time(_count),
-    "last_over_time": _over_time(_last, keep_name=True),
-    "present_over_time": _over_time(_present),
+    "count_over_time": _over_time(_count, fast=lambda s, lo, hi, n: n.astype(np.float64)),
+    "last_over_time": _over_time(_last, keep_name=True, fast=_fast_last),
+    "present_over_time": _over_time(_present, fast=lambda s, lo, hi, n: np.ones(n.size)),
     "stddev_over_time": _over_time(lambda g, t, m, n: np.sqrt(_var(g, t, m, n))),
     "stdvar_over_time": _over_time(_var),
 }
@@ -448,15 +507,40 @@ INSTANT_FUNCTIONS: dict[str, Callable[[F64], F64]] = {
 
 
 def apply_instant(name: str, vec: Vector) -> Vector:
+    """The element-wise function ``name`` (``abs``, ``ln``, ``hour``...) of ``vec``.
+
+    Example::
+
+        >>> v = Vector([(("__name__", "x"),)], np.array([[-2.0]]), np.ones((1, 1), bool))
+        >>> out = apply_instant("abs", v)
+        >>> out.labels, out.values.tolist()
+        ([()], [[2.0]])
+    """
     return _apply(vec, INSTANT_FUNCTIONS[name])
 
 
 def round_vector(vec: Vector, to: Scalar | None) -> Vector:
+    """``round(vec, to)``: half up, to the nearest multiple of ``to`` (default 1).
+
+    Example::
+
+        >>> v = Vector([()], np.array([[-2.5, 2.5]]), np.ones((1, 2), bool))
+        >>> round_vector(v, None).values.tolist()
+        [[-2.0, 3.0]]
+    """
     step = to.values if to is not None else np.ones(vec.values.shape[1])
     return _apply(vec, lambda v: _round(v, step[None, :]))
 
 
 def clamp(vec: Vector, lo: Scalar | None, hi: Scalar | None) -> Vector:
+    """``clamp``, ``clamp_min`` and ``clamp_max``; no answer where ``hi < lo``.
+
+    Example::
+
+        >>> v = Vector([()], np.array([[0.0, 5.0, 9.0]]), np.ones((1, 3), bool))
+        >>> clamp(v, Scalar(np.full(3, 1.0)), Scalar(np.full(3, 8.0))).values.tolist()
+        [[1.0, 5.0, 8.0]]
+    """
     lo_v = lo.values[None, :] if lo is not None else None
     hi_v = hi.values[None, :] if hi is not None else None
 
@@ -515,8 +599,17 @@ def _set_label(labels: Labels, name: str, value: str) -> Labels:
 
 
 def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str) -> Vector:
+    """``label_replace``: where ``regex`` matches all of label ``src``, set ``dst`` to
+    ``replacement`` with ``$1``/``${name}`` expanded the way Go does.
+
+    Example::
+
+        >>> v = Vector([(("instance", "web:9090"),)], np.ones((1, 1)), np.ones((1, 1), bool))
+        >>> label_replace(v, "host", "$1", "instance", "(.*):.*").labels
+        [(('host', 'web'), ('instance', 'web:9090'))]
+    """
     try:
-        pattern = re.compile(_go_regex(regex))
+        pattern = re.compile(go_regex(regex))
     except re.error as e:
         raise PromQLError(
             "execution", f"invalid regular expression in label_replace(): {regex}"
@@ -531,15 +624,39 @@ def label_replace(vec: Vector, dst: str, replacement: str, src: str, regex: str)
 
 
 def label_join(vec: Vector, dst: str, sep: str, srcs: list[str]) -> Vector:
+    """``label_join``: ``dst`` becomes the values of ``srcs`` joined by ``sep``.
+
+    Example::
+
+        >>> v = Vector([(("a", "1"), ("b", "2"))], np.ones((1, 1)), np.ones((1, 1), bool))
+        >>> label_join(v, "c", "-", ["a", "b"]).labels
+        [(('a', '1'), ('b', '2'), ('c', '1-2'))]
+    """
     if not _LABEL_NAME.match(dst):
         raise PromQLError("execution", f"invalid destination label name in label_join(): {dst}")
     labels = [_set_label(lab, dst, sep.join(get_label(lab, s) for s in srcs)) for lab in vec.labels]
     return merge_same_labels(Vector(labels, vec.values, vec.present))
 
 
-def _go_regex(regex: str) -> str:
-    """RE2 syntax that Python spells differently: named groups ``(?P<n>)`` are shared;
-    ``\\z`` is Python's ``\\Z``."""
+_NOT_RE2 = re.compile(r"\(\?(?:=|!|<=|<!|>)|\\[1-9]")
+
+
+def go_regex(regex: str) -> str:
+    r"""``regex`` (Go's RE2 syntax) for Python's ``re``: ``\z`` is spelled ``\Z``, and
+    what RE2 refuses (look-around, back-references, atomic groups) is refused here too,
+    with :class:`re.error`, rather than matching what Prometheus would not.
+
+    Example::
+
+        >>> go_regex(r"a+\z")
+        'a+\\Z'
+        >>> go_regex(r"(a)\1")
+        Traceback (most recent call last):
+        ...
+        re.error: not supported by RE2: (a)\1
+    """
+    if _NOT_RE2.search(regex):
+        raise re.error(f"not supported by RE2: {regex}")
     return regex.replace(r"\z", r"\Z")
 
 
@@ -548,7 +665,15 @@ def _go_regex(regex: str) -> str:
 
 def histogram_quantile(q: Scalar, vec: Vector) -> Vector:
     """``histogram_quantile`` over classic ``le`` buckets, with Prometheus's coalescing of
-    equal bounds, monotonic fix-up and linear interpolation inside the bucket."""
+    equal bounds, monotonic fix-up and linear interpolation inside the bucket.
+
+    Example::
+
+        >>> labels = [(("le", le),) for le in ("1", "2", "+Inf")]
+        >>> v = Vector(labels, np.array([[5.0], [10.0], [10.0]]), np.ones((3, 1), bool))
+        >>> histogram_quantile(Scalar(np.array([0.75])), v).values.tolist()
+        [[1.5]]
+    """
     groups: dict[Labels, list[tuple[float, int]]] = {}
     for i, lab in enumerate(vec.labels):
         le = get_label(lab, "le")

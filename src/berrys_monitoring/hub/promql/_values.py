@@ -36,14 +36,26 @@ Bool = npt.NDArray[np.bool_]
 
 @dataclasses.dataclass
 class Scalar:
-    """One number per step."""
+    """One number per step.
+
+    Example::
+
+        >>> Scalar(np.array([1.0, 2.0])).values.tolist()
+        [1.0, 2.0]
+    """
 
     values: F64
 
 
 @dataclasses.dataclass
 class String:
-    """A string literal."""
+    """A string literal.
+
+    Example::
+
+        >>> String("up").value
+        'up'
+    """
 
     value: str
 
@@ -54,6 +66,12 @@ class Vector:
 
     ``sample_ts`` holds the timestamps of the samples a selector picked (for
     ``timestamp()``); ``ordered`` says the row order is the answer's order (``sort()``).
+
+    Example::
+
+        >>> v = Vector([(("job", "a"),)], np.array([[1.0, 2.0]]), np.array([[True, False]]))
+        >>> v.values[v.present].tolist()
+        [1.0]
     """
 
     labels: list[Labels]
@@ -64,9 +82,24 @@ class Vector:
 
     @classmethod
     def empty(cls, steps: int) -> Vector:
+        """No series, over ``steps`` steps.
+
+        Example::
+
+            >>> Vector.empty(3).values.shape
+            (0, 3)
+        """
         return cls([], np.zeros((0, steps)), np.zeros((0, steps), dtype=bool))
 
     def select(self, rows: npt.NDArray[np.intp] | list[int]) -> Vector:
+        """The given rows, in that order.
+
+        Example::
+
+            >>> v = Vector([(("a", "1"),), (("a", "2"),)], np.zeros((2, 1)), np.ones((2, 1), bool))
+            >>> v.select([1]).labels
+            [(('a', '2'),)]
+        """
         idx = np.asarray(rows, dtype=np.intp)
         return Vector(
             [self.labels[i] for i in idx],
@@ -78,7 +111,13 @@ class Vector:
 
 @dataclasses.dataclass
 class Series:
-    """One series of a range vector: its samples in time order, stale markers removed."""
+    """One series of a range vector: its samples in time order, stale markers removed.
+
+    Example::
+
+        >>> Series((("job", "a"),), np.array([1000]), np.array([1.0])).ts.tolist()
+        [1000]
+    """
 
     labels: Labels
     ts: I64
@@ -88,7 +127,15 @@ class Series:
 @dataclasses.dataclass
 class Matrix:
     """A range vector at every step: the window of step ``s`` is
-    ``[ends[s] - range_ms, ends[s]]`` (both ends included, as in Prometheus 2)."""
+    ``[ends[s] - range_ms, ends[s]]`` (both ends included, as in Prometheus 2).
+
+    Example::
+
+        >>> s = Series((), np.array([0, 15_000, 30_000]), np.array([1.0, 2.0, 3.0]))
+        >>> lo, hi = Matrix([s], np.array([30_000]), 15_000).windows(s)
+        >>> lo.tolist(), hi.tolist()
+        ([1], [3])
+    """
 
     series: list[Series]
     ends: I64
@@ -96,7 +143,8 @@ class Matrix:
     absent_labels: Labels = ()
 
     def windows(self, s: Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """For each step, the index of the first sample in the window and one past the last."""
+        """For each step, the index of the first sample in the window and one past the last
+        (see the class example)."""
         lo = np.searchsorted(s.ts, self.ends - self.range_ms, side="left")
         hi = np.searchsorted(s.ts, self.ends, side="right")
         return lo, hi
@@ -106,13 +154,26 @@ Value = Scalar | String | Vector | Matrix
 
 
 def drop_name(labels: Labels) -> Labels:
-    """``labels`` without ``__name__``."""
+    """``labels`` without ``__name__``.
+
+    Example::
+
+        >>> drop_name((("__name__", "up"), ("job", "a")))
+        (('job', 'a'),)
+    """
     if labels and labels[0][0] == "__name__":
         return labels[1:]
     return tuple(p for p in labels if p[0] != "__name__")
 
 
 def get_label(labels: Labels, name: str) -> str:
+    """The value of label ``name``, empty when it is not there (as in Prometheus).
+
+    Example::
+
+        >>> get_label((("job", "a"),), "job"), get_label((("job", "a"),), "zone")
+        ('a', '')
+    """
     for k, v in labels:
         if k == name:
             return v
@@ -120,12 +181,27 @@ def get_label(labels: Labels, name: str) -> str:
 
 
 def same_labelset_error() -> PromQLError:
+    """Prometheus's error for two series with one label set at one step.
+
+    Example::
+
+        >>> same_labelset_error().error_type
+        'execution'
+    """
     return PromQLError("execution", "vector cannot contain metrics with the same labelset")
 
 
 def merge_same_labels(vec: Vector) -> Vector:
     """Join rows with equal labels that never have a sample at the same step, as
-    Prometheus's range evaluation does; equal labels at one step are an error."""
+    Prometheus's range evaluation does; equal labels at one step are an error.
+
+    Example::
+
+        >>> rows = np.array([[1.0, 0.0], [0.0, 2.0]])
+        >>> v = Vector([(("a", "1"),)] * 2, rows, np.array([[True, False], [False, True]]))
+        >>> merge_same_labels(v).values.tolist()
+        [[1.0, 2.0]]
+    """
     groups: dict[Labels, list[int]] = {}
     for i, lab in enumerate(vec.labels):
         groups.setdefault(lab, []).append(i)
