@@ -210,7 +210,7 @@ def _query_backend(config: HubConfig, store: Store) -> QueryBackend:
     if config.prometheus_url is not None:
         from berrys_monitoring.hub.promql._remote import RemoteBackend
 
-        return RemoteBackend(config.prometheus_url)
+        return RemoteBackend(config.prometheus_url, headers=config.prometheus_headers)
     return Engine(store)
 
 

@@ -115,6 +115,9 @@ class HubConfig:
     #: A Prometheus-compatible server (Prometheus, Mimir, Thanos, VictoriaMetrics) that
     #: answers the metric queries; the hub's own scraper is then off.
     prometheus_url: str | None = None
+    #: Headers sent with every request to ``prometheus_url`` (a bearer token, basic auth,
+    #: Mimir's ``X-Scope-OrgID``); only in the file, never on the command line.
+    prometheus_headers: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.retention = parse_duration(self.retention)
@@ -154,6 +157,10 @@ class HubConfig:
                     f"prometheus_url must be an http(s) URL, got {self.prometheus_url!r}"
                 )
             self.prometheus_url = url
+        if not isinstance(self.prometheus_headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.prometheus_headers.items()
+        ):
+            raise ConfigError("prometheus_headers must map header names to strings")
 
     @property
     def scrape_timeouts(self) -> dict[str, float]:
