@@ -272,6 +272,19 @@ EDGES = [
     "sum_over_time(temperature_celsius[3m])",
     "stddev_over_time(temperature_celsius[3m])",
     "avg(rate(http_requests_total[5m])) by (instance) > bool 0.5",
+    f"timestamp(http_requests_total @ {T0 + 3007})",
+    f"timestamp(http_requests_total @ {T0 + 3007} offset 1m)",
+    "max_over_time(scalar(sum(http_requests_total))[5m:1m])",
+    # buckets that come and go: histogram_quantile per set of buckets present
+    'histogram_quantile(0.9, http_request_duration_seconds_bucket{le!="0.25"} '
+    'or (http_request_duration_seconds_bucket{le="0.25"} > 2000))',
+    "sum by (le) (rate(http_request_duration_seconds_bucket[5m])) "
+    'unless on(le) (http_request_duration_seconds_bucket{route="/a"} > 1500)',
+    'http_requests_total{instance=~"(?i)A"}',
+    'http_requests_total{instance=~"a|"}',
+    '{instance!~"a", __name__=~"http_.*"}',
+    "max_over_time(vector(time())[5m:1m])",
+    "absent_over_time(vector(1)[5m:1m])",
 ]
 
 # Prometheus 2.42 answers these right as instant queries only: in a range query it
@@ -302,7 +315,7 @@ def engine(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     store.close()
 
 
-INSTANTS = [T0 + 1800, T0 + 3907.5, T0 + SPAN_S + 200, T0 + 600]
+INSTANTS = [T0 + 1800, T0 + 3907.5, T0 + SPAN_S + 200, T0 + 600, T0 + 5000]
 
 
 @pytest.mark.parametrize("query", ALL + INSTANT_ONLY)

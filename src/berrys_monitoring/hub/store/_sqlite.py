@@ -1132,8 +1132,7 @@ class SQLiteStore:
             >>> store.close()
         """
         conn = self._reader()
-        chunk_cache = self.__dict__.setdefault("_promql_chunks", _DecodedChunks(2_000_000))
-        series_cache = self.__dict__.setdefault("_promql_series", _DecodedChunks(4_000_000))
+        series_cache = self._promql_cache("_promql_series", 4_000_000)
         ids = list(series_ids)
         closed: dict[int, tuple[Any, Any]] = {}
         heads: dict[int, list[tuple[Any, Any]]] = {}
@@ -1177,7 +1176,6 @@ class SQLiteStore:
         finally:
             if own:
                 conn.execute("COMMIT")
-        del chunk_cache
         out = {}
         for sid in ids:
             pieces = ([closed[sid]] if sid in closed else []) + heads.get(sid, [])
@@ -1194,10 +1192,15 @@ class SQLiteStore:
                 out[sid] = (ts[lo:hi], vs[lo:hi])
         return out
 
+    def _promql_cache(self, name: str, max_samples: int) -> _DecodedChunks:
+        # made on first use so that __init__ stays as it is; setdefault is atomic
+        cache: _DecodedChunks = self.__dict__.setdefault(name, _DecodedChunks(max_samples))
+        return cache
+
     def _closed_chunks(
         self, conn: sqlite3.Connection, ids: list[int], start_ms: int, end_ms: int
     ) -> dict[int, list[tuple[Any, Any]]]:
-        cache: _DecodedChunks = self.__dict__.setdefault("_promql_chunks", _DecodedChunks())
+        cache = self._promql_cache("_promql_chunks", 2_000_000)
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
             "SELECT id, series_id, t_min, t_max, n FROM chunks "
