@@ -2,8 +2,9 @@
 
 Every ``scrape_interval`` each target's ``metrics_path`` is fetched and parsed with
 prometheus_client's parser; its samples are stored with ``job`` and ``instance`` labels
-(and the target's own), next to ``up``, ``scrape_duration_seconds`` and
-``scrape_samples_scraped`` as Prometheus records them. Its ``health_path`` is probed too:
+(and the target's own), next to ``up``, ``scrape_duration_seconds``,
+``scrape_samples_scraped``, ``scrape_samples_post_metric_relabeling`` and
+``scrape_series_added`` as Prometheus records them. Its ``health_path`` is probed too:
 the status (``pass`` 1, ``warn`` 0.5, ``fail`` 0, unreachable absent with ``up``'s 0) is
 kept as the series ``berrys_health_status`` and each component of an
 ``application/health+json`` answer (its worst status) as
@@ -43,7 +44,13 @@ log = logging.getLogger("berrys_monitoring.hub")
 #: Prometheus' stale marker (``value.StaleNaN`` in prometheus/model).
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 _STALE_BITS = 0x7FF0000000000002
-_SCRAPE_OWN = ("up", "scrape_duration_seconds", "scrape_samples_scraped")
+_SCRAPE_OWN = (
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",  # no relabelling here: the same number
+    "scrape_series_added",
+)
 
 
 def is_stale(value: float) -> bool:
@@ -244,11 +251,14 @@ class Scraper:
         samples += self._probe(client, url + str(target["health_path"]), base, extra, now_ms, state)
         current = {s.labels for s in samples}
         # what the previous scrape had and this one has not ended here (Prometheus' rule)
-        stale = self._last.get(url, set()) - current
+        previous = self._last.get(url, set())
+        stale = previous - current
+        added = len({s.labels for s in samples[:scraped]} - previous)
         self._last[url] = current
         own = [_labels({**base, "__name__": name}, extra) for name in _SCRAPE_OWN]
         self._own[url] = own
-        for series, value in zip(own, (up, duration, float(scraped)), strict=True):
+        values = (up, duration, float(scraped), float(scraped), float(added))
+        for series, value in zip(own, values, strict=True):
             samples.append(Sample(series, now_ms, value))
         samples += [Sample(series, now_ms, STALE_NAN) for series in stale]
         state.up, state.samples = up == 1.0, scraped
