@@ -257,12 +257,15 @@ def run(quick: bool) -> list[Comparison]:
                         if prom is not None:
                             theirs.append(_timed(http, prom, path, params))
                     label = f"{name}{', 24 h range at 60 s' if ranged else ''}, p95"
+                    medians = f"; medians {statistics.median(ours):.0f} ms" + (
+                        f" vs {statistics.median(theirs):.0f} ms" if theirs else ""
+                    )
                     rows.append(
                         Comparison(
                             "promql", label, _p95(ours),
                             "Prometheus 2 (same data)" if theirs else None,
                             _p95(theirs) if theirs else None,
-                            target=3.0 if theirs else None, unit="ms", note=note,
+                            target=3.0 if theirs else None, unit="ms", note=note + medians,
                         )
                     )  # fmt: skip
                     if query == HIST_QUERY:
