@@ -177,13 +177,29 @@ def prometheus_process(data: Path) -> Iterator[str]:
 
 
 def _timed(http: httpx.Client, url: str, path: str, params: dict[str, Any]) -> float:
+    return _call(http, url, path, params)[0]
+
+
+def _call(
+    http: httpx.Client, url: str, path: str, params: dict[str, Any]
+) -> tuple[float, dict[str, Any]]:
     t0 = time.perf_counter()
     r = http.post(url + path, data=params)
     elapsed = (time.perf_counter() - t0) * 1000
-    body = r.json()
+    body: dict[str, Any] = r.json()
     if body.get("status") != "success":
         raise RuntimeError(f"{url}{path} {params['query']}: {r.status_code} {r.text[:300]}")
-    return elapsed
+    return elapsed, body["data"]
+
+
+def _shape(data: dict[str, Any]) -> list[tuple[tuple[tuple[str, str], ...], int]]:
+    """Each series' labels and number of points: what both sides must agree on for the
+    timings to compare the same work."""
+    out = []
+    for s in data["result"]:
+        points = len(s["values"]) if "values" in s else 1
+        out.append((tuple(sorted(s["metric"].items())), points))
+    return sorted(out)
 
 
 def _p95(times: list[float]) -> float:
@@ -230,20 +246,26 @@ def run(quick: bool) -> list[Comparison]:
                         path, params = "/api/v1/query", {"query": query, "time": repr(end)}
                     ours: list[float] = []
                     theirs: list[float] = []
-                    _timed(http, hub, path, params)  # warm both caches once
+                    # warm both caches once, and check both answer the same series
+                    _, mine = _call(http, hub, path, params)
                     if prom is not None:
-                        _timed(http, prom, path, params)
+                        _, want = _call(http, prom, path, params)
+                        if _shape(mine) != _shape(want):
+                            raise RuntimeError(f"the hub and Prometheus disagree on {query}")
                     for _ in range(repeats):
                         ours.append(_timed(http, hub, path, params))
                         if prom is not None:
                             theirs.append(_timed(http, prom, path, params))
                     label = f"{name}{', 24 h range at 60 s' if ranged else ''}, p95"
+                    medians = f"; medians {statistics.median(ours):.0f} ms" + (
+                        f" vs {statistics.median(theirs):.0f} ms" if theirs else ""
+                    )
                     rows.append(
                         Comparison(
                             "promql", label, _p95(ours),
                             "Prometheus 2 (same data)" if theirs else None,
                             _p95(theirs) if theirs else None,
-                            target=3.0 if theirs else None, unit="ms", note=note,
+                            target=3.0 if theirs else None, unit="ms", note=note + medians,
                         )
                     )  # fmt: skip
                     if query == HIST_QUERY:

@@ -78,3 +78,44 @@ def test_scrape_configs_are_read_as_prometheus_writes_them(tmp_path) -> None:
     path.write_text("scrape_configs:\n  - static_configs: [{targets: ['a:1']}]\n")
     with pytest.raises(ConfigError, match="job_name"):
         HubConfig.from_sources(config_file=path, environ={})
+
+
+# -- remote metrics and per-job intervals (promapi) --
+
+
+def test_each_job_may_have_its_own_scrape_interval(tmp_path: Path) -> None:
+    path = tmp_path / "hub.yaml"
+    path.write_text(
+        "scrape_interval: 15s\n"
+        "scrape_configs:\n"
+        "  - job_name: fast\n    scrape_interval: 5s\n"
+        "    static_configs: [{targets: ['a:1']}]\n"
+        "  - job_name: default\n    static_configs: [{targets: ['b:1']}]\n"
+    )
+    config = HubConfig.from_sources(config_file=path, environ={})
+    assert config.scrape_intervals == {"fast": 5.0}
+    assert config.scrape_timeouts == {}
+    path.write_text(
+        "scrape_configs:\n  - job_name: x\n    scrape_interval: 5s\n    scrape_timeout: 2s\n"
+        "    static_configs: [{targets: ['a:1']}]\n"
+    )
+    assert HubConfig.from_sources(config_file=path, environ={}).scrape_timeouts == {"x": 2.0}
+    path.write_text(
+        "scrape_configs:\n  - job_name: x\n    scrape_interval: 5s\n    scrape_timeout: 6s\n"
+        "    static_configs: [{targets: ['a:1']}]\n"
+    )
+    with pytest.raises(ConfigError, match="no longer than scrape_interval"):
+        HubConfig.from_sources(config_file=path, environ={})
+    path.write_text(
+        "scrape_configs:\n  - job_name: x\n    scrape_interval: 0s\n"
+        "    static_configs: [{targets: ['a:1']}]\n"
+    )
+    with pytest.raises(ConfigError, match="scrape_interval must be positive"):
+        HubConfig.from_sources(config_file=path, environ={})
+
+
+def test_prometheus_url_is_checked_and_normalised() -> None:
+    assert HubConfig(prometheus_url="http://prom:9090/").prometheus_url == "http://prom:9090"
+    assert HubConfig(prometheus_url="").prometheus_url is None
+    with pytest.raises(ConfigError, match="prometheus_url"):
+        HubConfig(prometheus_url="prom:9090")

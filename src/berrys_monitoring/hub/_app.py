@@ -88,7 +88,10 @@ def create_app(config: HubConfig | None = None, *, store: Store | None = None) -
     )
 
     scraper = Scraper(
-        the_store, interval_s=float(config.scrape_interval), intervals=config.scrape_intervals
+        the_store,
+        interval_s=float(config.scrape_interval),
+        intervals=config.scrape_intervals,
+        timeouts=config.scrape_timeouts,
     )
     grpc_receiver: Any = None
 
@@ -225,7 +228,7 @@ def _query_backend(config: HubConfig, store: Store) -> QueryBackend:
     if config.prometheus_url is not None:
         from berrys_monitoring.hub.promql._remote import RemoteBackend
 
-        return RemoteBackend(config.prometheus_url)
+        return RemoteBackend(config.prometheus_url, headers=config.prometheus_headers)
     return Engine(store)
 
 

@@ -13,11 +13,12 @@ as ``5m`` or seconds, ``match[]`` repeated, and errors as
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import anyio
@@ -27,6 +28,7 @@ import promql_parser
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from berrys_monitoring._internal import report_internal_error
 from berrys_monitoring._version import __version__
 from berrys_monitoring.hub._time import rfc3339_ns
 from berrys_monitoring.hub.promql import PromQLError
@@ -41,6 +43,7 @@ __all__ = [
 
 #: Prometheus refuses a range query with more points per series than this.
 MAX_POINTS = 11_000
+_F = TypeVar("_F", bound=Callable[..., Any])
 _STATUS = {"bad_data": 400, "execution": 422, "timeout": 503, "canceled": 499,
            "unavailable": 503, "not_found": 404, "internal": 500}  # fmt: skip
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
@@ -51,6 +54,7 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # are what any store holds).
 _MIN_TIME = 0.0
 _MAX_TIME = 4102444800.0  # 2100-01-01
+_TIME_LIMIT = 1e13  # seconds either side of 1970: millisecond arithmetic stays in int64
 
 
 class ApiError(Exception):
@@ -70,16 +74,17 @@ def parse_prom_time(value: str) -> float:
         (1.5, 60.0)
     """
     text = value.strip()
+    seconds = math.nan
     if _NUMBER.match(text):
         seconds = float(text)
-        if math.isfinite(seconds):
-            return seconds
     else:
-        try:
-            return rfc3339_ns(text) / 1e9
-        except (ValueError, OverflowError):
-            pass
-    raise ValueError(f'cannot parse "{value}" to a valid timestamp')
+        with contextlib.suppress(ValueError, OverflowError):
+            seconds = rfc3339_ns(text) / 1e9
+    if math.isnan(seconds):
+        raise ValueError(f'cannot parse "{value}" to a valid timestamp')
+    if not -_TIME_LIMIT <= seconds <= _TIME_LIMIT:
+        raise ValueError(f'"{value}" is out of range (more than 300,000 years from 1970)')
+    return seconds
 
 
 def parse_prom_duration(value: str) -> float:
@@ -94,7 +99,7 @@ def parse_prom_duration(value: str) -> float:
     text = value.strip()
     if _NUMBER.match(text):
         seconds = float(text)
-        if math.isfinite(seconds) and abs(seconds) < 2**53:
+        if math.isfinite(seconds) and abs(seconds) <= _TIME_LIMIT:
             return seconds
     else:
         m = _DURATION.match(text)
@@ -185,6 +190,39 @@ class _Params:
         return start, end
 
 
+_PARAMS = {
+    "query": "a PromQL expression",
+    "time": "evaluation time: Unix seconds or RFC 3339 (default: now)",
+    "start": "start time: Unix seconds or RFC 3339",
+    "end": "end time: Unix seconds or RFC 3339",
+    "step": "resolution: seconds or a duration such as 15s",
+    "timeout": "evaluation timeout: seconds or a duration",
+    "match[]": "a series selector; repeat for more",
+    "limit": "at most this many results (0: all)",
+    "metric": "only this metric",
+    "limit_per_metric": "at most this many entries per metric",
+}
+
+
+def _openapi(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The parameters for /openapi.json (they are read by hand, from the query string or
+    the form body, so FastAPI cannot infer them)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": _PARAMS[name] + " (or in a POSTed form)",
+                "schema": {"type": "array", "items": {"type": "string"}}
+                if name == "match[]"
+                else {"type": "string"},
+            }
+            for name in names
+        ]
+    }
+
+
 def _success(data: Any, warnings: list[str] | None = None) -> Response:
     body: dict[str, Any] = {"status": "success", "data": data}
     if warnings:
@@ -224,7 +262,23 @@ def build_promapi_router(
         ['/api/v1/label/{name}/values', '/api/v1/labels', '/api/v1/metadata']
     """
     router = APIRouter(prefix="/api/v1", tags=["PromQL (Prometheus HTTP API)"])
-    methods = ["GET", "POST"]
+
+    def both(path: str, *, summary: str, openapi_extra: dict[str, Any]) -> Callable[[_F], _F]:
+        """Register ``fn`` for GET and POST, each with its own OpenAPI operation id."""
+
+        def register(fn: _F) -> _F:
+            for method in ("GET", "POST"):
+                router.add_api_route(
+                    path,
+                    fn,
+                    methods=[method],
+                    summary=summary,
+                    openapi_extra=openapi_extra,
+                    operation_id=f"prometheus_{fn.__name__.strip('_')}_{method.lower()}",
+                )
+            return fn
+
+        return register
 
     async def run(fn: Callable[[], Any], timeout: float | None) -> Any:
         # the evaluation runs on a worker thread; past the timeout the answer is a 503
@@ -241,9 +295,14 @@ def build_promapi_router(
             return _failure(str(getattr(exc, "error_type", "execution")), str(exc))
         except TimeoutError:
             return _failure("timeout", "query timed out in expression evaluation")
+        except Exception as exc:  # a bug, never the client's fault: logged, and not a 5xx
+            report_internal_error("hub.promql", exc, "a PromQL request failed")
+            return _failure("execution", f"internal error: {type(exc).__name__}: {exc}")
 
-    @router.api_route(
-        "/query", methods=methods, summary="PromQL instant query (query, time, timeout)"
+    @both(
+        "/query",
+        summary="PromQL instant query",
+        openapi_extra=_openapi("query", "time", "timeout", required=("query",)),
     )
     async def query(request: Request) -> Response:
         async def handle(p: _Params) -> Response:
@@ -254,10 +313,12 @@ def build_promapi_router(
 
         return await guarded(request, handle)
 
-    @router.api_route(
+    @both(
         "/query_range",
-        methods=methods,
-        summary="PromQL range query (query, start, end, step, timeout)",
+        summary="PromQL range query",
+        openapi_extra=_openapi(
+            "query", "start", "end", "step", "timeout", required=("query", "start", "end", "step")
+        ),
     )
     async def query_range(request: Request) -> Response:
         async def handle(p: _Params) -> Response:
@@ -295,8 +356,10 @@ def build_promapi_router(
 
         return await guarded(request, handle)
 
-    @router.api_route(
-        "/series", methods=methods, summary="series matching match[] (start, end, limit)"
+    @both(
+        "/series",
+        summary="series matching match[]",
+        openapi_extra=_openapi("match[]", "start", "end", "limit", required=("match[]",)),
     )
     async def series(request: Request) -> Response:
         async def handle(p: _Params) -> Response:
@@ -310,8 +373,10 @@ def build_promapi_router(
 
         return await guarded(request, handle)
 
-    @router.api_route(
-        "/labels", methods=methods, summary="label names (match[], start, end, limit)"
+    @both(
+        "/labels",
+        summary="label names",
+        openapi_extra=_openapi("match[]", "start", "end", "limit"),
     )
     async def labels(request: Request) -> Response:
         async def handle(p: _Params) -> Response:
@@ -325,10 +390,10 @@ def build_promapi_router(
 
         return await guarded(request, handle)
 
-    @router.api_route(
+    @both(
         "/label/{name}/values",
-        methods=methods,
-        summary="the values of one label (match[], start, end, limit)",
+        summary="the values of one label",
+        openapi_extra=_openapi("match[]", "start", "end", "limit"),
     )
     async def label_values(request: Request, name: str) -> Response:
         async def handle(p: _Params) -> Response:
@@ -345,10 +410,10 @@ def build_promapi_router(
 
         return await guarded(request, handle)
 
-    @router.api_route(
+    @both(
         "/metadata",
-        methods=methods,
-        summary="type, help and unit of each metric (metric, limit, limit_per_metric)",
+        summary="type, help and unit of each metric",
+        openapi_extra=_openapi("metric", "limit", "limit_per_metric"),
     )
     async def metadata_(request: Request) -> Response:
         async def handle(p: _Params) -> Response:
@@ -393,10 +458,10 @@ def build_promapi_router(
             }
         )
 
-    @router.api_route(
+    @both(
         "/query_exemplars",
-        methods=methods,
-        summary="exemplars (query, start, end): the hub keeps none, so always empty",
+        summary="exemplars: the hub keeps none, so always empty",
+        openapi_extra=_openapi("query", "start", "end", required=("query",)),
     )
     async def query_exemplars(request: Request) -> Response:
         async def handle(p: _Params) -> Response:

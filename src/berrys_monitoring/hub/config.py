@@ -124,6 +124,9 @@ class HubConfig:
     #: A Prometheus-compatible server (Prometheus, Mimir, Thanos, VictoriaMetrics) that
     #: answers the metric queries; the hub's own scraper is then off.
     prometheus_url: str | None = None
+    #: Headers sent with every request to ``prometheus_url`` (a bearer token, basic auth,
+    #: Mimir's ``X-Scope-OrgID``); only in the file, never on the command line.
+    prometheus_headers: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.retention = parse_duration(self.retention)
@@ -170,6 +173,19 @@ class HubConfig:
                     f"prometheus_url must be an http(s) URL, got {self.prometheus_url!r}"
                 )
             self.prometheus_url = url
+        if not isinstance(self.prometheus_headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.prometheus_headers.items()
+        ):
+            raise ConfigError("prometheus_headers must map header names to strings")
+
+    @property
+    def scrape_timeouts(self) -> dict[str, float]:
+        """Each job's own ``scrape_timeout`` (job name to seconds)."""
+        return {
+            t["job"]: t["scrape_timeout"]
+            for t in self.scrape_targets
+            if t.get("scrape_timeout") is not None
+        }
 
     @property
     def scrape_intervals(self) -> dict[str, float]:
@@ -267,6 +283,12 @@ def scrape_targets(configs: Any) -> list[dict[str, Any]]:
         interval = parse_duration(job["scrape_interval"]) if "scrape_interval" in job else None
         if interval is not None and interval <= 0:
             raise ConfigError(f"scrape_configs {name!r}: scrape_interval must be positive")
+        timeout = parse_duration(job["scrape_timeout"]) if "scrape_timeout" in job else None
+        if timeout is not None and (timeout <= 0 or (interval and timeout > interval)):
+            raise ConfigError(
+                f"scrape_configs {name!r}: scrape_timeout must be positive and no longer "
+                "than scrape_interval"
+            )
         for static in job.get("static_configs") or []:
             if not isinstance(static, dict) or not isinstance(static.get("targets"), list):
                 raise ConfigError(f"scrape_configs {name!r}: static_configs need targets")
@@ -284,6 +306,7 @@ def scrape_targets(configs: Any) -> list[dict[str, Any]]:
                         "health_path": str(job.get("health_path", "/health")),
                         "labels": labels,
                         "scrape_interval": interval,
+                        "scrape_timeout": timeout,
                     }
                 )
     return out

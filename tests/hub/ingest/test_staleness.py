@@ -145,3 +145,72 @@ def test_each_job_keeps_its_own_scrape_interval(tmp_path: Path) -> None:
     slow_gaps = [b - a for a, b in itertools.pairwise(slow)]
     assert all(1800 <= g <= 2600 for g in slow_gaps), slow_gaps
     assert len(fast) >= 3 * len(slow)
+
+
+def _instant(client: httpx.Client, query: str) -> list[dict[str, object]]:
+    body = client.post("/api/v1/query", data={"query": query}).json()
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])
+
+
+def test_a_removed_target_goes_stale_and_promql_stops_returning_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = tmp_path / "hub.yaml"
+    config.write_text("scrape_interval: 0.3s\n")
+    with gauge_service() as (base, port, _):
+        job = {"job": "gauges", "instance": f"127.0.0.1:{port}"}
+        with start_hub(data, "--config", str(config)) as hub, hub.client() as client:
+            r = client.post("/api/v1/targets", json={"url": base, "job": "gauges"})
+            assert r.status_code < 300, r.text
+            wait_for(lambda: len(_instant(client, 'queue_depth{job="gauges"}')) == 2,
+                     what="both queues in PromQL")  # fmt: skip
+            assert httpx.post(f"{base}/drop").status_code == 204
+            # without the marker, the slow queue would stay for the 5-minute lookback
+            wait_for(lambda: len(_instant(client, 'queue_depth{job="gauges"}')) == 1,
+                     what="the dropped queue to leave the query")  # fmt: skip
+            assert client.delete("/api/v1/targets", params={"url": base}).status_code == 204
+            wait_for(lambda: not _instant(client, '{job="gauges"}'),
+                     what="every series of the removed target to go")  # fmt: skip
+    for name, labels in (("up", {}), ("scrape_samples_scraped", {}), ("queue_depth",
+                         {"queue": "fast"})):  # fmt: skip
+        values = _stored(data, name, **job, **labels)
+        assert is_stale(values[-1]) and not any(map(is_stale, values[:-1])), name
+
+
+SLOW = """
+import asyncio
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(0.8)  # a slow exporter
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain; version=0.0.4")]})
+    await send({"type": "http.response.body", "body": b"slow_metric 1\\n"})
+"""
+
+
+def test_a_jobs_scrape_timeout_applies_to_its_targets_only(tmp_path: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="slow-"))
+    (folder / "slow.py").write_text(SLOW)
+    port = free_port()
+    cmd = uvicorn_cmd("slow", folder, port)
+    with run_server(cmd, ready_port=port):
+        config = tmp_path / "hub.yaml"
+        config.write_text(
+            "scrape_interval: 1s\n"
+            "scrape_configs:\n"
+            "  - job_name: strict\n    scrape_timeout: 0.3s\n"
+            f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+            "  - job_name: patient\n"
+            f"    static_configs: [{{targets: ['localhost:{port}']}}]\n"
+        )
+        with start_hub(tmp_path / "data", "--config", str(config)) as hub, hub.client() as c:
+            wait_for(lambda: len(_raw(c, "up", job="strict")) >= 2
+                     and len(_raw(c, "up", job="patient")) >= 2, timeout=30,
+                     what="two scrapes of each job")  # fmt: skip
+            assert {v for _, v in _raw(c, "up", job="strict")} == {0.0}
+            assert {v for _, v in _raw(c, "up", job="patient")} == {1.0}
+            states = {t["job"]: t["scrape"] for t in c.get("/api/v1/targets").json()["targets"]}
+            assert "Timeout" in states["strict"]["last_error"]

@@ -26,7 +26,11 @@ def scrape_config(jobs: dict[str, list[str]], interval: str = "1s") -> str:
 
 @contextlib.contextmanager
 def prometheus(
-    config: str = "scrape_configs: []\n", *, data: Path | None = None, port: int | None = None
+    config: str = "scrape_configs: []\n",
+    *,
+    data: Path | None = None,
+    port: int | None = None,
+    web_config: str | None = None,
 ) -> Iterator[str]:
     """A running Prometheus; its base URL. ``data``: a TSDB directory to serve (e.g.
     blocks made by :func:`load_openmetrics`)."""
@@ -43,8 +47,11 @@ def prometheus(
         "--storage.tsdb.retention.time=100y",
         "--log.level=warn",
     ]
+    if web_config is not None:  # e.g. basic auth
+        (work / "web.yml").write_text(web_config)
+        cmd.append(f"--web.config.file={work / 'web.yml'}")
     with run_server(cmd, ready_url=f"{url}/-/ready", timeout=60):
-        wait_for(lambda: httpx.get(f"{url}/-/ready", timeout=2).status_code == 200,
+        wait_for(lambda: httpx.get(f"{url}/-/ready", timeout=2).status_code in (200, 401),
                  timeout=60, what="Prometheus ready")  # fmt: skip
         yield url
 

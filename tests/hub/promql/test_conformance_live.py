@@ -106,6 +106,9 @@ INSTANT = [
     "jobs_backlog > 8",
     'label_replace(up, "port", "$1", "instance", ".*:(.*)")',
     "absent(nonexistent_metric)",
+    # the scrape's own series, by name (their values depend on the scrape)
+    'group by (__name__, job) ({__name__=~"up|scrape_.+"})',
+    "scrape_series_added == 0",
 ]
 RANGE = [
     "sum(jobs_processed_total)",

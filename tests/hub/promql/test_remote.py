@@ -113,3 +113,26 @@ def test_an_unreachable_prometheus_is_a_503_in_prometheus_shape(tmp_path: Path) 
         body = r.json()
         assert body["status"] == "error" and body["errorType"] == "unavailable"
         assert "unreachable" in body["error"]
+
+
+# "test", hashed with bcrypt (the example of Prometheus' web configuration docs)
+WEB_CONFIG = (
+    "basic_auth_users:\n  admin: $2b$12$hNf2lSsxfm0.i4a.1kVpSOVyBCfIB51VRjgBUyv6kdnyTlgWj81Ay\n"
+)
+
+
+def test_prometheus_headers_reach_a_prometheus_behind_authentication(tmp_path: Path) -> None:
+    with prometheus(web_config=WEB_CONFIG) as prom:
+        config = tmp_path / "hub.yaml"
+        config.write_text(
+            f"prometheus_url: {prom}\n"
+            "prometheus_headers: {Authorization: 'Basic YWRtaW46dGVzdA=='}\n"  # admin:test
+        )
+        with start_hub(tmp_path / "data", "--config", str(config)) as hub, hub.client() as c:
+            body = c.post("/api/v1/query", data={"query": "1 + 1", "time": "100"}).json()
+            assert body == {"status": "success", "data": {"resultType": "scalar",
+                                                          "result": [100, "2"]}}  # fmt: skip
+        config.write_text(f"prometheus_url: {prom}\n")  # no credentials: refused
+        with start_hub(tmp_path / "data", "--config", str(config)) as hub, hub.client() as c:
+            r = c.post("/api/v1/query", data={"query": "1 + 1"})
+            assert r.status_code == 503 and "answered 401" in r.json()["error"]

@@ -2,8 +2,9 @@
 
 Every ``scrape_interval`` each target's ``metrics_path`` is fetched and parsed with
 prometheus_client's parser; its samples are stored with ``job`` and ``instance`` labels
-(and the target's own), next to ``up``, ``scrape_duration_seconds`` and
-``scrape_samples_scraped`` as Prometheus records them. Its ``health_path`` is probed too:
+(and the target's own), next to ``up``, ``scrape_duration_seconds``,
+``scrape_samples_scraped``, ``scrape_samples_post_metric_relabeling`` and
+``scrape_series_added`` as Prometheus records them. Its ``health_path`` is probed too:
 the status (``pass`` 1, ``warn`` 0.5, ``fail`` 0, unreachable absent with ``up``'s 0) is
 kept as the series ``berrys_health_status`` and each component of an
 ``application/health+json`` answer (its worst status) as
@@ -15,7 +16,7 @@ Like Prometheus, a series that was in a target's previous scrape and is missing 
 one (or every series of a target whose scrape failed, or that was removed) gets a *stale
 marker* at the scrape's time: the NaN with the bit pattern ``0x7ff0000000000002``, which
 PromQL reads as "this series ended here" rather than carrying its last value for the
-5-minute lookback. Each job can have its own ``scrape_interval``. The type, help and unit
+5-minute lookback. Each job can have its own ``scrape_interval`` and ``scrape_timeout``. The type, help and unit
 of every family scraped are kept in :attr:`Scraper.metadata` for ``/api/v1/metadata``.
 """
 
@@ -43,7 +44,13 @@ log = logging.getLogger("berrys_monitoring.hub")
 #: Prometheus' stale marker (``value.StaleNaN`` in prometheus/model).
 STALE_NAN: float = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 _STALE_BITS = 0x7FF0000000000002
-_SCRAPE_OWN = ("up", "scrape_duration_seconds", "scrape_samples_scraped")
+_SCRAPE_OWN = (
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",  # no relabelling here: the same number
+    "scrape_series_added",
+)
 
 
 def is_stale(value: float) -> bool:
@@ -111,6 +118,7 @@ class Scraper:
         *,
         interval_s: float = 15.0,
         intervals: Mapping[str, float] | None = None,
+        timeouts: Mapping[str, float] | None = None,
         timeout_s: float | None = None,
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
@@ -118,6 +126,7 @@ class Scraper:
         self.store = store
         self.interval_s = interval_s
         self.intervals = dict(intervals or {})
+        self.timeouts = dict(timeouts or {})
         self.timeout_s = timeout_s
         self._client = client
         self._clock = clock
@@ -148,6 +157,16 @@ class Scraper:
     def interval_for(self, target: Mapping[str, Any]) -> float:
         """The target's job's ``scrape_interval``, else the global one."""
         return self.intervals.get(str(target["job"]), self.interval_s)
+
+    def timeout_for(self, target: Mapping[str, Any]) -> float:
+        """The job's ``scrape_timeout``; else Prometheus' 10 s, capped by the interval."""
+        found = self.timeouts.get(str(target["job"]))
+        if found is not None:
+            return found
+        if self.timeout_s is not None:
+            return self.timeout_s
+        interval = self.interval_for(target)
+        return min(10.0, interval) if interval > 0 else 10.0
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -205,8 +224,7 @@ class Scraper:
         client = self._client
         if client is None:
             client = self._client = httpx.Client(timeout=10.0)
-        timeout = self.timeout_s if self.timeout_s is not None else self.interval_for(target)
-        timeout = min(10.0, timeout) if timeout > 0 else 10.0
+        timeout = self.timeout_for(target)
         url = str(target["url"])
         parts = urlsplit(url)
         instance = parts.netloc or url
@@ -233,11 +251,14 @@ class Scraper:
         samples += self._probe(client, url + str(target["health_path"]), base, extra, now_ms, state)
         current = {s.labels for s in samples}
         # what the previous scrape had and this one has not ended here (Prometheus' rule)
-        stale = self._last.get(url, set()) - current
+        previous = self._last.get(url, set())
+        stale = previous - current
+        added = len({s.labels for s in samples[:scraped]} - previous)
         self._last[url] = current
         own = [_labels({**base, "__name__": name}, extra) for name in _SCRAPE_OWN]
         self._own[url] = own
-        for series, value in zip(own, (up, duration, float(scraped)), strict=True):
+        values = (up, duration, float(scraped), float(scraped), float(added))
+        for series, value in zip(own, values, strict=True):
             samples.append(Sample(series, now_ms, value))
         samples += [Sample(series, now_ms, STALE_NAN) for series in stale]
         state.up, state.samples = up == 1.0, scraped

@@ -156,7 +156,7 @@ class Engine:
         step = round(step_s * 1000)
         if end < start:
             raise PromQLError("bad_data", "end timestamp must not be before start time")
-        if step <= 0 or (end - start) // step + 1 > _MAX_POINTS:
+        if step <= 0 or (end - start) // step > _MAX_POINTS:
             raise PromQLError(
                 "bad_data",
                 "exceeded maximum resolution of 11,000 points per timeseries. "
