@@ -96,7 +96,7 @@ def test_unsupported_features_are_named_execution_errors(
     [
         ((0, 60, 0), "zero or negative"),
         ((60, 0, 15), "end timestamp"),
-        ((0, 11_000, 1), "11,000 points"),
+        ((0, 11_001, 1), "11,000 points"),  # 11,002 points; 11,001 are allowed
         ((0, math.inf, 1), "invalid time"),
     ],
 )
