@@ -116,20 +116,28 @@ def webhook(fail: int = 0) -> Iterator[Inbox]:
         yield inbox
 
 
-def _expr(cases: str, window: str | None) -> str:
+def _expr(cases: str, window: str | None, over: str) -> str:
     selector = f'demo_value{{case=~"{cases}"}}'
-    return f"max_over_time({selector}[{window}])" if window else selector
+    return f"{over}({selector}[{window}])" if window else selector
 
 
 def rules_file(
-    path: Path, *, cases: str, for_s: str = "3s", keep: str = "0s", window: str | None = "5s"
+    path: Path,
+    *,
+    cases: str,
+    for_s: str = "3s",
+    keep: str = "0s",
+    window: str | None = "5s",
+    over: str = "max_over_time",
 ) -> Path:
     """Three rules over ``demo_value``: a warning and a critical on the same case (for
     inhibition), ``for`` and ``keep_firing_for`` as given. The alerts look at the last 5 s,
     (``window``), so one scrape missed on a busy machine does not end them (which is right, and would
     send a resolved message the test does not expect); ``cases`` (a regex of the ``case``
     label) keeps each test to its own series; ``window=None`` takes the latest sample
-    (Prometheus' 5-minute lookback), which bridges a hub restart's gap."""
+    (Prometheus' 5-minute lookback), which bridges a hub restart's gap but not a failed
+    scrape (its stale marker ends the series at once); ``over="last_over_time"`` with a long
+    ``window`` bridges both, and then only a value of 0 resolves the alert."""
     path.write_text(
         yaml.safe_dump(
             {
@@ -140,7 +148,7 @@ def rules_file(
                         "rules": [
                             {
                                 "alert": "DemoHigh",
-                                "expr": _expr(cases, window) + " > 0",
+                                "expr": _expr(cases, window, over) + " > 0",
                                 "for": for_s,
                                 "keep_firing_for": keep,
                                 "labels": {"severity": "warning"},
@@ -150,7 +158,7 @@ def rules_file(
                             },
                             {
                                 "alert": "DemoCritical",
-                                "expr": _expr(cases, window) + " > 100",
+                                "expr": _expr(cases, window, over) + " > 100",
                                 "for": "0s",
                                 "labels": {"severity": "critical"},
                             },

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import orjson
 
 from berrys_monitoring.hub.ingest._alertmanager import fingerprint
-from berrys_monitoring.hub.ingest._scrape import STALE_NAN
+from berrys_monitoring.hub.ingest._scrape import STALE_NAN, is_stale
 from berrys_monitoring.hub.rules._rulefile import AlertingRule, RecordingRule, RuleGroup
 from berrys_monitoring.hub.rules._template import Template, TemplateError
 from berrys_monitoring.hub.store import Batch, Sample, Store
@@ -35,6 +35,12 @@ log = logging.getLogger("berrys_monitoring.hub.rules")
 RESOLVED_RETENTION_NS = 15 * 60 * 10**9
 #: "Firing until the evaluator says otherwise": rule alerts end only when resolved.
 NEVER_NS = 2**63 - 1
+#: Prometheus' ``rules.alert.for-outage-tolerance``: an alert the hub last evaluated longer
+#: ago than this is not carried on after a restart (its condition went unobserved).
+OUTAGE_TOLERANCE_S = 3600.0
+#: Prometheus' ``rules.alert.for-grace-period``: a restored pending alert fires no sooner
+#: than this after the restart (for rules whose ``for`` is at least as long).
+FOR_GRACE_PERIOD_S = 600.0
 
 
 class InstantQueryBackend(Protocol):
@@ -135,6 +141,7 @@ class RuleEvaluator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._restored: set[str] = set()  # groups whose restored alerts were looked at
         for state in store.rule_states():
             self._states.setdefault(state.rule, {})[state.fingerprint] = state
 
@@ -226,6 +233,9 @@ class RuleEvaluator:
         changes = AlertChanges()
         samples: list[Sample] = []
         notify = False
+        if group.key not in self._restored:
+            self._restored.add(group.key)
+            notify |= self._restore(group, ts, changes)
         for rule in group.rules:
             key = rule_key(group, rule)
             t0 = time.perf_counter()
@@ -255,6 +265,76 @@ class RuleEvaluator:
             self._group_status[group.key] = RuleStatus("ok", "", ts, time.perf_counter() - started)
         if notify and self._on_change is not None:
             self._on_change()
+
+    def _last_evaluated(self, since_s: float, until_s: float) -> dict[Any, float]:
+        """When each alert was last seen active: the time of its last ``ALERTS_FOR_STATE``
+        sample (not a stale marker) since ``since_s``, keyed by that series' labels."""
+        start_ms, end_ms = int(since_s * 1000), int(until_s * 1000)
+        found = self.store.metric_series("ALERTS_FOR_STATE", start_ms, end_ms)
+        if not found:
+            return {}
+        labels_of = dict(found)
+        out: dict[Any, float] = {}
+        for sid, (times, values) in self.store.metric_samples(
+            list(labels_of), start_ms, end_ms
+        ).items():
+            live = [int(t) for t, v in zip(times, values, strict=True) if not is_stale(float(v))]
+            if live:
+                out[labels_of[sid]] = max(live) / 1000
+        return out
+
+    def _restore(self, group: RuleGroup, ts: float, changes: AlertChanges) -> bool:
+        """After a restart, Prometheus' ``RestoreForState`` over the alerts read back from
+        the store: one last evaluated longer ago than the outage tolerance is resolved (it
+        starts again as pending if its condition still holds); a pending one does not count
+        the time the hub was down towards ``for`` (and waits at least the grace period, or
+        its whole ``for`` when that is shorter); a firing one keeps firing, with its start.
+        True when an alert stopped firing."""
+        ts_ns = _ns(ts)
+        with self._lock:
+            held = {
+                rule_key(group, r): (r, self._states.get(rule_key(group, r), {}))
+                for r in group.rules
+                if isinstance(r, AlertingRule)
+            }
+            if not any(st.state != "inactive" for _, sts in held.values() for st in sts.values()):
+                return False
+            last = self._last_evaluated(ts - OUTAGE_TOLERANCE_S, ts)
+            changed = False
+            for key, (rule, states) in held.items():
+                for fp, st in list(states.items()):
+                    if st.state == "inactive":
+                        continue
+                    series = tuple(sorted({**st.labels, "__name__": "ALERTS_FOR_STATE"}.items()))
+                    down = last.get(series)
+                    if down is None:  # down longer than the outage tolerance
+                        note = "not restored: the hub was down longer than the outage tolerance"
+                        if st.state == "firing":
+                            st.state, st.resolved_ns = "inactive", ts_ns
+                            changes.alerts.append(self._row(st))
+                            changes.states.append(dataclasses.replace(st))
+                            changed = True
+                        else:
+                            del states[fp]
+                            changes.deleted_states.append((key, fp))
+                            st.state, st.resolved_ns = "inactive", ts_ns
+                            changes.alerts.append(self._row(st))
+                        changes.events.append(AlertEventRow(fp, ts_ns, "resolved", "", note))
+                        continue
+                    if st.state != "pending":
+                        continue
+                    remaining = rule.for_s - (down - st.active_ns / 1e9)
+                    if remaining <= 0:
+                        continue  # it was due to fire: the next evaluation fires it
+                    if rule.for_s < FOR_GRACE_PERIOD_S:
+                        st.active_ns = ts_ns  # as Prometheus: it waits its whole ``for``
+                    elif remaining < FOR_GRACE_PERIOD_S:
+                        st.active_ns = _ns(ts + FOR_GRACE_PERIOD_S - rule.for_s)
+                    else:
+                        st.active_ns += _ns(ts - down)
+                    changes.alerts.append(self._row(st))
+                    changes.states.append(dataclasses.replace(st))
+            return changed
 
     def _record(
         self,
