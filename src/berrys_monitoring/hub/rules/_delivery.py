@@ -7,13 +7,13 @@ so a hub that stops in between sends it again after the restart: at-least-once d
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from berrys_monitoring.alerts._delivery import DeliveryError, PermanentDeliveryError
 from berrys_monitoring.hub.rules._receivers import deliver
 from berrys_monitoring.hub.rules._routing import AlertingConfig
+from berrys_monitoring.hub.rules._thread import WakeableThread
 from berrys_monitoring.hub.store import Store
 from berrys_monitoring.hub.store._alerting import OutboxItem
 
@@ -33,7 +33,7 @@ def backoff_s(attempts: int, *, base_s: float = 0.5, max_s: float = 60.0) -> flo
     return float(min(base_s * 2**attempts, max_s))
 
 
-class OutboxWorker:
+class OutboxWorker(WakeableThread):
     """Delivers the outbox's due notifications on a thread of its own."""
 
     def __init__(
@@ -54,27 +54,9 @@ class OutboxWorker:
         self.max_backoff_s = max_backoff_s
         self.max_attempts = max_attempts
         self._clock = clock
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__("hub-delivery")
         self.delivered = 0
         self.failed = 0
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="hub-delivery", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():

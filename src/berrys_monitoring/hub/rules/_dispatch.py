@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,6 +25,7 @@ from berrys_monitoring.hub.rules._inhibit import inhibited
 from berrys_monitoring.hub.rules._receivers import group_message
 from berrys_monitoring.hub.rules._routing import AlertingConfig, Route
 from berrys_monitoring.hub.rules._silences import silenced_by
+from berrys_monitoring.hub.rules._thread import WakeableThread
 from berrys_monitoring.hub.store import AlertQuery, Store
 
 __all__ = ["Dispatcher", "needs_update"]
@@ -95,7 +95,7 @@ def _group_key(route: Route, group_labels: Mapping[str, str]) -> str:
     return f"{route.id}:{{{body}}}"
 
 
-class Dispatcher:
+class Dispatcher(WakeableThread):
     """Routes, groups, de-duplicates and queues notifications (see the module's text).
 
     ``config`` returns the current :class:`AlertingConfig` (``None``: notify nobody).
@@ -119,25 +119,7 @@ class Dispatcher:
         self.tick_s = tick_s
         self._clock = clock
         self._timers: dict[tuple[str, str], _Timer] = {}
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="hub-dispatch", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        self._wake.set()
+        super().__init__("hub-dispatch")
 
     def prune(self) -> None:
         """Hourly, forget alerts resolved (and silences expired) longer ago than the hub's

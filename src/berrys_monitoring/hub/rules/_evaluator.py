@@ -24,6 +24,7 @@ from berrys_monitoring.hub.ingest._alertmanager import fingerprint
 from berrys_monitoring.hub.ingest._scrape import STALE_NAN, is_stale
 from berrys_monitoring.hub.rules._rulefile import AlertingRule, RecordingRule, RuleGroup
 from berrys_monitoring.hub.rules._template import Template, TemplateError
+from berrys_monitoring.hub.rules._thread import WakeableThread
 from berrys_monitoring.hub.store import Batch, Sample, Store
 from berrys_monitoring.hub.store._alerting import AlertChanges, AlertEventRow, RuleAlertState
 
@@ -88,7 +89,7 @@ def _ns(seconds: float) -> int:
     return round(seconds * 1e9)
 
 
-class RuleEvaluator:
+class RuleEvaluator(WakeableThread):
     """Evaluates rule groups on their intervals against a query backend.
 
     ``backend`` is a callable that returns the hub's query backend (``None`` while there
@@ -138,9 +139,7 @@ class RuleEvaluator:
         self._last_series: dict[str, set[tuple[tuple[str, str], ...]]] = {}
         self._template_cache: dict[str, tuple[dict[str, Template], dict[str, Template]]] = {}
         self._written: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__("hub-rules")
         self._restored: set[str] = set()  # groups whose restored alerts were looked at
         for state in store.rule_states():
             self._states.setdefault(state.rule, {})[state.fingerprint] = state
@@ -190,19 +189,6 @@ class RuleEvaluator:
             return dataclasses.replace(self._status.get(rule_key(group, rule), RuleStatus()))
 
     # -- running ------------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="hub-rules", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
