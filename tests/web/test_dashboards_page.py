@@ -256,3 +256,31 @@ def test_panels_move_and_resize_from_the_keyboard(
         assert grids[2] == {"x": 2, "y": 0, "w": 9, "h": 7}, grids
         assert grids[1] == {"x": 0, "y": 7, "w": 8, "h": 6}, grids  # pushed below it
         tab.assert_clean()
+
+
+def test_with_a_token_the_dashboard_is_saved_through_the_session_and_csrf(
+    tmp_path: Path, open_tab: Callable[..., Tab]
+) -> None:
+    token = "webtrace-secret-token"
+    with start_hub(tmp_path, token=token) as hub:
+        tab = open_tab(hub.url, tolerate_absent=False)
+        page = tab.page
+        tab.goto("/dashboards")
+        page.wait_for_url("**/login**")
+        page.fill("#token", token)
+        page.get_by_role("button", name="Log in").click()
+        page.locator("#new-dashboard").click()
+        page.wait_for_selector("#add-panel")
+        _add_panel(page, "traces", "Traces", "status=error")
+        page.click("#save-dashboard")
+        page.get_by_text("Saved.").wait_for()
+        dashboard_id = urlsplit(page.url).path.rsplit("/", 1)[1]
+        headers = {"Authorization": f"Bearer {token}"}
+        saved = httpx.get(f"{hub.url}/api/v1/dashboards/{dashboard_id}", headers=headers)
+        assert saved.status_code == 200 and saved.json()["panels"][0]["title"] == "Traces"
+        # the session cookie alone, without the CSRF header, changes nothing
+        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+        forged = httpx.delete(f"{hub.url}/api/v1/dashboards/{dashboard_id}", cookies=cookies)
+        assert forged.status_code in (401, 403), forged.text
+        assert httpx.get(f"{hub.url}/api/v1/dashboards").status_code == 401
+        tab.assert_clean()

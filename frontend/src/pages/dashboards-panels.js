@@ -215,7 +215,9 @@ function barPanel(body, rows, panel) {
 
 function tablePanel(body, rows, panel) {
   if (!rows.length) return noData(body);
-  const labels = [...new Set(rows.flatMap((r) => Object.keys(r.metric)))].filter((k) => k !== "__name__").sort();
+  // labels the legend already shows get no column of their own
+  const inLegend = new Set([...(panel.legend || "").matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]));
+  const labels = [...new Set(rows.flatMap((r) => Object.keys(r.metric)))].filter((k) => k !== "__name__" && !inLegend.has(k)).sort();
   const named = rows.some((r) => r.metric.__name__);
   replace(
     body,
