@@ -13,6 +13,7 @@ EXPECTED = {
     "AlertSeverity",
     "AlertState",
     "AlertmanagerNotifier",
+    "HubNotifier",
     "Condition",
     "DeliveryError",
     "EmailNotifier",

@@ -35,6 +35,7 @@ from berrys_monitoring.alerts._email import EmailNotifier
 from berrys_monitoring.alerts._evaluator import RuleEvaluator
 from berrys_monitoring.alerts._http_notifiers import (
     AlertmanagerNotifier,
+    HubNotifier,
     PagerDutyNotifier,
     SlackNotifier,
     WebhookNotifier,
@@ -64,6 +65,7 @@ __all__ = [
     "Condition",
     "DeliveryError",
     "EmailNotifier",
+    "HubNotifier",
     "InMemoryNotifier",
     "LogNotifier",
     "Notification",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterable
 from typing import Any
 
+from berrys_monitoring._internal import HUB_URL_ENV, hub_auth_headers
 from berrys_monitoring.alerts._delivery import DEFAULT_EVENTS, choose_events
 from berrys_monitoring.alerts._model import AlertSeverity, Notification
 from berrys_monitoring.alerts._payloads import (
@@ -17,7 +19,13 @@ from berrys_monitoring.alerts._payloads import (
     webhook_alert,
 )
 
-__all__ = ["AlertmanagerNotifier", "PagerDutyNotifier", "SlackNotifier", "WebhookNotifier"]
+__all__ = [
+    "AlertmanagerNotifier",
+    "HubNotifier",
+    "PagerDutyNotifier",
+    "SlackNotifier",
+    "WebhookNotifier",
+]
 
 
 class WebhookNotifier:
@@ -293,4 +301,41 @@ class AlertmanagerNotifier:
             self.payload(notification),
             timeout=self.timeout,
             headers=self.headers,
+        )
+
+
+class HubNotifier(AlertmanagerNotifier):
+    """Sends alerts to the berrys-monitoring hub, where they join the rules' alerts in one
+    list (``source: library``) with history, acknowledgement and silences.
+
+    The hub speaks Alertmanager's v2 API, so this is an :class:`AlertmanagerNotifier`
+    whose address and token default to the service's own hub settings:
+    ``BERRYS_MONITORING_HUB_URL`` and ``BERRYS_MONITORING_TOKEN``.
+
+    Example::
+
+        >>> HubNotifier("http://127.0.0.1:4318").url
+        'http://127.0.0.1:4318'
+    """
+
+    name = "hub"
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        generator_url: str = "",
+        headers: dict[str, str] | None = None,
+        timeout: float = 5.0,
+        events: Iterable[str] | None = None,
+    ) -> None:
+        url = url or os.environ.get(HUB_URL_ENV)
+        if not url:
+            raise ValueError(f"HubNotifier needs the hub's URL: pass url= or set {HUB_URL_ENV}")
+        super().__init__(
+            url,
+            generator_url=generator_url,
+            headers={**(hub_auth_headers() or {}), **(headers or {})},
+            timeout=timeout,
+            events=events,
         )
