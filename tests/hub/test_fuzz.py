@@ -100,7 +100,8 @@ def test_mutated_valid_requests_never_cause_a_5xx(
 
 @SETTINGS
 @given(
-    endpoint=ENDPOINTS | st.sampled_from(["/api/v2/alerts", "/api/v1/targets"]),
+    endpoint=ENDPOINTS
+    | st.sampled_from(["/api/v2/alerts", "/api/v1/targets", "/api/v1/dashboards"]),
     document=json_values,
 )
 def test_random_json_never_causes_a_5xx(
@@ -123,6 +124,7 @@ def test_random_json_never_causes_a_5xx(
             "/api/v1/metrics/samples",
             "/api/v1/dependencies",
             "/api/v1/alerts",
+            "/api/v1/dashboards",
         ]
     ),
     params=st.dictionaries(
@@ -145,6 +147,7 @@ def test_random_json_never_causes_a_5xx(
                 "name",
                 "label",
                 "state",
+                "window",
             ]
         )
         | st.text(max_size=5),
