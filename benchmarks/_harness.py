@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gc
 import statistics
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -99,3 +101,39 @@ def time_ns(fn: Callable[[], Any], *, repeat: int = 9, target_s: float = 0.05) -
     """Median ns per call of ``fn`` alone."""
     n = calibrate(fn, target_s)
     return statistics.median(_per_call_ns(fn, n) for _ in range(repeat))
+
+
+@contextmanager
+def serve(
+    cmd: Sequence[str],
+    ready_url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    what: str = "the server",
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` until the block ends, once ``ready_url`` answers 200; a benchmark's
+    servers (the hub, Prometheus) start and stop through here."""
+    import httpx
+
+    proc = subprocess.Popen(
+        list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -38,7 +38,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from benchmarks._harness import Comparison
+from benchmarks._harness import Comparison, serve
 from benchmarks.http_apps._load import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,7 +147,8 @@ def hub_process(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     env.pop("BERRYS_MONITORING_STRICT", None)
-    proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    with serve(
         [
             sys.executable,
             "-m",
@@ -162,29 +163,11 @@ def hub_process(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]
             "--log-level",
             "warning",
         ],
+        f"{url}/health",
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the hub did not start")
-            time.sleep(0.1)
+        what="the hub",
+    ) as proc:
         yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _peak_rss_mb(pid: int) -> float:

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from benchmarks._harness import Comparison
+from benchmarks._harness import Comparison, serve
 from benchmarks.bench_hub import hub_process
 from benchmarks.http_apps._load import free_port
 
@@ -149,31 +149,12 @@ def prometheus_process(data: Path) -> Iterator[str]:
     port = free_port()
     config = data.parent / "prometheus.yml"
     config.write_text("scrape_configs: []\n")
-    proc = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
-         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
-         "--log.level=error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Prometheus did not start")
-            time.sleep(0.2)
+    cmd = [binary, f"--config.file={config}", f"--storage.tsdb.path={data}",
+           f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+           "--log.level=error"]  # fmt: skip
+    with serve(cmd, f"{url}/-/ready", timeout=120, what="Prometheus"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _timed(http: httpx.Client, url: str, path: str, params: dict[str, Any]) -> float:
