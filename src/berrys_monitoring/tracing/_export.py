@@ -206,8 +206,10 @@ class BatchProcessor(SpanProcessor):
 
     * A span arriving at a full queue is dropped and counted
       (``spans_dropped_queue_full``); the caller never waits.
-    * The worker wakes every ``schedule_delay_millis`` or as soon as a batch is queued,
-      and exports until the queue is empty.
+    * The worker wakes as soon as a full batch is queued and sends full batches; every
+      ``schedule_delay_millis`` it sends whatever is queued. Spans that arrive while it
+      sends wait for the next round (under load: a few large requests, not a stream of
+      small ones).
     * :meth:`force_flush` and :meth:`shutdown` wait at most their timeout.
     * After a fork (also one that ran no Python hooks, as uWSGI's: the process id tells)
       the child drops the parent's queue, makes its own exporter and starts its own
@@ -367,14 +369,21 @@ class BatchProcessor(SpanProcessor):
 
     def _run(self) -> None:
         wake, done = self._wake, self._done
+        size = self.max_export_batch_size
         try:
             while True:
-                wake.wait(self.schedule_delay_s)
+                woken = wake.wait(self.schedule_delay_s)
                 wake.clear()
                 stopping = self._stopped
                 with self._flushes_lock:
                     flushes, self._flushes = self._flushes, []
-                self._drain()
+                queued = len(self.queue)
+                if woken and not flushes and not stopping:
+                    # Woken by a full batch: send full batches only. What arrives while
+                    # they are sent waits for the next full batch or the timer, so a busy
+                    # service sends a few large requests, not a stream of small ones.
+                    queued -= queued % size
+                self._drain(queued)
                 for flushed in flushes:
                     flushed.set()
                 if stopping:
@@ -382,17 +391,20 @@ class BatchProcessor(SpanProcessor):
         finally:
             done.set()
 
-    def _drain(self) -> None:
+    def _drain(self, count: int) -> None:
+        """Export the ``count`` oldest queued spans, in batches of at most
+        ``max_export_batch_size``; spans queued meanwhile stay for the next round."""
         queue = self.queue
         size = self.max_export_batch_size
         popleft = queue.popleft
-        while queue:
+        while count > 0:
             batch = []
             try:
-                for _ in range(size):
+                for _ in range(min(size, count)):
                     batch.append(popleft())
             except IndexError:
-                pass
+                count = 0
+            count -= len(batch)
             if batch:
                 self._export(batch)
 
