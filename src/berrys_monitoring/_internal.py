@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -72,6 +73,24 @@ def _reinit_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):  # POSIX only
     os.register_at_fork(after_in_child=_reinit_after_fork)
+
+
+def after_fork_in_child(method: Callable[[], object]) -> None:
+    """Call the bound ``method`` in every forked child for as long as its object lives.
+
+    A weak reference: registering does not keep the object (an exporter, a processor)
+    alive, since ``os.register_at_fork`` hooks cannot be removed. No-op off POSIX.
+    """
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
+
+    def child() -> None:
+        live = ref()
+        if live is not None:
+            live()
+
+    os.register_at_fork(after_in_child=child)
 
 
 def is_strict() -> bool:

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from opentelemetry import trace as trace_api
-from tests.support.servers import REPO
+from tests.support.servers import REPO, wait_for
 from tests.tracing._receiver import OTLPReceiver
 
 from berrys_monitoring.tracing import (
@@ -264,6 +264,9 @@ def test_is_configured_sees_a_foreign_sdk_provider_our_tracer_follows() -> None:
         ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER='zipkin'"),
         ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "no http/json"),
         ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "carrier-pigeon"}, "not supported"),
+        ({"OTEL_BSP_SCHEDULE_DELAY": "soon"}, "OTEL_BSP_SCHEDULE_DELAY='soon' is not a number"),
+        ({"OTEL_BSP_MAX_QUEUE_SIZE": "0"}, "OTEL_BSP_MAX_QUEUE_SIZE must be a positive whole"),
+        ({"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4096"}, "must not exceed max_queue_size (2048)"),
     ],
 )
 def test_the_standard_environment_is_checked_at_configure_time_as_strictly_as_arguments(
@@ -274,6 +277,30 @@ def test_the_standard_environment_is_checked_at_configure_time_as_strictly_as_ar
     with pytest.raises(ValueError) as info:
         configure_tracing("svc")
     assert message in str(info.value)
+
+
+def test_the_standard_batching_variables_shape_the_batches(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of two as soon as two are queued; the timer (an hour) never fires here.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "3600000")
+    configure_tracing("batched")
+    for name in ("a", "b", "c", "d", "e"):
+        with tracer.start_as_current_span(name):
+            pass
+    wait_for(lambda: len(receiver.spans) == 4, what="two full batches")
+    assert receiver.requests == 2
+    shutdown_tracing()
+    assert sorted(s.name for s in receiver.spans) == ["a", "b", "c", "d", "e"]
+    # The timer: a lone span goes out after OTEL_BSP_SCHEDULE_DELAY milliseconds.
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    configure_tracing("timed")
+    with tracer.start_as_current_span("lone"):
+        pass
+    wait_for(lambda: receiver.named("lone"), timeout=5, what="the timer's export")
+    shutdown_tracing()
 
 
 def test_otel_traces_exporter_none_exports_nothing(

@@ -10,9 +10,7 @@ counted and reported once, never raised.
 from __future__ import annotations
 
 import logging
-import os
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +18,11 @@ from urllib.parse import urlsplit
 import orjson
 
 from berrys_monitoring._compat.opentelemetry import logs_sdk
-from berrys_monitoring._internal import quiet_otlp_exporter_logs, report_internal_error
+from berrys_monitoring._internal import (
+    after_fork_in_child,
+    quiet_otlp_exporter_logs,
+    report_internal_error,
+)
 from berrys_monitoring.logging._render import render
 
 __all__ = ["OTLPLogHandler", "resolve_logs_endpoint"]
@@ -60,15 +62,7 @@ class _SafeExporter:
         self._factory = factory
         self._url = url
         self._inner = factory()
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork)
-
-            def child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=child)
+        after_fork_in_child(self._after_fork)
 
     def _after_fork(self) -> None:
         try:

@@ -63,9 +63,9 @@ def configure_tracing(
     compression: str | None = None,
     protocol: str | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
-    max_queue_size: int = 2048,
-    max_export_batch_size: int = 512,
-    schedule_delay_millis: float = 5000,
+    max_queue_size: int | None = None,
+    max_export_batch_size: int | None = None,
+    schedule_delay_millis: float | None = None,
     set_global: bool = True,
 ) -> None:
     """Configure OpenTelemetry tracing for this process (callable again to reconfigure).
@@ -92,6 +92,10 @@ def configure_tracing(
     * ``environment``/``version``: the ``deployment.environment`` and ``service.version``
       resource attributes; ``resource_attributes`` adds more (``OTEL_RESOURCE_ATTRIBUTES``
       is honoured too).
+    * ``max_queue_size``, ``max_export_batch_size`` and ``schedule_delay_millis`` shape
+      the batching. Default: the standard ``OTEL_BSP_MAX_QUEUE_SIZE``,
+      ``OTEL_BSP_MAX_EXPORT_BATCH_SIZE`` and ``OTEL_BSP_SCHEDULE_DELAY`` (milliseconds),
+      else 2048, 512 and 5000.
 
     The standard variables are checked here as strictly as the arguments: a malformed
     endpoint or an unknown exporter or protocol in the environment raises now, not at
@@ -116,8 +120,18 @@ def configure_tracing(
         raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate!r}")
     if timeout is not None and timeout <= 0:
         raise ValueError(f"timeout must be positive, got {timeout!r}")
-    if max_queue_size < 1 or max_export_batch_size < 1 or max_export_batch_size > max_queue_size:
-        raise ValueError("need 1 <= max_export_batch_size <= max_queue_size")
+    max_queue_size = int(_bsp("max_queue_size", max_queue_size, "OTEL_BSP_MAX_QUEUE_SIZE", 2048))
+    max_export_batch_size = int(
+        _bsp("max_export_batch_size", max_export_batch_size, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
+    )
+    schedule_delay_millis = _bsp(
+        "schedule_delay_millis", schedule_delay_millis, "OTEL_BSP_SCHEDULE_DELAY", 5000
+    )
+    if max_export_batch_size > max_queue_size:
+        raise ValueError(
+            f"max_export_batch_size ({max_export_batch_size}) must not exceed "
+            f"max_queue_size ({max_queue_size})"
+        )
 
     if compression is not None and compression not in COMPRESSIONS:
         raise ValueError(f"compression must be 'gzip', 'deflate' or 'none', got {compression!r}")
@@ -260,6 +274,31 @@ def _protocol(protocol: str | None) -> str:
     if value not in _PROTOCOLS:
         hint = " (the OpenTelemetry Python exporters have no http/json)" * (value == "http/json")
         raise ValueError(f"{name}={protocol!r} is not supported: use one of {_PROTOCOLS}{hint}")
+    return value
+
+
+def _bsp(name: str, value: float | None, var: str, default: float) -> float:
+    """A batching setting: the argument, else the standard variable, else the default;
+    checked as strictly either way (a positive number; the two sizes whole numbers)."""
+    source = name
+    if value is None:
+        text = os.environ.get(var, "").strip()
+        if not text:
+            return default
+        source = var
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{var}={text!r} is not a number") from None
+    whole = name != "schedule_delay_millis"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or value <= 0
+        or (whole and value != int(value))
+    ):
+        kind = "a positive whole number" if whole else "a positive number"
+        raise ValueError(f"{source} must be {kind}, got {value!r}")
     return value
 
 

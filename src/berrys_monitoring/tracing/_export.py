@@ -18,7 +18,6 @@ import collections
 import os
 import sys
 import threading
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from berrys_monitoring._internal import (
+    after_fork_in_child,
     count_event,
     is_strict,
     quiet_otlp_exporter_logs,
@@ -252,15 +252,7 @@ class BatchProcessor(SpanProcessor):
         self.schedule_delay_s = schedule_delay_millis / 1000
         self._start()
         self._stopped = False
-        if hasattr(os, "register_at_fork"):
-            ref = weakref.WeakMethod(self._after_fork)
-
-            def child() -> None:
-                method = ref()
-                if method is not None:
-                    method()
-
-            os.register_at_fork(after_in_child=child)
+        after_fork_in_child(self._after_fork)
 
     def _start(self) -> None:
         """A fresh queue, wake-up event and worker for this process."""
