@@ -1,6 +1,7 @@
 """SIGTERM, the way every deploy stops a service, loses no queued span or log record:
 under uvicorn (which re-raises the signal after its graceful shutdown, so ``atexit`` never
-runs), ``uvicorn --workers``, gunicorn and Flask's development server."""
+runs), ``uvicorn --workers``, ``uvicorn.run(app)`` in a script (its logging set-up comes
+after ours and closes every handler), gunicorn and Flask's development server."""
 
 from __future__ import annotations
 
@@ -58,9 +59,22 @@ def work(n):
 """
 
 
+UVICORN_RUN = """
+if __name__ == "__main__":
+    import sys
+
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]))
+"""
+
+
 def _command(server: str, folder: Path, port: int) -> list[str]:
     if server == "uvicorn":
         return uvicorn_cmd("stopping", folder, port)
+    if server == "uvicorn-run":
+        # The script's own ``uvicorn.run(app, …)``, with uvicorn's default log_config.
+        return [PYTHON, str(folder / "stopping.py"), str(port)]
     if server == "uvicorn-workers":
         return uvicorn_cmd("stopping", folder, port, "--workers", "2")
     if server == "gunicorn":
@@ -73,12 +87,16 @@ def _command(server: str, folder: Path, port: int) -> list[str]:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("server", ["uvicorn", "uvicorn-workers", "gunicorn", "flask-dev"])
+@pytest.mark.parametrize(
+    "server", ["uvicorn", "uvicorn-workers", "uvicorn-run", "gunicorn", "flask-dev"]
+)
 def test_sigterm_exports_every_queued_span_and_log_record(server: str) -> None:
     with otlp_receiver() as receiver:
         framework = FASTAPI_APP if server.startswith("uvicorn") else FLASK_APP
         folder = Path(tempfile.mkdtemp(prefix="stopping-"))
         source = (COMMON + framework).format(endpoint=receiver.endpoint)
+        if server == "uvicorn-run":
+            source += UVICORN_RUN
         (folder / "stopping.py").write_text(source)
         port = free_port()
         base = f"http://127.0.0.1:{port}"

@@ -155,7 +155,7 @@ def configure_logging(
             )
         except BaseException:
             for h in handlers:
-                h.close()
+                _retire(h)
             raise
 
     root = logging.getLogger()
@@ -169,7 +169,7 @@ def configure_logging(
             root.addHandler(h)
         for h in old:
             root.removeHandler(h)
-            h.close()
+            _retire(h)
         root.setLevel(lvl)
         for name in _leveled:
             logging.getLogger(name).setLevel(logging.NOTSET)
@@ -197,6 +197,12 @@ def is_configured() -> bool:
         True
     """
     return bool(_installed) or _configured_without_handlers[0]
+
+
+def _retire(handler: logging.Handler) -> None:
+    """A handler of ours that is being replaced: closed for good (the OTLP handler's
+    ``close`` keeps sending, see there)."""
+    getattr(handler, "shutdown", handler.close)()
 
 
 def flush_logging(timeout: float = 5.0) -> None:

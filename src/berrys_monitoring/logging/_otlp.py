@@ -182,6 +182,15 @@ class OTLPLogHandler(logging.Handler):
             report_internal_error("logging", exc, "cannot flush OTLP log records", key="otlp")
 
     def close(self) -> None:
+        """Flush, but keep sending: the stdlib closes every handler it knows when anyone
+        calls ``logging.config.dictConfig`` (``uvicorn.run`` does, after our set-up) and
+        the handler stays on the root logger. :meth:`shutdown` is the real end."""
+        self.flush()
+        super().close()
+
+    def shutdown(self) -> None:
+        """Send what is queued and stop the exporter (``configure_logging`` replacing
+        this handler)."""
         try:
             self._provider.shutdown()
         except Exception:
