@@ -202,6 +202,22 @@ def _baseline_src(workdir: Path) -> Path:
     return target / "src"
 
 
+def _baseline_exists() -> bool:
+    """Whether ``BENCH_HTTP_BASELINE`` names a commit of this clone (a shallow clone may
+    not have it: the baseline rows are then left out, with a note)."""
+    found = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{BASELINE_REF}^{{commit}}"],
+        capture_output=True,
+    )
+    if found.returncode != 0:
+        print(
+            f"bench_http: baseline {BASELINE_REF!r} is not in this clone "
+            "(git fetch --unshallow); its rows are left out",
+            file=sys.stderr,
+        )
+    return found.returncode == 0
+
+
 def _ours_available() -> bool:
     try:
         return all(
@@ -225,7 +241,7 @@ def measure(quick: bool, diagnose: bool = False) -> tuple[list[Server], dict[str
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     variants = [v for v in VARIANTS if _ours_available() or not v.startswith("ours")]
-    if BASELINE_REF and _ours_available():
+    if BASELINE_REF and _ours_available() and _baseline_exists():
         variants += ["ours@base", "ours10@base"]
     # BENCH_HTTP_FRAMEWORKS=fastapi measures one framework (while working on it).
     frameworks = os.environ.get("BENCH_HTTP_FRAMEWORKS", "fastapi,flask").split(",")
