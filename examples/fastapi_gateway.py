@@ -70,7 +70,10 @@ else:
         trace,
     )
 
-    configure_logging(service_name=SERVICE, version=VERSION, json_format=True)
+    # httpx logs every outgoing request at INFO; the client spans already record them.
+    configure_logging(
+        service_name=SERVICE, version=VERSION, json_format=True, levels={"httpx": "warning"}
+    )
     log = get_logger("gateway")
 
     # The user service matters to us but is not ours to restart: non-critical (warn).
