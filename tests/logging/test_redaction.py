@@ -365,6 +365,13 @@ def test_values_are_hidden_whole_whatever_their_quoting_or_encoding(
         ("gh ghu_16C7e42F292c6912E7710c838347Ae178B4a ok", "gh [REDACTED] ok"),
         ("slack xoxb-2934-3984791-AbCdEfGhIjKlMnOpQrStUvWx ok", "slack [REDACTED] ok"),
         ("slack xoxp-2934-3984791-3984792-0a1b2c3d4e5f ok", "slack [REDACTED] ok"),
+        ("hf hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh ok", "hf [REDACTED] ok"),
+        (
+            "sg 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 ok",
+            "sg [REDACTED] ok",
+        ),
+        ("twilio SK2a0747eba6abf96b7e3c3ff0b4530f6e ok", "twilio [REDACTED] ok"),
+        ("SK2a0747eba6abf96b7e3c3ff0b4530f6e", "[REDACTED]"),
     ],
 )
 def test_the_probes_examples_are_redacted_exactly(text: str, expected: str) -> None:
@@ -467,6 +474,8 @@ def test_words_that_merely_contain_a_short_rule_stay_visible(key: str, json_logg
         "ghp_ is the prefix of a GitHub token",
         "the task-queue-processing-worker-01 started",
         "AKIA is how an AWS key id starts",
+        "the shelf_abcdefghijklmnopqrstuvwxyzabcdef and SG.short.parts stay",
+        "TASK0123456789abcdef0123456789abcdef is not a Twilio key",
         "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
         "http://host:8080/users/42 answered",
         "Digest of the week: 3 articles",
@@ -838,6 +847,9 @@ def well_known_tokens(draw: st.DrawFn) -> tuple[str, str]:
                 "github",
                 "github_pat",
                 "slack",
+                "huggingface",
+                "sendgrid",
+                "twilio",
                 "aws_id",
                 "aws_secret",
                 "pem",
@@ -864,6 +876,13 @@ def well_known_tokens(draw: st.DrawFn) -> tuple[str, str]:
             st.lists(st.text(string.digits, min_size=4, max_size=13), min_size=1, max_size=3)
         )
         return kind, f"{prefix}-{'-'.join(digits)}-{_random_b64(draw, 24)}"
+    if kind == "huggingface":
+        return kind, "hf_" + _random_b64(draw, 34, string.ascii_letters)
+    if kind == "sendgrid":
+        part = string.ascii_letters + string.digits + "_-"
+        return kind, f"SG.{_random_b64(draw, 22, part)}.{_random_b64(draw, 43, part)}"
+    if kind == "twilio":
+        return kind, "SK" + _random_b64(draw, 32, "0123456789abcdef")
     if kind == "aws_id":
         return kind, draw(st.sampled_from(["AKIA", "ASIA"])) + _random_b64(
             draw, 16, string.ascii_uppercase + string.digits

@@ -11,7 +11,8 @@ Two mechanisms, informed by the rule sets of gitleaks and detect-secrets:
   escaping, a cookie list or an ``Authorization`` scheme with its parameters included.
 * *Value patterns* for well-known secret formats, wherever they appear: bearer, basic
   and digest credentials, JWTs, credentials in URLs, PEM private keys, cloud and SaaS
-  tokens (AWS, GitHub, Slack, GitLab, Google, Stripe, npm, PyPI, OpenAI, Anthropic) and
+  tokens (AWS, GitHub, Slack, GitLab, Google, Stripe, npm, PyPI, OpenAI, Anthropic,
+  Hugging Face, SendGrid, Twilio) and
   Luhn-valid card numbers.
 
 A match is always replaced entirely: no prefix or suffix of a secret (such as a card's
@@ -142,6 +143,7 @@ _UNDERSCORE_TOKENS = re.compile(
     r"|github_pat_[A-Za-z0-9_]{20,}"  # GitHub fine-grained
     r"|npm_[A-Za-z0-9]{36,}"
     r"|[sr](?<![A-Za-z0-9][sr])k_(?:live|test)_[A-Za-z0-9]{16,}"  # Stripe secret, restricted
+    r"|h(?<![A-Za-z0-9]h)f_[A-Za-z]{30,}(?![A-Za-z0-9])"  # Hugging Face
 )
 _DASH_TOKENS = re.compile(
     r"xox[abeoprs]-[A-Za-z0-9-]{8,}"  # Slack bot, user, app, refresh…
@@ -156,6 +158,12 @@ _A_TOKENS = re.compile(
     r"A(?:Iza[A-Za-z0-9_-]{35}"
     r"|(?<![A-Z0-9]A)(?:3T[A-Z0-9]|KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Z0-9]))"
 )
+# SendGrid: "SG." and two base64url parts of fixed length.
+_SENDGRID = re.compile(
+    r"S(?<![A-Za-z0-9_-]S)G\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"
+)
+# Twilio API key secrets' ids ("SK" and 32 hex digits): letters and digits alone.
+_TWILIO = re.compile(r"S(?<![A-Za-z0-9]S)K[0-9a-fA-F]{32}(?![A-Za-z0-9])")
 _SLACK_WEBHOOK = re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/+-]+")
 # A scheme word may come twice ("Bearer Bearer <token>", a common client mistake): the
 # token after the last one is the secret. The repeated group stays linear: each round
@@ -377,6 +385,8 @@ class Redactor:
             if len(s) >= 13:
                 if len(s) >= 20 and "A" in s:
                     s = _A_TOKENS.sub(MASK, s)
+                if len(s) >= 34 and "SK" in s:
+                    s = _TWILIO.sub(MASK, s)
                 s = _DIGITS.sub(_card_sub, s)
             for p in self._patterns:
                 s = p.sub(MASK, s)
@@ -395,6 +405,10 @@ class Redactor:
             s = _DASH_TOKENS.sub(MASK, s)
         if "A" in s:
             s = _A_TOKENS.sub(MASK, s)
+        if "SK" in s:
+            s = _TWILIO.sub(MASK, s)
+        if "SG." in s:
+            s = _SENDGRID.sub(MASK, s)
         if self._kv_enabled and ("=" in s or ":" in s or "%3" in s or '"' in s or "'" in s):
             s = self._key_values(s)
         if self._kv_enabled and "</" in s:
