@@ -80,6 +80,14 @@ def after_fork_in_child(method: Callable[[], object]) -> None:
 
     A weak reference: registering does not keep the object (an exporter, a processor)
     alive, since ``os.register_at_fork`` hooks cannot be removed. No-op off POSIX.
+
+    Example::
+
+        >>> class Pool:
+        ...     def reconnect(self) -> None:
+        ...         self.connections = []  # the parent's sockets are not the child's
+        >>> pool = Pool()
+        >>> after_fork_in_child(pool.reconnect)
     """
     if not hasattr(os, "register_at_fork"):
         return
