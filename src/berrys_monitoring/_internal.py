@@ -61,6 +61,8 @@ _lock = threading.Lock()
 _seen: set[tuple[str, str]] = set()
 _errors: dict[str, int] = {}
 _events: dict[tuple[str, str], int] = {}
+# Called with (component, event or None for an internal error, n) after every count.
+_sinks: list[Callable[[str, str | None, int], object]] = []
 
 
 def _reinit_after_fork() -> None:
@@ -131,6 +133,8 @@ def report_internal_error(
         first = (component, kind) not in _seen
         if first:
             _seen.add((component, kind))
+    if _sinks:
+        _to_sinks(component, None, 1)
     if first:
         text = message or "internal error"
         try:
@@ -162,6 +166,50 @@ def count_event(component: str, event: str, n: int = 1) -> None:
     with _lock:
         k = (component, event)
         _events[k] = _events.get(k, 0) + n
+    if _sinks:
+        _to_sinks(component, event, n)
+
+
+def _to_sinks(component: str, event: str | None, n: int) -> None:
+    for sink in _sinks:
+        try:
+            sink(component, event, n)
+        except Exception:
+            pass  # counting must never raise into the caller
+
+
+def add_count_sink(sink: Callable[[str, str | None, int], object]) -> None:
+    """Also hand every count to ``sink(component, event, n)`` (``event`` is None for an
+    internal error), starting with the counts so far. Multi-worker servers use it to put
+    the counts where every worker's scrape sees them (``metrics/_selfmetrics``).
+
+    Example::
+
+        >>> seen = []
+        >>> def sink(component, event, n):
+        ...     seen.append((component, event, n))
+        >>> add_count_sink(sink)
+        >>> count_event("doc", "example")
+        >>> ("doc", "example", 1) in seen
+        True
+        >>> remove_count_sink(sink)
+    """
+    with _lock:
+        if sink in _sinks:
+            return
+        errors, events = dict(_errors), dict(_events)
+        _sinks.append(sink)
+    for component, n in errors.items():
+        sink(component, None, n)
+    for (component, event), n in events.items():
+        sink(component, event, n)
+
+
+def remove_count_sink(sink: Callable[[str, str | None, int], object]) -> None:
+    """Stop handing counts to ``sink`` (no-op if it was not added)."""
+    with _lock:
+        if sink in _sinks:
+            _sinks.remove(sink)
 
 
 def internal_error_counts() -> dict[str, int]:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from berrys_monitoring._internal import count_event, report_internal_error
 from berrys_monitoring.metrics import (
     configure_metrics,
     gauge,
@@ -27,6 +28,9 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         body, ctype = f"{os.getpid()} {int(is_multiprocess())}".encode(), "text/plain"
     else:
         increment_counter("mp_requests_total", {"worker": os.getpid()})
+        # The library's own counts, which each worker keeps in memory.
+        count_event("mp_app", "work")
+        report_internal_error("mp_app", message="counted on every request", key="work")
         body, ctype = b"ok", "text/plain"
     start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
     return [body]

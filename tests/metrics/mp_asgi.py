@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from berrys_monitoring._internal import count_event, report_internal_error
 from berrys_monitoring.metrics import (
     configure_metrics,
     gauge,
@@ -28,6 +29,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body, ctype = f"{os.getpid()} {int(is_multiprocess())}".encode(), "text/plain"
     else:
         increment_counter("mp_requests_total", {"worker": os.getpid()})
+        # The library's own counts, which each worker keeps in memory.
+        count_event("mp_app", "work")
+        report_internal_error("mp_app", message="counted on every request", key="work")
         body, ctype = b"ok", "text/plain"
     await send(
         {

@@ -87,6 +87,12 @@ def check_totals_and_dead_worker(
         per_worker = scrape(base)["mp_requests_total"]
         assert sum(per_worker.values()) == N
     assert len(per_worker) >= 2, "requests should have spread over several workers"
+    for _ in range(5):  # the library's own counts too, whichever worker answers
+        families = scrape(base)
+        events = families["berrys_monitoring_events_total"]
+        assert events[(("component", "mp_app"), ("event", "work"))] == N
+        errors = families["berrys_monitoring_internal_errors_total"]
+        assert errors[(("component", "mp_app"),)] == N
 
     victim = sorted(worker_pids(base))[0]
     os.kill(int(victim), kill_signal)

@@ -64,7 +64,8 @@ def _multiprocess_registry(path: str) -> CollectorRegistry:
         if _mp_registry is None or _mp_registry[0] != path:
             reg = CollectorRegistry(auto_describe=False)
             reg.register(_LiveMultiProcessCollector(path))
-            reg.register(SelfMetricsCollector())
+            # Every worker's counts are in the files once mirrored; this process's else.
+            reg.register(SelfMetricsCollector(unless_mirrored=True))
             _mp_registry = (path, reg)
         return _mp_registry[1]
 
