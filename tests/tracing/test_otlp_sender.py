@@ -230,3 +230,35 @@ def test_otel_exporter_otlp_certificate_names_the_ca_a_tls_collector_is_trusted_
     finally:
         collector.server.shutdown()
         collector.server.server_close()
+
+
+def test_httpx_does_not_log_our_exports_but_still_logs_the_applications_requests(
+    collector: Collector,
+) -> None:
+    # httpx logs every request at INFO; a service logging at INFO would get one
+    # "HTTP Request: POST …/v1/traces" line per export, fed back into its log pipeline.
+    import logging
+
+    import httpx
+
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    httpx_log = logging.getLogger("httpx")
+    keep, level = Keep(), httpx_log.level
+    httpx_log.addHandler(keep)
+    httpx_log.setLevel(logging.INFO)
+    try:
+        configure_tracing("svc", endpoint=collector.endpoint)
+        _one_span("exported")
+        assert force_flush(timeout=10)
+        httpx.post(f"{collector.endpoint}/app-call", content=b"")
+    finally:
+        httpx_log.removeHandler(keep)
+        httpx_log.setLevel(level)
+    assert collector.delivered() == ["exported"]
+    assert not [m for m in seen if "/v1/traces" in m], seen
+    assert [m for m in seen if "/app-call" in m], "the application's own request is logged"

@@ -29,8 +29,9 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -197,6 +198,29 @@ def _tls(settings: SenderSettings) -> ssl.SSLContext | bool:
     return ctx
 
 
+# httpx logs every request at INFO ("HTTP Request: POST …/v1/traces …"): each export would
+# put a line in the service's own log (and feed its log pipeline). A filter on httpx's
+# logger drops the records made while our sender posts, and only those.
+_EXPORTING: ContextVar[bool] = ContextVar("berrys_otlp_exporting", default=False)
+
+
+class _OwnRequestsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _EXPORTING.get()
+
+
+_OWN_REQUESTS = _OwnRequestsFilter()
+
+
+@contextmanager
+def _unlogged() -> Iterator[None]:
+    token = _EXPORTING.set(True)
+    try:
+        yield
+    finally:
+        _EXPORTING.reset(token)
+
+
 def _instrumentation_switch() -> Callable[[], AbstractContextManager[Any]]:
     """The instrumentations' public switch, where they are installed (only then can
     httpx be instrumented); imported once, when a sender is made, not on the worker."""
@@ -276,6 +300,7 @@ class OTLPHTTPSender(SpanExporter):
         self._stopped = threading.Event()
         self._retry_logged = False
         self._suppress = _instrumentation_switch()
+        logging.getLogger("httpx").addFilter(_OWN_REQUESTS)  # once: the same object
         # Imported now, not in the first export's answer.
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
             ExportTraceServiceResponse,
@@ -288,9 +313,9 @@ class OTLPHTTPSender(SpanExporter):
             return SpanExportResult.FAILURE
         if not spans:
             return SpanExportResult.SUCCESS
-        # Our own requests must not be traced by an httpx instrumentation: each export
-        # would make spans to export.
-        with self._suppress():
+        # Our own requests must not be traced by an httpx instrumentation (each export
+        # would make spans to export), nor logged by httpx.
+        with self._suppress(), _unlogged():
             return self._export(spans)
 
     def _export(self, spans: Sequence[Any]) -> SpanExportResult:
