@@ -96,7 +96,7 @@ def test_both_renderings_show_the_dashboard_what_the_hub_received_and_the_alerts
     plain = render_plain(summary)
     final = render_plain(summary, with_logs=True)
     for text in (live, plain, final):
-        assert "dashboard: http://127.0.0.1:4318/" in text
+        assert "dashboard: http://127.0.0.1:4318/?from=now-15m" in text
         assert "api-gateway 335 spans, 326 logs, 6415 samples" in text
         assert "user-service 114 spans, 76 logs, 1511 samples" in text
         assert "alerts: GatewayHighErrorRate (firing)" in text

@@ -41,7 +41,13 @@ from berrys_monitoring.demo._processes import (
 )
 from berrys_monitoring.demo._scrape import MetricsWindow
 from berrys_monitoring.demo._traffic import TrafficDriver
-from berrys_monitoring.demo._view import ServiceView, Summary, render_plain, render_rich
+from berrys_monitoring.demo._view import (
+    DASHBOARD_PATH,
+    ServiceView,
+    Summary,
+    render_plain,
+    render_rich,
+)
 
 
 def _positive(text: str) -> float:
@@ -311,13 +317,13 @@ def run_demo(
             )
             if hub is not None:
                 console.print(
-                    f"demo: hub up (pid {hub.proc.pid}) — dashboard: {hub.base_url}/",
+                    f"demo: hub up (pid {hub.proc.pid}) — dashboard: {hub.base_url}{DASHBOARD_PATH}",
                     markup=False,
                     highlight=False,
                     soft_wrap=True,
                 )
                 if open_browser or (open_browser is None and _desktop(console)):
-                    _open_dashboard(hub.base_url + "/")
+                    _open_dashboard(hub.base_url + DASHBOARD_PATH)
             driver = TrafficDriver(gateway.base_url, rate=rate)
             driver.start()
             return _watch(

@@ -39,9 +39,16 @@ class Summary:
     hub: HubView | None = None
 
 
+#: The dashboard at the last 15 minutes: a demo minutes old fills its charts (the default
+#: hour would show a few pixels of data at the right edge of each sparkline).
+DASHBOARD_PATH = "/?from=now-15m"
+
+
 def _hub_lines(hub: HubView, final: bool = False) -> list[str]:
     """The dashboard's address, what the hub received per service, the active alerts."""
-    lines = [f"dashboard: {hub.url}/" + ("" if final else "  (open it in a browser)")]
+    lines = [
+        f"dashboard: {hub.url}{DASHBOARD_PATH}" + ("" if final else "  (open it in a browser)")
+    ]
     if hub.error:
         lines.append(f"hub: not answering ({hub.error})")
         return lines
