@@ -387,18 +387,11 @@ class BatchProcessor(SpanProcessor):
         """Export the ``count`` oldest queued spans, in batches of at most
         ``max_export_batch_size``; spans queued meanwhile stay for the next round."""
         queue = self.queue
-        size = self.max_export_batch_size
         popleft = queue.popleft
-        while count > 0:
-            batch = []
-            try:
-                for _ in range(min(size, count)):
-                    batch.append(popleft())
-            except IndexError:
-                count = 0
-            count -= len(batch)
-            if batch:
-                self._export(batch)
+        # Only this worker takes from the queue, so the count queued is there to take.
+        while (n := min(self.max_export_batch_size, count, len(queue))) > 0:
+            count -= n
+            self._export([popleft() for _ in range(n)])
 
     def _export(self, batch: list[Any]) -> None:
         try:
